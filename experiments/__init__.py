@@ -1,0 +1,1 @@
+"""Experiments: scenario sets, replications with common random numbers, and the business case."""

@@ -1,0 +1,75 @@
+"""Load the contacts extract: contacts are not in the CIN census, so councils export them locally.
+
+Our format (docs/data_formats.md): a CSV with child_id, contact_date, outcome (nfa, early_help,
+referral) and optionally dob. One file, or a folder of CSV files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from calibration.records import (
+    DataQuality,
+    as_timestamp,
+    data_files,
+    read_csv_table,
+    set_aside_bad_dates,
+    set_aside_exact_duplicates,
+    set_aside_invalid_codes,
+    set_aside_missing,
+)
+
+REQUIRED = ("child_id", "contact_date", "outcome")
+OUTCOMES = ("nfa", "early_help", "referral")
+
+
+@dataclass
+class Contacts:
+    contacts: pd.DataFrame  # child, contact_date, outcome, dob (NaT if not given)
+    quality: DataQuality
+    extract_date: pd.Timestamp
+
+    def describe(self) -> str:
+        c = self.contacts
+        lines = [f"Contacts extract at {self.extract_date:%d/%m/%Y}:",
+                 f"  {len(c):,} contacts about {c['child'].nunique():,} children"]
+        if len(c):
+            lines.append(f"  from {c['contact_date'].min():%d/%m/%Y} to {c['contact_date'].max():%d/%m/%Y}")
+            lines.append("  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in c["outcome"].value_counts().items()))
+        dq = self.quality.data_quality
+        lines.append(f"  rows read {int(dq['rows_read'].sum()):,}, set aside {int(dq['rows_set_aside'].sum()):,}")
+        lines += [f"    {n:>6,}  {reason}" for reason, n in self.quality.reasons_summary().items()]
+        return "\n".join(lines)
+
+
+def _read_one(path: Path, extract, quality: DataQuality) -> pd.DataFrame:
+    label = path.name
+    df = read_csv_table(path, label, REQUIRED, quality)
+    df = set_aside_exact_duplicates(df, label, "child_id", quality)
+    df = set_aside_missing(df, REQUIRED, label, "child_id", quality)
+    # outcomes are forgiving about case and spacing ("Early Help", "early-help")
+    df["outcome"] = df["outcome"].str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    df = set_aside_invalid_codes(df, "outcome", OUTCOMES, label, "child_id", quality, allow_empty=False)
+    df = set_aside_bad_dates(df, "contact_date", label, "child_id", quality, extract)
+    if "dob" in df:
+        df = set_aside_bad_dates(df, "dob", label, "child_id", quality, extract)
+        late = df["dob"] > df["contact_date"]
+        quality.set_aside_rows(label, df[late], "dob " + df.loc[late, "dob"].dt.strftime("%d/%m/%Y")
+                               + " is after contact_date " + df.loc[late, "contact_date"].dt.strftime("%d/%m/%Y")
+                               + " (an unborn child's contact should leave dob empty)", "child_id")
+        df = df[~late]
+    else:
+        df["dob"] = pd.NaT
+    return pd.DataFrame({"child": df["child_id"], "contact_date": df["contact_date"],
+                         "outcome": df["outcome"], "dob": df["dob"].astype("datetime64[ns]")})
+
+
+def load_contacts(path, extract_date) -> Contacts:
+    """Load contacts from one CSV file or every CSV file in a folder."""
+    extract = as_timestamp(extract_date)
+    quality = DataQuality()
+    frames = [_read_one(p, extract, quality) for p in data_files(Path(path), (".csv",), "contacts")]
+    contacts = pd.concat(frames, ignore_index=True).sort_values(["contact_date", "child"], kind="stable")
+    return Contacts(contacts=contacts.reset_index(drop=True), quality=quality, extract_date=extract)

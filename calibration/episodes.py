@@ -45,19 +45,17 @@ def build_periods(episodes: pd.DataFrame, header: pd.DataFrame) -> tuple[pd.Data
     eps["period"] = new_period.groupby(eps["child"], sort=False).cumsum().astype("int64")
     eps["_new_placement"] = _starts_new_placement(eps, new_period)
 
-    g = eps.groupby(["child", "period"], sort=False)
-    periods = g.agg(
-        start=("start", "first"),
-        end=("end", "last"),
-        rec=("rec", "last"),
-        exit_reason=("exit_reason", "last"),
-        first_placement=("placement_type", "first"),
-        last_placement=("placement_type", "last"),
-        placements=("_new_placement", "sum"),
-        episodes=("start", "size"),
-        first_rne=("rne", "first"),
-    ).reset_index()
-    periods["start_known"] = periods.pop("first_rne") == "S"
+    # first/last rows taken by position: groupby "last" would skip an empty (open) end date
+    first = eps[~eps.duplicated(["child", "period"], keep="first")].reset_index(drop=True)
+    last = eps[~eps.duplicated(["child", "period"], keep="last")].reset_index(drop=True)
+    counts = eps.groupby(["child", "period"], sort=False).agg(
+        placements=("_new_placement", "sum"), episodes=("start", "size")).reset_index()
+    periods = pd.DataFrame({
+        "child": first["child"], "period": first["period"], "start": first["start"],
+        "end": last["end"], "rec": last["rec"], "exit_reason": last["exit_reason"],
+        "first_placement": first["placement_type"], "last_placement": last["placement_type"],
+        "start_known": first["rne"] == "S",
+    }).merge(counts, on=["child", "period"], how="left", validate="one_to_one")
     periods["placements"] = periods["placements"].astype("int64")
     people = header[["child", "dob", "sex"]].drop_duplicates("child")
     periods = periods.merge(people, on="child", how="left", validate="many_to_one")
@@ -106,13 +104,14 @@ def placement_episodes(episodes: pd.DataFrame, extract_date=None) -> pd.DataFram
     new_period = eps["period"] != prev_period
     new_placement = _starts_new_placement(eps, new_period)
     eps["placement"] = new_placement.groupby([eps["child"], eps["period"]], sort=False).cumsum().astype("int64")
-    out = eps.groupby(["child", "period", "placement"], sort=False).agg(
-        placement_type=("placement_type", "first"),
-        start=("start", "first"),
-        end=("end", "last"),
-        rec=("rec", "last"),
-        reason_for_change=("reason_place_change", "last"),
-    ).reset_index()
+    keys = ["child", "period", "placement"]
+    first = eps[~eps.duplicated(keys, keep="first")].reset_index(drop=True)
+    last = eps[~eps.duplicated(keys, keep="last")].reset_index(drop=True)
+    out = pd.DataFrame({
+        "child": first["child"], "period": first["period"], "placement": first["placement"],
+        "placement_type": first["placement_type"], "start": first["start"], "end": last["end"],
+        "rec": last["rec"], "reason_for_change": last["reason_place_change"],
+    })
     out["ended_by"] = np.select(
         [out["end"].isna(), out["rec"] == CONTINUES], ["open", "move"], default="exit"
     )

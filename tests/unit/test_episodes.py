@@ -85,3 +85,13 @@ def test_no_reentry_is_censored_at_the_extract_date():
     r = ep.returns_home(periods, EXTRACT).iloc[0]
     assert not r["reentered"] and pd.isna(r["days_to_reentry"])
     assert r["days_observed"] == (EXTRACT - T("2019-06-01")).days
+
+
+def test_a_period_whose_last_episode_is_open_is_open():
+    rows = [("a", "2019-01-01", "2019-03-01", "S", "X1", "foster_ifa", "CARPL"),
+            ("a", "2019-03-01", None, "P", None, "kinship", None)]
+    eps, periods = ep.build_periods(episodes_frame(rows), HEADER)
+    assert len(periods) == 1 and pd.isna(periods.loc[0, "end"]) and pd.isna(periods.loc[0, "exit_reason"])
+    assert periods.loc[0, "last_placement"] == "kinship"
+    pl = ep.placement_episodes(eps)
+    assert list(pl["ended_by"]) == ["move", "open"] and pd.isna(pl.loc[1, "end"])

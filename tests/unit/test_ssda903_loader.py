@@ -241,7 +241,7 @@ def test_sample_periods_are_sensible(sample):
     assert p["age_at_entry"].between(0, 18).all()
     assert set(p["exit_reason"].dropna()) <= set(EXIT_REASONS)
     assert set(p["first_placement"]) <= set(PLACEMENT_TYPES)
-    assert p["end"].isna().any()
+    assert p["end"].isna().sum() == sample.episodes["end"].isna().sum(), "each open episode ends an open period"
     e = sample.episodes.sort_values(["child", "start"])
     next_start = e.groupby("child")["start"].shift(-1)
     assert not (e["end"] > next_start).any(), "episodes still overlap"

@@ -1,0 +1,205 @@
+"""Real capacities: the in-house foster carer pool, bed pools and social work teams.
+
+Plain Python objects driven by the pathway's SimPy processes. Each records its occupancy every
+time it changes, so tests can check that capacity is never exceeded and measures can report use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+class CapacityLog:
+    """(time, resource, capacity, in_use) rows, appended whenever either changes."""
+
+    def __init__(self):
+        self.time: list[float] = []
+        self.resource: list[str] = []
+        self.capacity: list[float] = []
+        self.in_use: list[int] = []
+
+    def record(self, t: float, resource: str, capacity: float, in_use: int) -> None:
+        self.time.append(t)
+        self.resource.append(resource)
+        self.capacity.append(capacity)
+        self.in_use.append(in_use)
+
+
+@dataclass(eq=False)
+class FosterCarer:
+    id: int
+    places: int
+    children: int = 0
+    resigned: bool = False  # takes no new children; leaves when the last one moves on
+
+
+class FosterCarerPool:
+    """In-house foster carers, each approved for a number of places.
+
+    Carers join and resign over time. A carer who resigns while caring keeps the children placed
+    and leaves when the last one moves on, so no placement is ended by a resignation.
+    """
+
+    name = "foster_inhouse"
+
+    def __init__(self, log: CapacityLog, clock: Callable[[], float]):
+        self.log, self.clock = log, clock
+        self.carers: list[FosterCarer] = []  # approved carers, resigned ones included until empty
+        self._next_id = 0
+        self.in_use = 0
+        self.open_places = 0  # places of carers who have not resigned
+
+    # -- carers ------------------------------------------------------------------------------
+    def add_carer(self, places: int) -> FosterCarer:
+        c = FosterCarer(self._next_id, places)
+        self._next_id += 1
+        self.carers.append(c)
+        self.open_places += places
+        self._record()
+        return c
+
+    def resign(self, carer: FosterCarer) -> None:
+        if carer.resigned:
+            return
+        carer.resigned = True
+        self.open_places -= carer.places
+        self.in_use -= carer.children  # children staying on no longer use an open place
+        if carer.children == 0:
+            self.carers.remove(carer)
+        self._record()
+
+    def active_carers(self) -> list[FosterCarer]:
+        return [c for c in self.carers if not c.resigned]
+
+    @property
+    def approved_carers(self) -> int:
+        return len(self.carers)
+
+    # -- placements -------------------------------------------------------------------------
+    def free_places(self) -> int:
+        return self.open_places - self.in_use
+
+    def take(self, exclude: Optional[FosterCarer] = None) -> Optional[FosterCarer]:
+        """A place with the first carer who has one (never `exclude`), or None."""
+        if self.in_use >= self.open_places:
+            return None
+        for c in self.carers:
+            if not c.resigned and c.children < c.places and c is not exclude:
+                c.children += 1
+                self.in_use += 1
+                self._record()
+                return c
+        return None
+
+    def give_back(self, carer: FosterCarer) -> None:
+        carer.children -= 1
+        if carer.resigned:
+            if carer.children == 0:
+                self.carers.remove(carer)
+        else:
+            self.in_use -= 1
+        self._record()
+
+    def _record(self) -> None:
+        self.log.record(self.clock(), self.name, self.open_places, self.in_use)
+
+
+class BedPool:
+    """A number of places of one kind (in-house homes, block beds, an external market)."""
+
+    def __init__(self, name: str, capacity: Optional[int], log: CapacityLog, clock: Callable[[], float]):
+        self.name, self.capacity, self.log, self.clock = name, capacity, log, clock
+        self.in_use = 0
+        if capacity is not None:
+            self._record()
+
+    @property
+    def unlimited(self) -> bool:
+        return self.capacity is None
+
+    def free(self) -> bool:
+        return self.capacity is None or self.in_use < self.capacity
+
+    def take(self) -> bool:
+        if not self.free():
+            return False
+        self.in_use += 1
+        self._record()
+        return True
+
+    def give_back(self) -> None:
+        self.in_use -= 1
+        self._record()
+
+    def set_capacity(self, capacity: Optional[int]) -> None:
+        self.capacity = capacity
+        self._record()
+
+    def _record(self) -> None:
+        self.log.record(self.clock(), self.name, float("inf") if self.capacity is None else self.capacity, self.in_use)
+
+
+class Team:
+    """Social workers with a caseload limit. Cases beyond the limit wait for allocation, first come
+    first served; the wait is recorded. `on_allocate` callbacks let a process resume its work."""
+
+    def __init__(self, name: str, workers: float, caseload_limit: float, log: Optional[CapacityLog],
+                 clock: Callable[[], float]):
+        self.name, self.caseload_limit, self.log, self.clock = name, caseload_limit, log, clock
+        self.workers = workers
+        self.capacity = int(workers * caseload_limit + 1e-9)
+        self.allocated: set[int] = set()
+        self.waiting: dict[int, tuple[float, Optional[Callable[[], None]]]] = {}  # insertion ordered
+        self.waits: list[tuple[int, float, float]] = []  # (case, waited from, allocated at or nan)
+        self.worker_changes: list[tuple[float, float]] = [(clock(), workers)]
+        self._record()
+
+    def request(self, case: int) -> bool:
+        """True if allocated now; otherwise the case joins the queue for allocation."""
+        if len(self.allocated) < self.capacity and not self.waiting:
+            self.allocated.add(case)
+            if self.log is not None:
+                self._record()
+            return True
+        self.waiting[case] = (self.clock(), None)
+        if self.log is not None:
+            self._record()
+        return False
+
+    def on_allocate(self, case: int, callback: Callable[[], None]) -> None:
+        """Run `callback` when the waiting `case` is allocated (a process resumes its work)."""
+        self.waiting[case] = (self.waiting[case][0], callback)
+
+    def release(self, case: int) -> None:
+        """The case closes (allocated or still waiting)."""
+        if case in self.allocated:
+            self.allocated.discard(case)
+            self._allocate_waiting()
+        elif case in self.waiting:
+            since, _ = self.waiting.pop(case)
+            self.waits.append((case, since, float("nan")))
+        if self.log is not None:
+            self._record()
+
+    def set_workers(self, workers: float) -> None:
+        self.workers = workers
+        self.capacity = int(workers * self.caseload_limit + 1e-9)
+        self.worker_changes.append((self.clock(), workers))
+        self._allocate_waiting()
+        if self.log is not None:
+            self._record()
+
+    def _allocate_waiting(self) -> None:
+        while self.waiting and len(self.allocated) < self.capacity:
+            case = next(iter(self.waiting))
+            since, callback = self.waiting.pop(case)
+            self.allocated.add(case)
+            self.waits.append((case, since, self.clock()))
+            if callback is not None:
+                callback()
+
+    def _record(self) -> None:
+        if self.log is None:
+            return
+        self.log.record(self.clock(), self.name, self.capacity, len(self.allocated))
+        self.log.record(self.clock(), self.name + "_waiting", float("inf"), len(self.waiting))

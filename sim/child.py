@@ -1,0 +1,46 @@
+"""A child: an individual with a date of birth, a place on the pathway and a history."""
+from __future__ import annotations
+
+from typing import Optional
+
+from .streams import child_hash
+
+DAYS_PER_YEAR = 365.25
+
+
+class Child:
+    """State and the history the rules need (contacts for escalation, last referral, repeat plans).
+
+    `draws` counts each child's uses of each named stream, so the k-th draw of a child from a
+    stream is always the same number whatever happens to other children.
+    """
+
+    __slots__ = (
+        "id", "dob", "state", "placement", "carer", "high_cost", "need", "contacts",
+        "last_referral", "cin_plans", "cp_plans", "care_periods", "draws", "period_start",
+        "state_since", "hash",
+    )
+
+    def __init__(self, id: int, dob: float):
+        self.id = id
+        self.hash = child_hash(id)
+        self.dob = dob  # days relative to the start date (negative: born before it)
+        self.state = "out"
+        self.placement = ""
+        self.carer = None
+        self.high_cost = False
+        self.need = ""
+        self.contacts: list[float] = []
+        self.last_referral: Optional[float] = None
+        self.cin_plans = 0
+        self.cp_plans = 0
+        self.care_periods = 0
+        self.draws: dict[str, int] = {}
+        self.period_start: Optional[float] = None
+        self.state_since = 0.0
+
+    def age(self, t: float) -> float:
+        return (t - self.dob) / DAYS_PER_YEAR
+
+    def time_to_18(self, t: float) -> float:
+        return self.dob + 18 * DAYS_PER_YEAR - t

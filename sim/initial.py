@@ -1,0 +1,97 @@
+"""Start from today's caseload: the children open at each stage at the start date.
+
+A snapshot row gives a child's date of birth, stage, days already spent in that stage (and in
+the current period of care) and placement. The model draws what remains conditional on the time
+already spent. Reading files happens in `sim.files`; this module works on plain rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .child import DAYS_PER_YEAR
+from .vocab import PLACEMENT_TYPES
+
+OPEN_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
+SNAPSHOT_COLUMNS = ("child_id", "dob", "state", "state_start", "care_start", "placement", "previous_cp_plans")
+
+
+class SnapshotError(ValueError):
+    """A snapshot that cannot be used; the message names the row and field."""
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    child_id: int
+    dob: float             # days relative to the start date (negative)
+    state: str
+    state_elapsed: float   # days already spent in this stage
+    care_elapsed: float    # days since the period of care began (children in care)
+    placement: str         # placement type (children in care), else ""
+    previous_cp_plans: int = 0
+
+
+def _date(value, row: int, field: str, source: str) -> dt.date:
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise SnapshotError(f"{source}: row {row}: field '{field}' is not a date ({value!r})") from None
+
+
+def cases_from_frame(df: pd.DataFrame, start_date: dt.date, source: str = "snapshot") -> list[OpenCase]:
+    """Validate snapshot rows (dates as ISO strings or dates) and express them relative to start."""
+    missing = [c for c in SNAPSHOT_COLUMNS if c not in df.columns]
+    if missing:
+        raise SnapshotError(f"{source}: missing column '{missing[0]}' (expected: {', '.join(SNAPSHOT_COLUMNS)})")
+    cases, seen = [], set()
+    for i, r in enumerate(df.itertuples(index=False), start=2):
+        cid = int(r.child_id)
+        if cid in seen:
+            raise SnapshotError(f"{source}: row {i}: child {cid} appears twice")
+        seen.add(cid)
+        if r.state not in OPEN_STATES:
+            raise SnapshotError(f"{source}: row {i}: state {r.state!r} is not one of {', '.join(OPEN_STATES)}")
+        dob = _date(r.dob, i, "dob", source)
+        state_start = _date(r.state_start, i, "state_start", source)
+        if state_start > start_date:
+            raise SnapshotError(f"{source}: row {i}: state_start {state_start} is after the start date {start_date}")
+        if dob > start_date:
+            raise SnapshotError(f"{source}: row {i}: dob {dob} is after the start date {start_date}")
+        age = (start_date - dob).days / DAYS_PER_YEAR
+        if age >= 18:
+            raise SnapshotError(f"{source}: row {i}: child {cid} is {age:.1f} years old at the start date (18 or over)")
+        care_elapsed, placement = 0.0, ""
+        if r.state == "care":
+            if r.placement not in PLACEMENT_TYPES:
+                raise SnapshotError(f"{source}: row {i}: placement {r.placement!r} is not a placement type")
+            care_start = _date(r.care_start, i, "care_start", source)
+            if care_start > start_date:
+                raise SnapshotError(f"{source}: row {i}: care_start {care_start} is after the start date")
+            placement = r.placement
+            care_elapsed = max((start_date - care_start).days, 0) + 0.5
+        prev = r.previous_cp_plans
+        prev = 0 if pd.isna(prev) else int(prev)
+        cases.append(OpenCase(
+            child_id=cid, dob=float((dob - start_date).days), state=r.state,
+            state_elapsed=max((start_date - state_start).days, 0) + 0.5,
+            care_elapsed=care_elapsed, placement=placement, previous_cp_plans=prev,
+        ))
+    return cases
+
+
+def cases_to_frame(cases: list[OpenCase], start_date: dt.date) -> pd.DataFrame:
+    """The inverse of `cases_from_frame`, to save a caseload as a snapshot file."""
+    def d(days: float) -> str:
+        return (start_date + dt.timedelta(days=int(round(days)))).isoformat()
+
+    rows = []
+    for c in sorted(cases, key=lambda c: (OPEN_STATES.index(c.state), c.child_id)):
+        rows.append({
+            "child_id": c.child_id, "dob": d(c.dob), "state": c.state,
+            "state_start": d(-c.state_elapsed),
+            "care_start": d(-c.care_elapsed) if c.state == "care" else "",
+            "placement": c.placement, "previous_cp_plans": c.previous_cp_plans,
+        })
+    return pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS))

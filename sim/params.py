@@ -1,0 +1,437 @@
+"""One validated schema for every input of the model, loaded from and saved to YAML.
+
+Unknown keys are rejected, probabilities must lie in [0, 1] and sum to 1 per decision, durations
+must be positive. `load_params` turns any problem into a `ParamsError` whose one-line message names
+the file, the field path and the value, for the command line to print without a traceback.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .distributions import AgeBand, Duration, check_bands_cover
+from .vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
+
+_TOL = 1e-6
+
+
+class ParamsError(Exception):
+    """A parameter file that cannot be used; the message is one plain line."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_probs(probs: dict[str, float], allowed, where: str) -> dict[str, float]:
+    unknown = [k for k in probs if k not in allowed]
+    if unknown:
+        raise ValueError(f"unknown outcome {unknown[0]!r} (expected one of: {', '.join(allowed)})")
+    for k, v in probs.items():
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"probability of {k!r} is {v}, outside [0, 1]")
+    total = sum(probs.values())
+    if abs(total - 1.0) > _TOL:
+        raise ValueError(f"probabilities of {where} sum to {total:.6g}, not 1")
+    return probs
+
+
+# ----------------------------------------------------------------------------------- arrivals
+class ArrivalRate(Strict):
+    """A Poisson arrival stream: a monthly rate at the start date, a yearly trend and seasonality."""
+
+    per_month: float = Field(ge=0, description="arrivals a month at the start date")
+    trend_per_year: float = Field(0.0, gt=-1, description="yearly growth, e.g. 0.03 for 3%")
+    seasonality: Optional[list[float]] = Field(
+        None, description="12 monthly multipliers, April first, averaging 1"
+    )
+
+    @field_validator("seasonality")
+    @classmethod
+    def _season(cls, v):
+        if v is None:
+            return v
+        if len(v) != 12 or any(x < 0 for x in v):
+            raise ValueError("seasonality needs 12 non-negative monthly multipliers (April to March)")
+        if abs(sum(v) / 12 - 1.0) > 1e-3:
+            raise ValueError(f"seasonality multipliers must average 1 (they average {sum(v)/12:.4f})")
+        return v
+
+
+class AgeWeight(AgeBand):
+    weight: float = Field(ge=0)
+
+
+class Arrivals(Strict):
+    new_contacts: ArrivalRate = Field(description="contacts about children not open to the service")
+    age_at_contact: list[AgeWeight]
+    direct_care_entries: ArrivalRate = Field(
+        description="children entering care with no prior open case (e.g. police protection, remand)"
+    )
+    age_at_direct_entry: list[AgeWeight]
+
+    @field_validator("age_at_contact", "age_at_direct_entry")
+    @classmethod
+    def _cover(cls, v, info):
+        check_bands_cover(v, info.field_name)
+        if sum(b.weight for b in v) <= 0:
+            raise ValueError("age band weights must not all be zero")
+        return v
+
+
+# ----------------------------------------------------------------------------- decisions
+class Recontact(Strict):
+    """After a case closes, the chance that the child comes back to the front door, and when."""
+
+    probability: float = Field(ge=0, le=1)
+    delay: Duration
+
+
+class FrontDoor(Strict):
+    screening: Duration = Field(description="days a contact stays open in screening once allocated")
+    outcomes: dict[str, float] = Field(description="nfa / early_help / referral")
+    escalation_contacts: int = Field(3, ge=2, description="contacts in the window that force a referral")
+    escalation_window_days: float = Field(183, gt=0)
+    escalation_enabled: bool = True
+
+    _o = field_validator("outcomes")(lambda cls, v: _check_probs(v, ("nfa", "early_help", "referral"), "front_door.outcomes"))
+
+
+class Assessment(Strict):
+    nfa_before_assessment: float = Field(ge=0, le=1, description="referrals closed with no further action")
+    duration: Duration
+    outcomes: dict[str, float] = Field(description="nfa / cin / s47 / care")
+
+    _o = field_validator("outcomes")(lambda cls, v: _check_probs(v, ("nfa", "cin", "s47", "care"), "assessment.outcomes"))
+
+
+class Section47(Strict):
+    duration: Duration = Field(description="days from strategy discussion to the ICPC or closure")
+    outcomes: dict[str, float] = Field(description="cp / cin / nfa / care")
+
+    _o = field_validator("outcomes")(lambda cls, v: _check_probs(v, ("cp", "cin", "nfa", "care"), "s47.outcomes"))
+
+
+class Route(Strict):
+    """One way a plan or episode can end, with its probability and the time it takes.
+
+    The `age18` route of a period of care needs no duration: it runs to the 18th birthday.
+    """
+
+    probability: float = Field(ge=0, le=1)
+    duration: Optional[Duration] = None
+
+
+def _check_routes(routes: dict[str, Route], allowed, where):
+    _check_probs({k: r.probability for k, r in routes.items()}, allowed, where)
+    for name, r in routes.items():
+        if r.duration is None and name != "age18":
+            raise ValueError(f"route {name!r} of {where} needs a duration")
+    return routes
+
+
+CIN_EXITS = ("closed", "step_down_early_help", "s47", "care")
+CP_EXITS = ("step_down_cin", "closed", "care")
+
+
+class Plan(Strict):
+    """A CIN or CP plan: how it ends (competing routes, each with its own duration)."""
+
+    routes: dict[str, Route]
+
+
+class CinPlan(Plan):
+    _r = field_validator("routes")(lambda cls, v: _check_routes(v, CIN_EXITS, "cin_plan.routes"))
+
+
+class CpPlan(Plan):
+    _r = field_validator("routes")(lambda cls, v: _check_routes(v, CP_EXITS, "cp_plan.routes"))
+
+
+class EdgeOfCare(Strict):
+    """Support for children about to enter care; a success diverts the child to a CIN plan."""
+
+    offered_share: float = Field(ge=0, le=1, description="share of children heading into care offered support")
+    success_probability: float = Field(ge=0, le=1)
+
+
+# ---------------------------------------------------------------------------------- care
+class NeedByAge(AgeBand):
+    """Placement need of a child entering care, for an age band."""
+
+    probabilities: dict[str, float]
+
+    @field_validator("probabilities")
+    @classmethod
+    def _p(cls, v):
+        return _check_probs(v, PLACEMENT_NEEDS, "placement need")
+
+    @model_validator(mode="after")
+    def _semi(self):
+        if self.from_age < 16 and self.probabilities.get("semi_independent", 0) > 0:
+            raise ValueError("semi-independent placements are for 16-17 year olds only")
+        return self
+
+
+class ExitRoutesByAge(AgeBand):
+    """How a period of care ends for children entering at this age; kinship placements differ."""
+
+    kinship: dict[str, Route]
+    non_kinship: dict[str, Route]
+
+    @model_validator(mode="after")
+    def _routes(self):
+        for label, routes in (("kinship", self.kinship), ("non_kinship", self.non_kinship)):
+            _check_routes(routes, EXIT_REASONS, f"care.exit_routes {label}")
+            adoption = routes.get("adoption")
+            if self.from_age >= 5 and adoption is not None and adoption.probability > 0:
+                raise ValueError("adoption is only a route for children entering care under 5")
+        return self
+
+
+class PlacementMoves(Strict):
+    """Placement breakdowns (a rate a year by need) and the need of the next placement."""
+
+    breakdown_per_year: dict[str, float]
+    next_need: dict[str, dict[str, float]] = Field(description="need after a breakdown, by current need")
+    step_down_residential_per_year: float = Field(0.0, ge=0, description="planned moves residential -> foster (under 16)")
+
+    @field_validator("breakdown_per_year")
+    @classmethod
+    def _b(cls, v):
+        for k, x in v.items():
+            if k not in PLACEMENT_NEEDS:
+                raise ValueError(f"unknown placement need {k!r}")
+            if x < 0:
+                raise ValueError(f"breakdown rate of {k!r} is negative ({x})")
+        return v
+
+    @field_validator("next_need")
+    @classmethod
+    def _n(cls, v):
+        for k, probs in v.items():
+            if k not in PLACEMENT_NEEDS:
+                raise ValueError(f"unknown placement need {k!r}")
+            _check_probs(probs, PLACEMENT_NEEDS, f"next_need of {k}")
+        return v
+
+
+class Care(Strict):
+    need_on_entry: list[NeedByAge]
+    exit_routes: list[ExitRoutesByAge]
+    moves: PlacementMoves
+    reentry: Recontact = Field(description="return to care after reunification")
+    inhouse_foster_suitable_share: float = Field(
+        1.0, ge=0, le=1, description="share of fostering needs an in-house carer can meet"
+    )
+    spot_residential_over_4100_share: float = Field(ge=0, le=1)
+    sgo_allowance_share: float = Field(ge=0, le=1, description="SGOs with a weekly allowance until 18")
+    adoption_allowance_share: float = Field(ge=0, le=1)
+
+    @field_validator("need_on_entry", "exit_routes")
+    @classmethod
+    def _cover(cls, v, info):
+        check_bands_cover(v, f"care.{info.field_name}")
+        return v
+
+
+# ------------------------------------------------------------------------------ capacity
+class DatedChange(Strict):
+    date: dt.date
+    value: float = Field(ge=0)
+
+
+class Team(Strict):
+    """Social workers: each holds up to `caseload_limit` cases; more cases wait for allocation."""
+
+    workers: float = Field(ge=0)
+    caseload_limit: float = Field(gt=0)
+    changes: list[DatedChange] = Field(default_factory=list, description="dated changes in the number of workers")
+
+
+class Teams(Strict):
+    front_door: Team
+    assessment: Team
+    safeguarding: Team = Field(description="CIN and CP plans and S47 enquiries")
+    children_in_care: Team
+
+
+class FosterCarers(Strict):
+    initial_carers: int = Field(ge=0)
+    places_per_carer: dict[int, float] = Field(description="share of carers approved for 1, 2, 3... children")
+    joiners_per_year: float = Field(ge=0)
+    leaving_rate_per_year: float = Field(ge=0, description="share of carers who resign in a year")
+
+    @field_validator("places_per_carer")
+    @classmethod
+    def _p(cls, v):
+        if any(k < 1 for k in v):
+            raise ValueError("places per carer must be 1 or more")
+        _check_probs({str(k): x for k, x in v.items()}, tuple(str(k) for k in v), "places_per_carer")
+        return v
+
+
+class Capacity(Strict):
+    foster_carers: FosterCarers
+    residential_inhouse_beds: int = Field(ge=0)
+    residential_block_beds: int = Field(ge=0)
+    semi_independent_block_places: int = Field(ge=0)
+    foster_ifa_places: Optional[int] = Field(None, ge=0, description="none = the market always has a place")
+    residential_spot_places: Optional[int] = Field(None, ge=0)
+    semi_independent_spot_places: Optional[int] = Field(None, ge=0)
+    teams: Teams
+
+
+# --------------------------------------------------------------------------------- costs
+class Costs(Strict):
+    """Unit costs in £ at start-date prices, grown by `price_growth_per_year` each April."""
+
+    placement_weekly: dict[str, float] = Field(description="£ a week by placement type")
+    residential_spot_over_4100_weekly: float = Field(gt=4100)
+    residential_spot_under_4100_weekly: float = Field(gt=0, le=4100)
+    social_work_weekly: dict[str, float] = Field(description="£ a case-week by stage")
+    awaiting_placement_weekly: float = Field(
+        5000, ge=0, description="£ a week while no placement of the needed kind is free (temporary arrangements)"
+    )
+    sgo_allowance_weekly: float = Field(ge=0)
+    adoption_allowance_weekly: float = Field(ge=0)
+    price_growth_per_year: float = Field(gt=-1)
+
+    @field_validator("placement_weekly")
+    @classmethod
+    def _pl(cls, v):
+        missing = [p for p in PLACEMENT_TYPES if p not in v and p != "residential_spot"]
+        if missing:
+            raise ValueError(f"missing weekly cost for placement type {missing[0]!r}")
+        for k, x in v.items():
+            if k not in PLACEMENT_TYPES:
+                raise ValueError(f"unknown placement type {k!r}")
+            if x < 0:
+                raise ValueError(f"weekly cost of {k!r} is negative ({x})")
+        return v
+
+    @field_validator("social_work_weekly")
+    @classmethod
+    def _sw(cls, v):
+        allowed = ("contact", "assessment", "s47", "cin", "cp", "care")
+        for k, x in v.items():
+            if k not in allowed:
+                raise ValueError(f"unknown stage {k!r} (expected one of: {', '.join(allowed)})")
+            if x < 0:
+                raise ValueError(f"weekly cost of {k!r} is negative ({x})")
+        return v
+
+
+# ----------------------------------------------------------------------------- the whole
+class Horizon(Strict):
+    start_date: dt.date = dt.date(2021, 4, 1)
+    end_date: dt.date = dt.date(2030, 3, 31)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+    @property
+    def days(self) -> float:
+        return float((self.end_date - self.start_date).days + 1)
+
+
+class Params(Strict):
+    """Everything the model needs. Saved as YAML; the hash identifies a parameter set."""
+
+    name: str = "unnamed"
+    description: str = ""
+    horizon: Horizon = Field(default_factory=Horizon)
+    arrivals: Arrivals
+    recontact: dict[str, Recontact] = Field(description="return to the front door after each kind of closure")
+    front_door: FrontDoor
+    assessment: Assessment
+    s47: Section47
+    cin_plan: CinPlan
+    cp_plan: CpPlan
+    edge_of_care: EdgeOfCare
+    care: Care
+    capacity: Capacity
+    costs: Costs
+
+    @field_validator("recontact")
+    @classmethod
+    def _rc(cls, v):
+        allowed = ("nfa", "early_help", "assessment_nfa", "cin_closed", "cp_closed", "care_exit")
+        for k in v:
+            if k not in allowed:
+                raise ValueError(f"unknown closure {k!r} (expected one of: {', '.join(allowed)})")
+        return v
+
+    def digest(self) -> str:
+        """A short hash of the parameter values: the identity of a run's inputs."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------- loading
+def _loc(loc) -> str:
+    parts = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif p in ("function-after", "function-before") or str(p).startswith(("function-", "tagged-union")):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts)
+
+
+def describe_validation_error(err: ValidationError, source: str) -> str:
+    """The first problem as one line: where, what value, what is wrong."""
+    e = err.errors()[0]
+    where = _loc(e["loc"]) or "(top level)"
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "missing":
+        return f"{source}: missing field '{where}'"
+    if e["type"] == "extra_forbidden":
+        return f"{source}: unknown field '{where}' (not part of the parameter schema)"
+    value = e.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (value: {value!r})"
+    more = len(err.errors()) - 1
+    tail = f"; and {more} more problem(s)" if more else ""
+    return f"{source}: field '{where}'{shown}: {msg}{tail}"
+
+
+def params_from_dict(data: dict, source: str = "parameters") -> Params:
+    try:
+        return Params.model_validate(data)
+    except ValidationError as err:
+        raise ParamsError(describe_validation_error(err, source)) from None
+
+
+def load_params(path: str | Path) -> Params:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: parameter file not found") from None
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read parameter file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ParamsError(f"{path}: malformed YAML{at}: {problem}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: expected a mapping of parameter names to values at the top level")
+    return params_from_dict(data, str(path))
+
+
+def save_params(params: Params, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), encoding="utf-8")

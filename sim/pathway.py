@@ -1,0 +1,696 @@
+"""The SimPy processes of the pathway: front door, assessment, S47, CIN and CP plans, edge of
+care, care with placements and moves, exits, and the returns that make involvement repeat.
+
+`Pathway` holds one replication's environment, parameters, streams, capacities and logs. It does
+no file I/O. Levers act through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes
+only what it names and every other random draw stays the same.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import math
+from typing import Optional
+
+import simpy
+
+from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
+from .child import DAYS_PER_YEAR, Child
+from .distributions import choose, cumulative, find_band
+from .eventlog import EventLog
+from .initial import OpenCase
+from .params import ArrivalRate, Params, Route
+from .streams import _GOLDEN, _INV53, _M64, Streams
+
+INF = float("inf")
+SNAPSHOT_ID_BASE = 0
+CONTACT_ID_BASE = 10_000_000
+DIRECT_ID_BASE = 20_000_000
+
+NEED_OF_PLACEMENT = {
+    "kinship": "kinship",
+    "foster_inhouse": "foster",
+    "foster_ifa": "foster",
+    "residential_inhouse": "residential",
+    "residential_block": "residential",
+    "residential_spot": "residential",
+    "semi_independent_block": "semi_independent",
+    "semi_independent_spot": "semi_independent",
+    "with_parents": "with_parents",
+    "other": "other",
+}
+
+
+class Mechanisms:
+    """Knobs the levers turn (defaults: the baseline). Each is a function of time in days."""
+
+    def __init__(self):
+        self.care_entry_divert = lambda t: 0.0      # extra chance a care-bound child is kept out
+        self.cin_duration_scale = lambda t: 1.0
+        self.cp_duration_scale = lambda t: 1.0
+        self.care_exit_scale = lambda t: 1.0         # scales durations of routes to permanence
+        self.recontact_scale = lambda t: 1.0         # scales chances of coming back
+        self.carer_joiners_extra = lambda t: 0.0     # extra joiners a year
+        self.breakdown_scale = lambda t: 1.0
+
+
+def _route_table(routes: dict[str, Route]):
+    names, cum = cumulative({k: r.probability for k, r in routes.items()})
+    return names, cum, {k: r.duration for k, r in routes.items()}
+
+
+class Pathway:
+    def __init__(self, params: Params, seed: int, replication: int,
+                 snapshot: Optional[list[OpenCase]] = None, mechanisms: Optional[Mechanisms] = None,
+                 trace: bool = False):
+        """`trace` also logs every change of team allocations (for tests; costs speed)."""
+        self.p = params
+        self.trace = trace
+        self.env = simpy.Environment()
+        self.streams = Streams(seed, replication)
+        self.mech = mechanisms or Mechanisms()
+        self.log = EventLog()
+        self.caplog = CapacityLog()
+        self.allowances: list[tuple[int, float, float, str]] = []  # (child, start, end, kind)
+        self.children: dict[int, Child] = {}
+        self.horizon = params.horizon.days
+        self.start = params.horizon.start_date
+        self._n_contact_children = 0
+        self._n_direct_children = 0
+        self._cs = {}  # child streams by name, cached
+        self._prepare_tables()
+        self._build_capacity()
+        self._snapshot = snapshot or []
+
+    # ------------------------------------------------------------------------------- set-up
+    def _prepare_tables(self):
+        p = self.p
+        self.fd_outcomes = cumulative(p.front_door.outcomes)
+        self.assess_outcomes = cumulative(p.assessment.outcomes)
+        self.s47_outcomes = cumulative(p.s47.outcomes)
+        self.cin_routes = _route_table(p.cin_plan.routes)
+        self.cp_routes = _route_table(p.cp_plan.routes)
+        self.need_tables = [(b, cumulative(b.probabilities)) for b in p.care.need_on_entry]
+        self.exit_tables = [(b, _route_table(b.kinship), _route_table(b.non_kinship)) for b in p.care.exit_routes]
+        self.next_need = {k: cumulative(v) for k, v in p.care.moves.next_need.items()}
+        self.contact_ages = self._age_table(p.arrivals.age_at_contact)
+        self.direct_ages = self._age_table(p.arrivals.age_at_direct_entry)
+        self.screening = p.front_door.screening
+        # seasonality by day of the horizon (April = 0)
+        self.month_index = []
+        d0 = self.start
+        for i in range(int(self.horizon) + 2):
+            m = (d0 + dt.timedelta(days=i)).month
+            self.month_index.append((m - 4) % 12)
+
+    def _build_capacity(self):
+        cap, clock = self.p.capacity, lambda: self.env.now
+        self.foster = FosterCarerPool(self.caplog, clock)
+        self.beds = {
+            "residential_inhouse": BedPool("residential_inhouse", cap.residential_inhouse_beds, self.caplog, clock),
+            "residential_block": BedPool("residential_block", cap.residential_block_beds, self.caplog, clock),
+            "residential_spot": BedPool("residential_spot", cap.residential_spot_places, self.caplog, clock),
+            "semi_independent_block": BedPool("semi_independent_block", cap.semi_independent_block_places, self.caplog, clock),
+            "semi_independent_spot": BedPool("semi_independent_spot", cap.semi_independent_spot_places, self.caplog, clock),
+            "foster_ifa": BedPool("foster_ifa", cap.foster_ifa_places, self.caplog, clock),
+        }
+        self.teams = {}
+        for name, t in cap.teams:
+            workers = t.workers
+            for ch in sorted(t.changes, key=lambda c: c.date):
+                if ch.date <= self.start:
+                    workers = ch.value
+            self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock)
+        self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
+
+    # ---------------------------------------------------------------------------- randomness
+    def u(self, child: Child, stream: str) -> float:
+        """The child's next uniform from a named stream (see `sim.streams.ChildStream`)."""
+        d = child.draws.get(stream)
+        if d is None:
+            s = self._cs.get(stream)
+            if s is None:
+                s = self._cs[stream] = self.streams.child(stream)
+            d = child.draws[stream] = [s.key ^ child.hash, 0]
+        k = d[1]
+        d[1] = k + 1
+        x = (d[0] + (k + 1) * _GOLDEN) & _M64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+        x ^= x >> 31
+        return ((x >> 11) + 0.5) * _INV53
+
+    @staticmethod
+    def _age_table(bands):
+        total = sum(b.weight for b in bands)
+        names, cum = cumulative({i: b.weight / total for i, b in enumerate(bands)})
+        return names, cum, bands
+
+    @staticmethod
+    def _age_from(table, u1: float, u2: float) -> float:
+        """An age in years: a band by weight, then uniform within the band."""
+        names, cum, bands = table
+        b = bands[choose(names, cum, u1)]
+        return b.from_age + u2 * (b.to_age - b.from_age)
+
+    # --------------------------------------------------------------------------------- run
+    def run(self) -> None:
+        self._start_foster_pool()
+        for name, t in self.p.capacity.teams:
+            for ch in t.changes:
+                offset = (ch.date - self.start).days
+                if 0 < offset < self.horizon:
+                    self.env.process(self._team_change(name, offset, ch.value))
+        for case in self._snapshot:
+            self._start_open_case(case)
+        self.env.process(self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact))
+        self.env.process(self._arrivals(self.p.arrivals.direct_care_entries, "arrivals_direct_care", self._new_direct_entry))
+        # The run allocates many long-lived objects and no reference cycles worth collecting
+        # until it ends; the cyclic garbage collector would otherwise take half the run time.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.env.run(until=self.horizon)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _team_change(self, name, offset, workers):
+        yield self.env.timeout(offset)
+        self.teams[name].set_workers(workers)
+
+    def _rate_per_day(self, rate: ArrivalRate, t: float) -> float:
+        lam = rate.per_month * 12.0 / DAYS_PER_YEAR * (1.0 + rate.trend_per_year) ** (t / DAYS_PER_YEAR)
+        if rate.seasonality:
+            lam *= rate.seasonality[self.month_index[int(t)]]
+        return lam
+
+    def _arrivals(self, rate: ArrivalRate, stream: str, start_child):
+        """Non-homogeneous Poisson arrivals by thinning, from one global stream."""
+        if rate.per_month <= 0:
+            return
+        g = self.streams.glob(stream)
+        growth_max = max(1.0, (1.0 + rate.trend_per_year) ** (self.horizon / DAYS_PER_YEAR))
+        lam_max = rate.per_month * 12.0 / DAYS_PER_YEAR * growth_max * (max(rate.seasonality) if rate.seasonality else 1.0)
+        env = self.env
+        t = env.now
+        while True:
+            t += -math.log(1.0 - g.uniform()) / lam_max
+            if t >= self.horizon:
+                return
+            accept = g.uniform() * lam_max <= self._rate_per_day(rate, t)
+            if accept:
+                yield env.timeout(t - env.now)
+                start_child()
+
+    def _new_contact(self):
+        cid = CONTACT_ID_BASE + self._n_contact_children
+        self._n_contact_children += 1
+        child = Child(cid, 0.0)
+        age = self._age_from(self.contact_ages, self.u(child, "age"), self.u(child, "age"))
+        child.dob = self.env.now - age * DAYS_PER_YEAR
+        self.children[cid] = child
+        self._contact(child)
+
+    def _new_direct_entry(self):
+        cid = DIRECT_ID_BASE + self._n_direct_children
+        self._n_direct_children += 1
+        child = Child(cid, 0.0)
+        age = self._age_from(self.direct_ages, self.u(child, "age"), self.u(child, "age"))
+        child.dob = self.env.now - age * DAYS_PER_YEAR
+        self.children[cid] = child
+        self._move(child, "care_entry", "care", detail="direct")
+        self.env.process(self._care(child))
+
+    # ---------------------------------------------------------------------------- helpers
+    def _move(self, child: Child, event: str, to_state: str, detail: str = ""):
+        now = self.env.now
+        self.log.add(now, child.id, event, child.state, to_state, "", "", detail)
+        child.state = to_state
+        child.state_since = now
+
+    def _note(self, child: Child, event: str, detail: str = ""):
+        self.log.add(self.env.now, child.id, event, child.state, child.state, child.placement, "", detail)
+
+    def _capped(self, child: Child, d: float) -> tuple[float, bool]:
+        """A duration cut at the 18th birthday; True if the birthday comes first."""
+        t18 = child.time_to_18(self.env.now)
+        if d >= t18:
+            return max(t18, 0.0), True
+        return d, False
+
+    def _close(self, child: Child, event: str, detail: str, recontact: Optional[str]):
+        self._move(child, event, "out", detail=detail)
+        if recontact is not None:
+            self._maybe_recontact(child, recontact)
+
+    def _maybe_recontact(self, child: Child, kind: str):
+        rc = self.p.recontact.get(kind)
+        if rc is None:
+            return
+        if self.u(child, "recontact") >= rc.probability * self.mech.recontact_scale(self.env.now):
+            return
+        d = rc.delay.sample(self.u(child, "recontact_delay"))
+        if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
+            return
+        self.env.timeout(d).callbacks.append(lambda _ev: self._contact(child) if child.state == "out" else None)
+
+    def _team_wait(self, team: Team, child: Child):
+        """Request allocation; an event to wait on if the team is full, else None."""
+        if team.request(child.id):
+            return None
+        ev = self.env.event()
+        team.on_allocate(child.id, ev.succeed)
+        return ev
+
+    # ------------------------------------------------------------------------- front door
+    # Contacts are the bulk of events, so the front door runs on event callbacks rather than a
+    # SimPy process per contact; a process starts only when a contact becomes a referral.
+    def _contact(self, child: Child, elapsed: float = 0.0):
+        if elapsed == 0.0:
+            self._move(child, "contact", "contact")
+        child.contacts.append(self.env.now - elapsed)
+        team = self.teams["front_door"]
+        if team.request(child.id):
+            self._screen(child, elapsed)
+        else:
+            team.on_allocate(child.id, lambda: self._screen(child, elapsed))
+
+    def _screen(self, child: Child, elapsed: float):
+        d = self.screening.sample(self.u(child, "screening"), elapsed)
+        self.env.timeout(d).callbacks.append(lambda _ev: self._screened(child))
+
+    def _screened(self, child: Child):
+        now = self.env.now
+        self.teams["front_door"].release(child.id)
+        outcome = choose(*self.fd_outcomes, self.u(child, "front_door_outcome"))
+        escalated = False
+        fd = self.p.front_door
+        if outcome != "referral" and fd.escalation_enabled and len(child.contacts) >= fd.escalation_contacts:
+            window_start = now - fd.escalation_window_days
+            recent = sum(1 for c in child.contacts if c >= window_start)
+            if recent >= fd.escalation_contacts:
+                outcome, escalated = "referral", True
+        if outcome == "referral":
+            self.env.process(self._referral(child, escalated))
+        else:
+            self._close(child, "contact_closed", outcome, outcome)
+
+    # ------------------------------------------------------------------------- assessment
+    def _referral(self, child: Child, escalated: bool):
+        now = self.env.now
+        flags = []
+        if child.last_referral is not None and now - child.last_referral <= 365.0:
+            flags.append("rereferral")
+        if escalated:
+            flags.append("escalated")
+        child.last_referral = now
+        self._move(child, "referral", "assessment", detail=",".join(flags))
+        if self.u(child, "referral_nfa") < self.p.assessment.nfa_before_assessment:
+            self._close(child, "referral_nfa", "nfa", "assessment_nfa")
+            return
+        yield from self._assessment(child)
+
+    def _assessment(self, child: Child, elapsed: float = 0.0):
+        team = self.teams["assessment"]
+        ev = self._team_wait(team, child)
+        if ev is not None:
+            yield ev
+        self._note(child, "assessment_start")
+        d = self.p.assessment.duration.sample(self.u(child, "assessment_duration"), elapsed)
+        d, adult = self._capped(child, d)
+        yield self.env.timeout(d)
+        team.release(child.id)
+        if adult:
+            self._close(child, "assessment_complete", "turned 18", None)
+            return
+        outcome = choose(*self.assess_outcomes, self.u(child, "assessment_outcome"))
+        if outcome == "nfa":
+            self._close(child, "assessment_complete", "nfa", "assessment_nfa")
+        elif outcome == "cin":
+            yield from self._cin_plan(child, "assessment_complete")
+        elif outcome == "s47":
+            yield from self._s47(child, "assessment_complete")
+        else:
+            yield from self._toward_care(child, "assessment_complete")
+
+    def _s47(self, child: Child, event: str, elapsed: float = 0.0):
+        if elapsed == 0.0:
+            self._move(child, "s47_start", "s47", detail=event)
+        team = self.teams["safeguarding"]
+        team.request(child.id)
+        d = self.p.s47.duration.sample(self.u(child, "s47_duration"), elapsed)
+        d, adult = self._capped(child, d)
+        yield self.env.timeout(d)
+        team.release(child.id)
+        if adult:
+            self._close(child, "s47_end", "turned 18", None)
+            return
+        outcome = choose(*self.s47_outcomes, self.u(child, "s47_outcome"))
+        if outcome == "cp":
+            yield from self._cp_plan(child)
+        elif outcome == "cin":
+            yield from self._cin_plan(child, "s47_end")
+        elif outcome == "nfa":
+            self._close(child, "s47_end", "nfa", "assessment_nfa")
+        else:
+            yield from self._toward_care(child, "s47_end")
+
+    # ------------------------------------------------------------------------------ plans
+    def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
+        names, cum, durations = table
+        if elapsed > 0.0:
+            # route given that the plan has lasted `elapsed` days: P(r | T > e) ∝ p_r S_r(e)
+            weights = [(cum[i] - (cum[i - 1] if i else 0.0))
+                       * (durations[n].sf(elapsed / scale) if durations[n] is not None else 1.0)
+                       for i, n in enumerate(names)]
+            total = sum(weights)
+            if total <= 0:
+                weights, total = [1.0] * len(names), float(len(names))
+            u, acc, route = self.u(child, route_stream) * total, 0.0, names[-1]
+            for n, w in zip(names, weights):
+                acc += w
+                if u <= acc:
+                    route = n
+                    break
+        else:
+            route = choose(names, cum, self.u(child, route_stream))
+        u = self.u(child, time_stream)
+        dist = durations[route]
+        d = INF if dist is None else dist.sample(u, elapsed, scale)
+        return route, d
+
+    def _cin_plan(self, child: Child, event: str, elapsed: float = 0.0):
+        if elapsed == 0.0:
+            child.cin_plans += 1
+            self._move(child, "cin_plan_start", "cin", detail="repeat" if child.cin_plans > 1 else "first")
+        team = self.teams["safeguarding"]
+        team.request(child.id)
+        route, d = self._plan_route(child, self.cin_routes, "cin_route", "cin_duration",
+                                    self.mech.cin_duration_scale(self.env.now), elapsed)
+        d, adult = self._capped(child, d)
+        yield self.env.timeout(d)
+        team.release(child.id)
+        if adult:
+            self._close(child, "cin_plan_end", "turned 18", None)
+        elif route in ("closed", "step_down_early_help"):
+            self._close(child, "cin_plan_end", route, "cin_closed")
+        elif route == "s47":
+            yield from self._s47(child, "cin_plan_end")
+        else:
+            yield from self._toward_care(child, "cin_plan_end")
+
+    def _cp_plan(self, child: Child, elapsed: float = 0.0):
+        if elapsed == 0.0:
+            child.cp_plans += 1
+            self._move(child, "cp_plan_start", "cp", detail="repeat" if child.cp_plans > 1 else "first")
+        team = self.teams["safeguarding"]
+        team.request(child.id)
+        route, d = self._plan_route(child, self.cp_routes, "cp_route", "cp_duration",
+                                    self.mech.cp_duration_scale(self.env.now), elapsed)
+        d, adult = self._capped(child, d)
+        yield self.env.timeout(d)
+        team.release(child.id)
+        if adult:
+            self._close(child, "cp_plan_end", "turned 18", None)
+        elif route == "closed":
+            self._close(child, "cp_plan_end", "closed", "cp_closed")
+        elif route == "step_down_cin":
+            yield from self._cin_plan(child, "cp_plan_end")
+        else:
+            yield from self._toward_care(child, "cp_plan_end")
+
+    # ------------------------------------------------------------------------- edge of care
+    def _toward_care(self, child: Child, event: str):
+        """A child heading into care may be offered edge-of-care support that keeps them home."""
+        eoc = self.p.edge_of_care
+        offered = self.u(child, "edge_of_care_offer") < eoc.offered_share
+        success_u = self.u(child, "edge_of_care_success")
+        extra = self.mech.care_entry_divert(self.env.now)
+        diverted = (offered and success_u < eoc.success_probability) or self.u(child, "edge_of_care_lever") < extra
+        if offered or extra > 0:
+            self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
+        if diverted:
+            yield from self._cin_plan(child, "edge_of_care")
+            return
+        self._move(child, "care_entry", "care", detail=event)
+        yield from self._care(child)
+
+    # ------------------------------------------------------------------------------- care
+    def _draw_need(self, child: Child, age: float) -> str:
+        for band, (names, cum) in self.need_tables:
+            if band.contains(age):
+                return choose(names, cum, self.u(child, "placement_need"))
+        names, cum = self.need_tables[-1][1]
+        return choose(names, cum, self.u(child, "placement_need"))
+
+    def _care(self, child: Child, case: Optional[OpenCase] = None):
+        env = self.env
+        now = env.now
+        child.care_periods += 1
+        if case is None:
+            child.period_start = now
+            age_entry = child.age(now)
+            need = self._draw_need(child, age_entry)
+            elapsed = 0.0
+        else:
+            elapsed = case.care_elapsed
+            child.period_start = now - elapsed
+            age_entry = child.age(child.period_start)
+            need = NEED_OF_PLACEMENT[case.placement]
+        band, kin_table, other_table = self.exit_tables[0]
+        for b, kt, ot in self.exit_tables:
+            if b.contains(age_entry):
+                band, kin_table, other_table = b, kt, ot
+                break
+        table = kin_table if need == "kinship" else other_table
+        route, d = self._plan_route(child, table, "care_exit_route", "care_exit_time",
+                                    self.mech.care_exit_scale(now), elapsed)
+        if route == "age18":
+            d = INF
+        d, adult = self._capped(child, d)
+        reason = "age18" if adult else route
+        exit_time = now + d
+        self._place(child, need, "snapshot" if case is not None else "entry",
+                    preferred=case.placement if case is not None else None)
+        moves = self.p.care.moves
+        while True:
+            if exit_time <= env.now:
+                break
+            grp = child.need
+            rate = moves.breakdown_per_year.get(grp, 0.0) * self.mech.breakdown_scale(env.now)
+            step = moves.step_down_residential_per_year if (grp == "residential" and child.age(env.now) < 16) else 0.0
+            total = (rate + step) / DAYS_PER_YEAR
+            wait = -math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
+            which = self.u(child, "placement_move_kind")
+            if env.now + wait >= exit_time:
+                yield env.timeout(exit_time - env.now)
+                break
+            yield env.timeout(wait)
+            if step > 0 and which * (rate + step) < step:
+                self._replace(child, "foster", "step_down")
+            else:
+                table = self.next_need.get(grp)
+                new_need = choose(*table, self.u(child, "placement_next_need")) if table else grp
+                if new_need == "semi_independent" and child.age(env.now) < 16:
+                    new_need = "foster"
+                self._replace(child, new_need, "breakdown")
+        self._end_placement(child)
+        child.placement = ""
+        self._move(child, "care_exit", "out", detail=reason)
+        self._after_care(child, reason)
+
+    def _after_care(self, child: Child, reason: str):
+        now = self.env.now
+        t18 = child.time_to_18(now)
+        if reason == "sgo" and self.u(child, "allowance") < self.p.care.sgo_allowance_share and t18 > 0:
+            self.allowances.append((child.id, now, now + t18, "sgo"))
+        elif reason == "adoption" and self.u(child, "allowance") < self.p.care.adoption_allowance_share and t18 > 0:
+            self.allowances.append((child.id, now, now + t18, "adoption"))
+        if reason == "reunification":
+            re = self.p.care.reentry
+            u = self.u(child, "reentry")
+            d = re.delay.sample(self.u(child, "reentry_delay"))
+            if u < re.probability and d < t18 and now + d < self.horizon:
+                self.env.process(self._reenter(child, d))
+                return
+        if reason in ("reunification", "sgo", "cao", "other"):
+            self._maybe_recontact(child, "care_exit")
+
+    def _reenter(self, child: Child, delay: float):
+        yield self.env.timeout(delay)
+        if child.state != "out":
+            return
+        self._move(child, "care_entry", "care", detail="reentry")
+        yield from self._care(child)
+
+    # -------------------------------------------------------------------------- placements
+    def _search(self, child: Child, need: str, exclude_carer=None, preferred: Optional[str] = None) -> Optional[str]:
+        """Find a placement for a need: in-house first, then block, then the external market."""
+        if need in ("kinship", "with_parents", "other"):
+            return need
+        if need == "foster":
+            suitable = self.u(child, "inhouse_suitable") < self.p.care.inhouse_foster_suitable_share
+            if preferred == "foster_ifa":
+                suitable = False
+            if suitable:
+                carer = self.foster.take(exclude=exclude_carer)
+                if carer is not None:
+                    child.carer = carer
+                    return "foster_inhouse"
+            return "foster_ifa" if self.beds["foster_ifa"].take() else None
+        if need == "residential":
+            order = ["residential_inhouse", "residential_block", "residential_spot"]
+        elif need == "semi_independent":
+            order = ["semi_independent_block", "semi_independent_spot"]
+        else:
+            raise ValueError(f"unknown placement need {need!r}")
+        if preferred in order:  # a snapshot child stays where they are if there is room
+            order.remove(preferred)
+            order.insert(0, preferred)
+        for name in order:
+            if self.beds[name].take():
+                if name == "residential_spot":
+                    child.high_cost = self.u(child, "spot_cost") < self.p.care.spot_residential_over_4100_share
+                return name
+        return None
+
+    def _place(self, child: Child, need: str, reason: str, preferred: Optional[str] = None, exclude_carer=None):
+        child.need = need
+        placement = self._search(child, need, exclude_carer, preferred)
+        old = child.placement
+        if placement is None:
+            placement = "awaiting"
+            self.waiting_for_placement[child.id] = child
+        detail = reason + (",over_4100" if placement == "residential_spot" and child.high_cost else "")
+        self.log.add(self.env.now, child.id, "placed", "care", "care", placement, old, detail)
+        child.placement = placement
+
+    def _release(self, placement: str, carer) -> None:
+        if placement == "foster_inhouse":
+            self.foster.give_back(carer)
+        elif placement in self.beds:
+            self.beds[placement].give_back()
+        if placement in self.beds or placement == "foster_inhouse":
+            self._serve_waiting()
+
+    def _replace(self, child: Child, new_need: str, reason: str):
+        old, old_carer = child.placement, child.carer
+        if old == "awaiting":
+            self.waiting_for_placement.pop(child.id, None)
+        child.carer = None
+        child.high_cost = False
+        self._place(child, new_need, reason, exclude_carer=old_carer)
+        self._release(old, old_carer)
+
+    def _end_placement(self, child: Child):
+        old, carer = child.placement, child.carer
+        child.carer = None
+        child.high_cost = False
+        if old == "awaiting":
+            self.waiting_for_placement.pop(child.id, None)
+        child.placement = ""
+        self.log.add(self.env.now, child.id, "placement_end", "care", "care", "", old, "exit")
+        self._release(old, carer)
+
+    def _serve_waiting(self):
+        for cid in list(self.waiting_for_placement):
+            child = self.waiting_for_placement[cid]
+            placement = self._search(child, child.need)
+            if placement is None:
+                continue
+            del self.waiting_for_placement[cid]
+            self.log.add(self.env.now, child.id, "placed", "care", "care", placement, "awaiting",
+                         "waited" + (",over_4100" if placement == "residential_spot" and child.high_cost else ""))
+            child.placement = placement
+
+    # -------------------------------------------------------------------------- foster pool
+    def _start_foster_pool(self):
+        fc = self.p.capacity.foster_carers
+        self._places_table = cumulative({str(k): v for k, v in fc.places_per_carer.items()})
+        for _ in range(fc.initial_carers):
+            self._join_carer()
+        self.env.process(self._carer_joiners())
+
+    def _join_carer(self):
+        fc = self.p.capacity.foster_carers
+        places = int(choose(*self._places_table, self.streams.glob("carer_places").uniform()))
+        carer = self.foster.add_carer(places)
+        u = self.streams.glob("carer_tenure").uniform()
+        if fc.leaving_rate_per_year > 0:
+            tenure = -math.log(1.0 - u) / fc.leaving_rate_per_year * DAYS_PER_YEAR
+            if self.env.now + tenure < self.horizon:
+                self.env.process(self._carer_resigns(carer, tenure))
+        if places and self.waiting_for_placement:
+            self._serve_waiting()
+
+    def _carer_resigns(self, carer, tenure):
+        yield self.env.timeout(tenure)
+        self.foster.resign(carer)
+
+    def _carer_joiners(self):
+        fc = self.p.capacity.foster_carers
+        g = self.streams.glob("carer_joiners")
+        env = self.env
+        # thinning against a bound on joiners a year (baseline plus any lever)
+        while True:
+            lam_max = (fc.joiners_per_year + max(0.0, self._extra_joiners_bound())) / DAYS_PER_YEAR
+            if lam_max <= 0:
+                return
+            t = env.now + -math.log(1.0 - g.uniform()) / lam_max
+            if t >= self.horizon:
+                return
+            accept = g.uniform() * lam_max <= (fc.joiners_per_year + self.mech.carer_joiners_extra(t)) / DAYS_PER_YEAR
+            yield env.timeout(t - env.now)
+            if accept:
+                self._join_carer()
+
+    def _extra_joiners_bound(self) -> float:
+        return getattr(self.mech, "carer_joiners_extra_max", 0.0)
+
+    # ------------------------------------------------------------------------ open caseload
+    def _start_open_case(self, case: OpenCase):
+        child = Child(case.child_id, case.dob)
+        child.cp_plans = case.previous_cp_plans
+        self.children[child.id] = child
+        child.state = case.state
+        child.state_since = -case.state_elapsed
+        self.log.add(0.0, child.id, "snapshot", "", case.state, "", "", "")
+        if case.state == "contact":
+            self._contact(child, case.state_elapsed)
+            return
+        if case.state == "assessment":
+            child.last_referral = -case.state_elapsed
+            proc = self._assessment(child, case.state_elapsed)
+        elif case.state == "s47":
+            proc = self._s47(child, "snapshot", case.state_elapsed)
+        elif case.state == "cin":
+            child.cin_plans = 1
+            proc = self._cin_plan(child, "snapshot", case.state_elapsed)
+        elif case.state == "cp":
+            child.cp_plans = max(1, case.previous_cp_plans + 1)
+            proc = self._cp_plan(child, case.state_elapsed)
+        elif case.state == "care":
+            proc = self._care(child, case)
+        else:
+            raise ValueError(f"snapshot child {case.child_id}: unknown state {case.state!r}")
+        self.env.process(proc)
+
+    # ---------------------------------------------------------------------------- results
+    def open_cases(self) -> list[OpenCase]:
+        """The caseload at the current time, as a snapshot a later run can start from."""
+        now = self.env.now
+        cases = []
+        for c in self.children.values():
+            if c.state == "out" or c.age(now) >= 18:
+                continue
+            placement = c.placement if c.state == "care" else ""
+            if placement == "awaiting":
+                placement = {"foster": "foster_ifa", "residential": "residential_spot",
+                             "semi_independent": "semi_independent_spot"}.get(c.need, "other")
+            cases.append(OpenCase(
+                child_id=c.id, dob=c.dob - now, state=c.state, state_elapsed=now - c.state_since,
+                care_elapsed=(now - c.period_start) if c.state == "care" else 0.0,
+                placement=placement, previous_cp_plans=max(0, c.cp_plans - (1 if c.state == "cp" else 0)),
+            ))
+        return cases

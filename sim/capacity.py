@@ -101,7 +101,10 @@ class FosterCarerPool:
         self._record()
 
     def _record(self) -> None:
-        self.log.record(self.clock(), self.name, self.open_places, self.in_use)
+        t = self.clock()
+        self.log.record(t, self.name, self.open_places, self.in_use)
+        active = sum(1 for c in self.carers if not c.resigned)
+        self.log.record(t, "foster_carers", active, len(self.carers))
 
 
 class BedPool:

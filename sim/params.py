@@ -350,6 +350,9 @@ class Params(Strict):
     name: str = "unnamed"
     description: str = ""
     horizon: Horizon = Field(default_factory=Horizon)
+    initial_caseload: Optional[str] = Field(
+        None, description="snapshot CSV of open cases at the start date, relative to this file; none = start empty"
+    )
     arrivals: Arrivals
     recontact: dict[str, Recontact] = Field(description="return to the front door after each kind of closure")
     front_door: FrontDoor

@@ -531,8 +531,8 @@ class Pathway:
             return need
         if need == "foster":
             suitable = self.u(child, "inhouse_suitable") < self.p.care.inhouse_foster_suitable_share
-            if preferred == "foster_ifa":
-                suitable = False
+            if preferred is not None:  # a snapshot child stays with the kind of carer they have
+                suitable = preferred == "foster_inhouse"
             if suitable:
                 carer = self.foster.take(exclude=exclude_carer)
                 if carer is not None:
@@ -655,7 +655,8 @@ class Pathway:
         self.children[child.id] = child
         child.state = case.state
         child.state_since = -case.state_elapsed
-        self.log.add(0.0, child.id, "snapshot", "", case.state, "", "", "")
+        # detail keeps the days already spent in the stage and in care, for plan-length measures
+        self.log.add(0.0, child.id, "snapshot", "", case.state, "", "", f"{case.state_elapsed:.2f};{case.care_elapsed:.2f}")
         if case.state == "contact":
             self._contact(child, case.state_elapsed)
             return

@@ -1,0 +1,85 @@
+"""Many replications, in parallel processes, with a progress bar; results identical whatever
+the number of workers, because each replication depends only on (parameters, seed, number)."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import pandas as pd
+
+from .initial import OpenCase
+from .measures import stocks_by_month, summary_by_fy
+from .params import Params
+from .runner import run_replication
+
+
+@dataclass
+class ReplicationOutput:
+    replication: int
+    summary: pd.DataFrame
+    stocks: pd.DataFrame
+    events: Optional[pd.DataFrame]
+    sim_events: int
+    wall_seconds: float
+
+
+def replication_output(params: Params, seed: int, replication: int,
+                       snapshot: Optional[list[OpenCase]], keep_events: bool) -> ReplicationOutput:
+    """Run one replication and reduce it to tidy frames (this is what crosses process borders)."""
+    r = run_replication(params, seed, replication, snapshot=snapshot)
+    events = None
+    if keep_events:
+        events = r.events.copy()
+        events.insert(0, "replication", replication)
+    return ReplicationOutput(replication, summary_by_fy(r), stocks_by_month(r), events, r.sim_events, r.wall_seconds)
+
+
+class Progress:
+    """A plain progress bar on stderr: replications done and time left."""
+
+    def __init__(self, total: int, label: str = "replications", stream=None, enabled: bool = True):
+        self.total, self.label, self.done = total, label, 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 1
+        self.t0 = time.perf_counter()
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        width = 30
+        filled = int(width * self.done / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if self.done == self.total else ""
+        self.stream.write(f"\r[{bar}] {self.done}/{self.total} {self.label}, {elapsed:5.0f}s elapsed, about {left:4.0f}s left{end}")
+        self.stream.flush()
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run_replications(params: Params, seed: int, replications: int, snapshot: Optional[list[OpenCase]] = None,
+                     workers: int = 1, keep_events: Callable[[int], bool] = lambda r: r == 0,
+                     progress: bool = True) -> list[ReplicationOutput]:
+    """Replications 0..R-1, sequentially (workers=1) or in a process pool; sorted by number."""
+    bar = Progress(replications, enabled=progress)
+    outs = []
+    if workers <= 1 or replications <= 1:
+        for rep in range(replications):
+            outs.append(replication_output(params, seed, rep, snapshot, keep_events(rep)))
+            bar.step()
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
+            futures = [pool.submit(replication_output, params, seed, rep, snapshot, keep_events(rep))
+                       for rep in range(replications)]
+            for f in as_completed(futures):
+                outs.append(f.result())
+                bar.step()
+    return sorted(outs, key=lambda o: o.replication)

@@ -1,0 +1,198 @@
+"""The `carepath` command line. Every problem with the inputs ends in one plain line on stderr
+and exit status 2; nothing here prints a traceback for bad input."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from .initial import SnapshotError
+from .params import ParamsError, load_params
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """A command-line value that cannot be used."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {v}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # exit status 2 with one line, as argparse does, but plainer
+        self.exit(EXIT_BAD_INPUT, f"carepath: {message} (see 'carepath {self.prog.split()[-1]} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="carepath",
+        description="Simulate a council's children's social care pathway: children, placements, "
+                    "capacity and cost by financial year (April-March).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="forecast the baseline: stocks, flows and costs by financial year",
+                         description="Run the pathway model from the start date's caseload and write "
+                                     "tables and charts by financial year into --out.")
+    run.add_argument("--params", default="experiments/baseline.yaml", metavar="FILE",
+                     help="parameter file (YAML); default: %(default)s")
+    run.add_argument("--replications", type=_positive_int, default=20, metavar="R",
+                     help="independent runs, for uncertainty bands (default: %(default)s)")
+    run.add_argument("--seed", type=_seed, default=12345, metavar="S",
+                     help="base random seed; the same seed gives identical results (default: %(default)s)")
+    run.add_argument("--years", type=_positive_int, default=None, metavar="N",
+                     help="forecast N financial years from the start date instead of the file's horizon")
+    run.add_argument("--out", default="results/baseline", metavar="DIR", help="output folder (default: %(default)s)")
+    run.add_argument("--snapshot", default=None, metavar="FILE",
+                     help="caseload at the start date (CSV); default: the file named in the parameters")
+    run.add_argument("--cold-start", action="store_true", help="start with nobody open (for checks, not forecasts)")
+    run.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+                     help="parallel processes (default: the number of cores)")
+    run.add_argument("--event-log", choices=("first", "all", "none"), default="first",
+                     help="which replications' event logs to write (default: %(default)s)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    snap = sub.add_parser("snapshot", help="make a synthetic starting caseload by running the model for decades",
+                          description="Write a synthetic caseload snapshot (children open at each stage at "
+                                      "the start date) made by a long warm-up run of the model.")
+    snap.add_argument("--params", default="experiments/baseline.yaml", metavar="FILE")
+    snap.add_argument("--out", required=True, metavar="FILE", help="snapshot CSV to write")
+    snap.add_argument("--seed", type=_seed, default=20210401, metavar="S")
+    snap.add_argument("--years", type=_positive_int, default=30, metavar="N", help="warm-up years (default: %(default)s)")
+
+    val = sub.add_parser("validate", help="compare the baseline with the council's published figures",
+                         description="Run the baseline and write a table of model against published figures "
+                                     "(target, model mean, 95%% interval) as Markdown.")
+    val.add_argument("--params", default="experiments/baseline.yaml", metavar="FILE")
+    val.add_argument("--replications", type=_positive_int, default=20, metavar="R")
+    val.add_argument("--seed", type=_seed, default=12345, metavar="S")
+    val.add_argument("--workers", type=_positive_int, default=None, metavar="W")
+    val.add_argument("--out", default="docs/validation.md", metavar="FILE")
+    val.add_argument("--quiet", action="store_true")
+
+    try:  # calibration registers its own sub-command when it is installed
+        from calibration.command import add_calibrate_parser
+    except ImportError:
+        pass
+    else:
+        add_calibrate_parser(sub)
+    return parser
+
+
+def _load(args):
+    params_path = Path(args.params)
+    params = load_params(params_path)
+    if getattr(args, "years", None) and args.command == "run":
+        start = params.horizon.start_date
+        end = dt.date(start.year + args.years, start.month, start.day) - dt.timedelta(days=1)
+        params = params.model_copy(update={"horizon": params.horizon.model_copy(update={"end_date": end})})
+    return params_path, params
+
+
+def _snapshot(args, params, params_path):
+    from .files import read_snapshot, resolve_snapshot
+
+    if getattr(args, "cold_start", False):
+        return None, None
+    path = Path(args.snapshot) if getattr(args, "snapshot", None) else resolve_snapshot(params, params_path)
+    if path is None:
+        return None, None
+    return path, read_snapshot(path, params)
+
+
+def cmd_run(args) -> int:
+    from .batch import default_workers
+    from .outputs import write_run_outputs, run_and_collect
+
+    params_path, params = _load(args)
+    snap_path, snapshot = _snapshot(args, params, params_path)
+    workers = args.workers = args.workers or default_workers()
+    t0 = time.perf_counter()
+    collected = run_and_collect(params, args.seed, args.replications, snapshot, workers, args.event_log,
+                                progress=not args.quiet)
+    out = Path(args.out)
+    paths = write_run_outputs(collected, params, params_path, snap_path, args, out, time.perf_counter() - t0)
+    from .outputs import headline
+
+    print(headline(collected.summary, params))
+    print(f"Wrote {len(paths)} files to {out}/ ({', '.join(p.name for p in paths)})")
+    return 0
+
+
+def cmd_snapshot(args) -> int:
+    from .files import write_snapshot
+    from .warmup import warmup_snapshot
+
+    params_path, params = _load(args)
+    t0 = time.perf_counter()
+    cases = warmup_snapshot(params, seed=args.seed, years=args.years)
+    write_snapshot(cases, params, Path(args.out))
+    counts = {}
+    for c in cases:
+        counts[c.state] = counts.get(c.state, 0) + 1
+    parts = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"Wrote a synthetic caseload of {len(cases)} children open on {params.horizon.start_date} "
+          f"({parts}) to {args.out} in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .batch import default_workers
+    from .validation import write_validation
+
+    params_path, params = _load(args)
+    snap_path, snapshot = _snapshot(args, params, params_path)
+    path = write_validation(params, snapshot, args.seed, args.replications, args.workers or default_workers(),
+                            Path(args.out), progress=not args.quiet, params_path=params_path)
+    print(f"Wrote the validation table to {path}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "snapshot": cmd_snapshot, "validate": cmd_validate}
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    try:
+        return handler(args)
+    except (ParamsError, SnapshotError, UsageError) as exc:
+        print(f"carepath: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # data errors from calibration and file system problems
+        name = type(exc).__name__
+        if name in ("DataError",) or isinstance(exc, (OSError,)):
+            print(f"carepath: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+    except KeyboardInterrupt:
+        print("carepath: interrupted; finished outputs were written whole, unfinished ones not at all", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

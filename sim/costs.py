@@ -1,0 +1,46 @@
+"""Costs by financial year: placements, social work and allowances, at grown prices.
+
+Unit costs are at start-date prices and grow by `price_growth_per_year` each April: a financial
+year k years after the first is priced at (1 + g)^k.
+"""
+from __future__ import annotations
+
+from .calendar import FinancialYear
+
+STATE_COST_KEYS = ("contact", "assessment", "s47", "cin", "cp", "care")
+
+
+def price_index(params, label: str) -> float:
+    first = FinancialYear.of(params.horizon.start_date).start_year
+    k = FinancialYear.parse(label).start_year - first
+    return (1.0 + params.costs.price_growth_per_year) ** k
+
+
+def placement_weekly_costs(params) -> dict[str, float]:
+    """£ a week by placement series name (spot residential split by the £4,100 line)."""
+    c = params.costs
+    w = dict(c.placement_weekly)
+    w.pop("residential_spot", None)
+    w["awaiting"] = c.awaiting_placement_weekly
+    return w
+
+
+def fy_costs(params, edges, places, states, allowances) -> dict[str, dict[str, float]]:
+    """For each financial year: £ on placements, social work and allowances.
+
+    `places`, `states` and `allowances` map names to `StepSeries` of children over time.
+    """
+    c = params.costs
+    weekly = placement_weekly_costs(params)
+    out = {}
+    for label, a, b in edges:
+        idx = price_index(params, label)
+        pl = sum(places[k].integral(a, b)[0] * w for k, w in weekly.items() if k in places)
+        spot = places["residential_spot"].integral(a, b)[0]
+        high = places["over_4100"].integral(a, b)[0]
+        pl += high * c.residential_spot_over_4100_weekly + (spot - high) * c.residential_spot_under_4100_weekly
+        sw = sum(states[s].integral(a, b)[0] * c.social_work_weekly.get(s, 0.0) for s in STATE_COST_KEYS)
+        al = (allowances["sgo"].integral(a, b)[0] * c.sgo_allowance_weekly
+              + allowances["adoption"].integral(a, b)[0] * c.adoption_allowance_weekly)
+        out[label] = {"placements": pl / 7.0 * idx, "social_work": sw / 7.0 * idx, "allowances": al / 7.0 * idx}
+    return out

@@ -1,0 +1,71 @@
+"""One replication: parameters in, tidy frames out. No file I/O, so it runs in any worker.
+
+`run_replication` is the unit of work for local process pools (and, later, a cluster): it takes
+plain data (parameters, seed, replication number, snapshot) and returns plain data.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pandas as pd
+
+from .initial import OpenCase
+from .params import Params
+from .pathway import Mechanisms, Pathway
+
+
+@dataclass
+class ReplicationResult:
+    """Everything measures need from one replication."""
+
+    params: Params
+    seed: int
+    replication: int
+    events: pd.DataFrame          # the event log (see sim.eventlog)
+    children: pd.DataFrame        # child, dob (days from start)
+    allowances: pd.DataFrame      # child, start, end, kind (SGO / adoption allowances until 18)
+    capacity: pd.DataFrame        # time, resource, capacity, in_use
+    team_waits: pd.DataFrame      # team, case, since, allocated (NaN: closed before allocation)
+    team_workers: pd.DataFrame    # team, time, workers
+    sim_events: int               # SimPy events processed
+    wall_seconds: float
+    open_cases: list = field(default_factory=list)  # caseload at the end (for snapshots)
+
+
+def run_replication(params: Params, seed: int, replication: int,
+                    snapshot: Optional[list[OpenCase]] = None,
+                    mechanisms: Optional[Mechanisms] = None, trace: bool = False,
+                    keep_open_cases: bool = False) -> ReplicationResult:
+    t0 = time.perf_counter()
+    model = Pathway(params, seed, replication, snapshot=snapshot, mechanisms=mechanisms, trace=trace)
+    model.run()
+    events = model.log.to_frame()
+    children = pd.DataFrame(
+        {"child": list(model.children.keys()), "dob": [c.dob for c in model.children.values()]}
+    )
+    allowances = pd.DataFrame(model.allowances, columns=["child", "start", "end", "kind"])
+    cl = model.caplog
+    capacity = pd.DataFrame({"time": cl.time, "resource": cl.resource, "capacity": cl.capacity, "in_use": cl.in_use})
+    waits, workers = [], []
+    for name, team in model.teams.items():
+        waits.extend((name, c, s, a) for c, s, a in team.waits)
+        # cases still waiting at the end
+        waits.extend((name, c, s, float("nan")) for c, (s, _) in team.waiting.items())
+        workers.extend((name, t, w) for t, w in team.worker_changes)
+    team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "allocated"])
+    team_workers = pd.DataFrame(workers, columns=["team", "time", "workers"])
+    return ReplicationResult(
+        params=params, seed=seed, replication=replication, events=events, children=children,
+        allowances=allowances, capacity=capacity, team_waits=team_waits, team_workers=team_workers,
+        sim_events=_events_scheduled(model.env),
+        wall_seconds=time.perf_counter() - t0,
+        open_cases=model.open_cases() if keep_open_cases else [],
+    )
+
+
+def _events_scheduled(env) -> int:
+    """SimPy numbers every event it schedules; the next number is the count so far."""
+    counter = getattr(env, "_eid", None)
+    return int(next(counter)) if counter is not None else 0

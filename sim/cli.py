@@ -150,9 +150,11 @@ def cmd_snapshot(args) -> int:
     counts = {}
     for c in cases:
         counts[c.state] = counts.get(c.state, 0) + 1
+    closed = counts.pop("closed", 0)
     parts = ", ".join(f"{k} {v}" for k, v in counts.items())
-    print(f"Wrote a synthetic caseload of {len(cases)} children open on {params.horizon.start_date} "
-          f"({parts}) to {args.out} in {time.perf_counter() - t0:.0f} s")
+    print(f"Wrote a synthetic caseload for {params.horizon.start_date} to {args.out}: "
+          f"{sum(counts.values())} children open ({parts}) and {closed} closed in the last two years "
+          f"who may come back; {time.perf_counter() - t0:.0f} s")
     return 0
 
 

@@ -55,8 +55,8 @@ def file_sha256(path: Path) -> str:
 def read_snapshot(path: Path, params: Params) -> list[OpenCase]:
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype={"state": str, "placement": str}, keep_default_na=False,
-                         na_values={"previous_cp_plans": [""]})
+        df = pd.read_csv(path, dtype={"state": str, "placement": str, "closure": str}, keep_default_na=False,
+                         na_values={"previous_cp_plans": [""]}, comment="#")
     except FileNotFoundError:
         raise SnapshotError(f"{path}: snapshot file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -64,8 +64,19 @@ def read_snapshot(path: Path, params: Params) -> list[OpenCase]:
     return cases_from_frame(df, params.horizon.start_date, str(path))
 
 
-def write_snapshot(cases: list[OpenCase], params: Params, path: Path) -> Path:
-    return write_csv(cases_to_frame(cases, params.horizon.start_date), path)
+SYNTHETIC_LABEL = ("# SYNTHETIC DATA: a caseload made by `carepath snapshot` (a warm-up run of the model); "
+                   "no real child.\n")
+
+
+def write_snapshot(cases: list[OpenCase], params: Params, path: Path, label: str = SYNTHETIC_LABEL) -> Path:
+    df = cases_to_frame(cases, params.horizon.start_date)
+
+    def write(tmp: Path):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(label)
+            df.to_csv(f, index=False)
+
+    return atomic_write(path, write)
 
 
 def resolve_snapshot(params: Params, params_path: Path | None) -> Path | None:

@@ -2,12 +2,15 @@
 
 A snapshot row gives a child's date of birth, stage, days already spent in that stage (and in
 the current period of care) and placement. The model draws what remains conditional on the time
-already spent. Reading files happens in `sim.files`; this module works on plain rows.
+already spent. Rows in state "closed" are children whose case closed recently (`state_start` is
+the closure date, `closure` its kind): they may come back, conditional on not having done so yet.
+Optional columns: `closure`, `last_referral` (date of the latest referral, for re-referrals). Reading files happens in `sim.files`; this module works on plain rows.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Optional
 
 import pandas as pd
 
@@ -15,7 +18,10 @@ from .child import DAYS_PER_YEAR
 from .vocab import PLACEMENT_TYPES
 
 OPEN_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
+SNAPSHOT_STATES = OPEN_STATES + ("closed",)
+CLOSURES = ("nfa", "early_help", "assessment_nfa", "cin_closed", "cp_closed", "care_exit", "reunification")
 SNAPSHOT_COLUMNS = ("child_id", "dob", "state", "state_start", "care_start", "placement", "previous_cp_plans")
+OPTIONAL_COLUMNS = ("closure", "last_referral")
 
 
 class SnapshotError(ValueError):
@@ -31,6 +37,8 @@ class OpenCase:
     care_elapsed: float    # days since the period of care began (children in care)
     placement: str         # placement type (children in care), else ""
     previous_cp_plans: int = 0
+    closure: str = ""      # state "closed": the kind of closure (see CLOSURES)
+    last_referral: Optional[float] = None  # days relative to the start date (negative)
 
 
 def _date(value, row: int, field: str, source: str) -> dt.date:
@@ -46,13 +54,22 @@ def cases_from_frame(df: pd.DataFrame, start_date: dt.date, source: str = "snaps
     if missing:
         raise SnapshotError(f"{source}: missing column '{missing[0]}' (expected: {', '.join(SNAPSHOT_COLUMNS)})")
     cases, seen = [], set()
+    has_closure, has_last_referral = "closure" in df.columns, "last_referral" in df.columns
     for i, r in enumerate(df.itertuples(index=False), start=2):
         cid = int(r.child_id)
         if cid in seen:
             raise SnapshotError(f"{source}: row {i}: child {cid} appears twice")
         seen.add(cid)
-        if r.state not in OPEN_STATES:
-            raise SnapshotError(f"{source}: row {i}: state {r.state!r} is not one of {', '.join(OPEN_STATES)}")
+        if r.state not in SNAPSHOT_STATES:
+            raise SnapshotError(f"{source}: row {i}: state {r.state!r} is not one of {', '.join(SNAPSHOT_STATES)}")
+        closure = getattr(r, "closure", "") if has_closure else ""
+        closure = "" if (closure is None or (isinstance(closure, float) and pd.isna(closure))) else str(closure)
+        if r.state == "closed" and closure not in CLOSURES:
+            raise SnapshotError(f"{source}: row {i}: closure {closure!r} is not one of {', '.join(CLOSURES)}")
+        last_ref = None
+        lr = getattr(r, "last_referral", "") if has_last_referral else ""
+        if isinstance(lr, str) and lr.strip() or (not isinstance(lr, str) and lr is not None and not pd.isna(lr)):
+            last_ref = float((_date(lr, i, "last_referral", source) - start_date).days)
         dob = _date(r.dob, i, "dob", source)
         state_start = _date(r.state_start, i, "state_start", source)
         if state_start > start_date:
@@ -77,6 +94,7 @@ def cases_from_frame(df: pd.DataFrame, start_date: dt.date, source: str = "snaps
             child_id=cid, dob=float((dob - start_date).days), state=r.state,
             state_elapsed=max((start_date - state_start).days, 0) + 0.5,
             care_elapsed=care_elapsed, placement=placement, previous_cp_plans=prev,
+            closure=closure, last_referral=last_ref,
         ))
     return cases
 
@@ -87,11 +105,13 @@ def cases_to_frame(cases: list[OpenCase], start_date: dt.date) -> pd.DataFrame:
         return (start_date + dt.timedelta(days=int(round(days)))).isoformat()
 
     rows = []
-    for c in sorted(cases, key=lambda c: (OPEN_STATES.index(c.state), c.child_id)):
+    for c in sorted(cases, key=lambda c: (SNAPSHOT_STATES.index(c.state), c.child_id)):
         rows.append({
             "child_id": c.child_id, "dob": d(c.dob), "state": c.state,
             "state_start": d(-c.state_elapsed),
             "care_start": d(-c.care_elapsed) if c.state == "care" else "",
             "placement": c.placement, "previous_cp_plans": c.previous_cp_plans,
+            "closure": c.closure,
+            "last_referral": d(c.last_referral) if c.last_referral is not None else "",
         })
-    return pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS))
+    return pd.DataFrame(rows, columns=list(SNAPSHOT_COLUMNS + OPTIONAL_COLUMNS))

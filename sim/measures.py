@@ -183,7 +183,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
             "cp_plan_starts": event == "cp_plan_start",
             "care_entries": event == "care_entry",
             "edge_of_care_diversions": (event == "edge_of_care") & (detail == "diverted").to_numpy(),
-            "placement_moves": (event == "placed") & detail.str.startswith(("breakdown", "step_down")).to_numpy(),
+            "placement_moves": (event == "placed") & detail.str.startswith(("breakdown", "step_down", "step_to_semi")).to_numpy(),
         }
         for name, mask in counts.items():
             add(label, name, (mask & inyr).sum())

@@ -91,6 +91,11 @@ class Recontact(Strict):
 
     probability: float = Field(ge=0, le=1)
     delay: Duration
+    referral_probability: Optional[float] = Field(
+        None, ge=0, le=1,
+        description="chance the returning contact is referred (known children are referred more often); "
+                    "none = the front door's usual outcomes",
+    )
 
 
 class FrontDoor(Strict):
@@ -201,6 +206,9 @@ class PlacementMoves(Strict):
     breakdown_per_year: dict[str, float]
     next_need: dict[str, dict[str, float]] = Field(description="need after a breakdown, by current need")
     step_down_residential_per_year: float = Field(0.0, ge=0, description="planned moves residential -> foster (under 16)")
+    semi_independent_from_16_per_year: float = Field(
+        0.0, ge=0, description="planned moves of 16-17s from foster or residential care to semi-independence"
+    )
 
     @field_validator("breakdown_per_year")
     @classmethod

@@ -241,19 +241,35 @@ class Pathway:
 
     def _close(self, child: Child, event: str, detail: str, recontact: Optional[str]):
         self._move(child, event, "out", detail=detail)
+        child.closure = recontact or ""
         if recontact is not None:
             self._maybe_recontact(child, recontact)
 
-    def _maybe_recontact(self, child: Child, kind: str):
+    def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0):
+        """Perhaps bring the child back to the front door after a closure of this kind.
+
+        For a child closed `elapsed` days before the start (snapshot), the chance is conditional
+        on no return so far: p S(e) / (1 - p + p S(e)), and the delay is drawn given T > e.
+        """
         rc = self.p.recontact.get(kind)
         if rc is None:
             return
-        if self.u(child, "recontact") >= rc.probability * self.mech.recontact_scale(self.env.now):
+        p = rc.probability * self.mech.recontact_scale(self.env.now)
+        if elapsed > 0.0:
+            s = rc.delay.sf(elapsed)
+            p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
+        if self.u(child, "recontact") >= p:
             return
-        d = rc.delay.sample(self.u(child, "recontact_delay"))
+        d = rc.delay.sample(self.u(child, "recontact_delay"), elapsed)
         if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
             return
-        self.env.timeout(d).callbacks.append(lambda _ev: self._contact(child) if child.state == "out" else None)
+        self.env.timeout(d).callbacks.append(lambda _ev: self._return(child, rc.referral_probability))
+
+    def _return(self, child: Child, referral_probability: Optional[float]):
+        if child.state != "out":
+            return
+        child.return_referral_p = referral_probability
+        self._contact(child)
 
     def _team_wait(self, team: Team, child: Child):
         """Request allocation; an event to wait on if the team is full, else None."""
@@ -283,7 +299,18 @@ class Pathway:
     def _screened(self, child: Child):
         now = self.env.now
         self.teams["front_door"].release(child.id)
-        outcome = choose(*self.fd_outcomes, self.u(child, "front_door_outcome"))
+        u = self.u(child, "front_door_outcome")
+        rp = child.return_referral_p
+        if rp is None:
+            outcome = choose(*self.fd_outcomes, u)
+        else:  # a returning child: referral chance of its own, the rest split as usual
+            child.return_referral_p = None
+            if u < rp:
+                outcome = "referral"
+            else:
+                o = self.p.front_door.outcomes
+                rest = o["nfa"] + o["early_help"]
+                outcome = "nfa" if rest <= 0 or (u - rp) / (1.0 - rp) < o["nfa"] / rest else "early_help"
         escalated = False
         fd = self.p.front_door
         if outcome != "referral" and fd.escalation_enabled and len(child.contacts) >= fd.escalation_contacts:
@@ -474,21 +501,34 @@ class Pathway:
         self._place(child, need, "snapshot" if case is not None else "entry",
                     preferred=case.placement if case is not None else None)
         moves = self.p.care.moves
+        semi = moves.semi_independent_from_16_per_year
         while True:
             if exit_time <= env.now:
                 break
             grp = child.need
+            age = child.age(env.now)
             rate = moves.breakdown_per_year.get(grp, 0.0) * self.mech.breakdown_scale(env.now)
-            step = moves.step_down_residential_per_year if (grp == "residential" and child.age(env.now) < 16) else 0.0
-            total = (rate + step) / DAYS_PER_YEAR
+            step = moves.step_down_residential_per_year if (grp == "residential" and age < 16) else 0.0
+            to_semi = semi if (grp in ("foster", "residential") and age >= 16) else 0.0
+            total = (rate + step + to_semi) / DAYS_PER_YEAR
             wait = -math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
-            which = self.u(child, "placement_move_kind")
+            which = self.u(child, "placement_move_kind") * (rate + step + to_semi)
+            # rates change at the 16th birthday: stop there and draw again
+            t16 = child.dob + 16 * DAYS_PER_YEAR - env.now
+            if 0 < t16 < wait and grp in ("foster", "residential") and (semi > 0 or step > 0):
+                if env.now + t16 >= exit_time:
+                    yield env.timeout(exit_time - env.now)
+                    break
+                yield env.timeout(t16 + 1e-6)
+                continue
             if env.now + wait >= exit_time:
                 yield env.timeout(exit_time - env.now)
                 break
             yield env.timeout(wait)
-            if step > 0 and which * (rate + step) < step:
+            if which < step:
                 self._replace(child, "foster", "step_down")
+            elif which < step + to_semi:
+                self._replace(child, "semi_independent", "step_to_semi_independence")
             else:
                 table = self.next_need.get(grp)
                 new_need = choose(*table, self.u(child, "placement_next_need")) if table else grp
@@ -503,19 +543,30 @@ class Pathway:
     def _after_care(self, child: Child, reason: str):
         now = self.env.now
         t18 = child.time_to_18(now)
+        child.closure = "reunification" if reason == "reunification" else (
+            "care_exit" if reason in ("sgo", "cao", "other") else "")
         if reason == "sgo" and self.u(child, "allowance") < self.p.care.sgo_allowance_share and t18 > 0:
             self.allowances.append((child.id, now, now + t18, "sgo"))
         elif reason == "adoption" and self.u(child, "allowance") < self.p.care.adoption_allowance_share and t18 > 0:
             self.allowances.append((child.id, now, now + t18, "adoption"))
-        if reason == "reunification":
-            re = self.p.care.reentry
-            u = self.u(child, "reentry")
-            d = re.delay.sample(self.u(child, "reentry_delay"))
-            if u < re.probability and d < t18 and now + d < self.horizon:
-                self.env.process(self._reenter(child, d))
-                return
+        if reason == "reunification" and self._maybe_reenter(child):
+            return
         if reason in ("reunification", "sgo", "cao", "other"):
             self._maybe_recontact(child, "care_exit")
+
+    def _maybe_reenter(self, child: Child, elapsed: float = 0.0) -> bool:
+        """Perhaps bring a child who went home back into care (conditional on `elapsed`, as above)."""
+        re = self.p.care.reentry
+        p = re.probability
+        if elapsed > 0.0:
+            s = re.delay.sf(elapsed)
+            p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
+        u = self.u(child, "reentry")
+        d = re.delay.sample(self.u(child, "reentry_delay"), elapsed)
+        if u < p and d < child.time_to_18(self.env.now) and self.env.now + d < self.horizon:
+            self.env.process(self._reenter(child, d))
+            return True
+        return False
 
     def _reenter(self, child: Child, delay: float):
         yield self.env.timeout(delay)
@@ -652,7 +703,19 @@ class Pathway:
     def _start_open_case(self, case: OpenCase):
         child = Child(case.child_id, case.dob)
         child.cp_plans = case.previous_cp_plans
+        if case.last_referral is not None:
+            child.last_referral = case.last_referral
         self.children[child.id] = child
+        if case.state == "closed":
+            # not open, but recently closed: they may still come back (conditional on not yet)
+            child.closure = case.closure
+            child.state_since = -case.state_elapsed
+            if case.closure == "reunification" and self._maybe_reenter(child, case.state_elapsed):
+                return
+            kind = "care_exit" if case.closure == "reunification" else case.closure
+            if kind:
+                self._maybe_recontact(child, kind, case.state_elapsed)
+            return
         child.state = case.state
         child.state_since = -case.state_elapsed
         # detail keeps the days already spent in the stage and in care, for plan-length measures
@@ -678,12 +741,21 @@ class Pathway:
         self.env.process(proc)
 
     # ---------------------------------------------------------------------------- results
-    def open_cases(self) -> list[OpenCase]:
-        """The caseload at the current time, as a snapshot a later run can start from."""
+    def open_cases(self, recent_days: float = 730.0) -> list[OpenCase]:
+        """The caseload at the current time, as a snapshot a later run can start from: open
+        cases, and children closed within `recent_days` who may return."""
         now = self.env.now
         cases = []
         for c in self.children.values():
-            if c.state == "out" or c.age(now) >= 18:
+            if c.age(now) >= 18:
+                continue
+            if c.state == "out":
+                # recently closed children who may come back are part of the caseload's future
+                if c.closure and now - c.state_since <= recent_days:
+                    cases.append(OpenCase(
+                        child_id=c.id, dob=c.dob - now, state="closed", state_elapsed=now - c.state_since,
+                        care_elapsed=0.0, placement="", previous_cp_plans=c.cp_plans, closure=c.closure,
+                        last_referral=(c.last_referral - now) if c.last_referral is not None else None))
                 continue
             placement = c.placement if c.state == "care" else ""
             if placement == "awaiting":
@@ -693,5 +765,6 @@ class Pathway:
                 child_id=c.id, dob=c.dob - now, state=c.state, state_elapsed=now - c.state_since,
                 care_elapsed=(now - c.period_start) if c.state == "care" else 0.0,
                 placement=placement, previous_cp_plans=max(0, c.cp_plans - (1 if c.state == "cp" else 0)),
+                last_referral=(c.last_referral - now) if c.last_referral is not None else None,
             ))
         return cases

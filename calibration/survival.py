@@ -460,7 +460,7 @@ class RouteFit:
 
 def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Sequence[str] = (),
                fixed: Optional[dict] = None, family: Optional[str] = None, min_events: int = 10,
-               max_iter: int = 100, tol: float = 1e-6, start_probs: Optional[dict] = None) -> RouteFit:
+               max_iter: int = 8, tol: float = 1e-6, start_probs: Optional[dict] = None) -> RouteFit:
     """EM fit of the route model.
 
     `routes`: the route each case ended by (None / "" for censored). A case whose end is
@@ -555,17 +555,81 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
         if abs(ll - prev) < tol * max(1.0, abs(ll)):
             break
         prev = ll
-    # final duration fits with standard errors, at the last weights
-    for j, k in enumerate(names):
-        if k in free:
-            obs = r == k
-            tt = np.concatenate([t[obs], tc])
-            dd = np.concatenate([np.ones(obs.sum(), bool), np.zeros(len(tc), bool)])
-            ww = np.concatenate([np.ones(obs.sum()), W[:, j] if len(tc) else np.zeros(0)])
-            fits[k] = fit_parametric(tt, dd, families[k], ww, start=fits[k].theta, se=True)
-    # standard errors of probabilities: treat the expected counts as multinomial (approximate)
-    se = {k: math.sqrt(max(p[k] * (1 - p[k]), 0.0) / max(n, 1)) for k in names}
-    return RouteFit(probabilities={k: float(v) for k, v in p.items()},
+    # joint maximum likelihood from the EM estimates: all probabilities (softmax) and the free
+    # routes' parameters together; its information matrix gives standard errors of p_r
+    fam_of = {k: fits[k].family for k in free}
+    obs_t = {k: t[r == k] for k in names}
+    const_lf = {k: float(route_logpdf(k, obs_t[k]).sum()) for k in fixed_here}
+    const_sc = {k: route_sf(k, tc) for k in fixed_here}
+    sizes = [len(fits[k].theta) for k in free]
+    m = len(names)
+
+    def unpack(x):
+        logits = np.concatenate([[0.0], x[: m - 1]])
+        pp = np.exp(logits - logits.max())
+        pp = pp / pp.sum()
+        ths, pos = {}, m - 1
+        for k, sz in zip(free, sizes):
+            ths[k] = x[pos: pos + sz]
+            pos += sz
+        return dict(zip(names, pp)), ths
+
+    def negll(x):
+        pp, ths = unpack(x)
+        total, sc = 0.0, np.zeros(len(tc))
+        for k in names:
+            pk = max(pp[k], 1e-300)
+            total += n_events[k] * math.log(pk)
+            if k in free:
+                if n_events[k]:
+                    total += float(_logpdf_logsf(fam_of[k], ths[k], obs_t[k])[0].sum())
+                if len(tc):
+                    sc += pk * np.exp(_logpdf_logsf(fam_of[k], ths[k], tc)[1])
+            elif k in fixed_here:
+                total += const_lf[k]
+                sc += pk * const_sc[k]
+            else:
+                sc += pk
+        total += float(np.log(np.maximum(sc, 1e-300)).sum()) if len(tc) else 0.0
+        return -total if np.isfinite(total) else 1e300
+
+    p0 = np.array([max(p[k], 1e-6) for k in names])
+    x0 = np.concatenate([np.log(p0[1:] / p0[0])] + [fits[k].theta for k in free])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = optimize.minimize(negll, x0, method="BFGS", options={"gtol": 1e-5})
+    x = res.x if res.fun <= negll(x0) else x0
+    pp, ths = unpack(x)
+    p = {k: float(v) for k, v in pp.items()}
+    ll = -float(negll(x))
+    se = {k: float("nan") for k in names}
+    cov = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            H = _hessian(negll, x)
+        cov = np.linalg.inv(H) if np.all(np.isfinite(H)) else None
+    except np.linalg.LinAlgError:
+        cov = None
+    if cov is not None and np.all(np.diag(cov) > 0):
+        for j, k in enumerate(names):
+            g = np.zeros(len(x))
+            for i in range(m - 1):
+                e = np.zeros(len(x))
+                e[i] = 1e-5
+                g[i] = (unpack(x + e)[0][k] - unpack(x - e)[0][k]) / 2e-5
+            se[k] = float(math.sqrt(max(g @ cov @ g, 0.0)))
+        pos = m - 1
+        for k, sz in zip(free, sizes):
+            c = cov[pos: pos + sz, pos: pos + sz]
+            fits[k] = ParametricFit(fam_of[k], np.asarray(ths[k], float), c if np.all(np.diag(c) > 0) else None,
+                                    fits[k].loglik, float(n), float(n_events[k]))
+            pos += sz
+    else:
+        for k in free:
+            fits[k] = ParametricFit(fam_of[k], np.asarray(ths[k], float), None, fits[k].loglik, float(n),
+                                    float(n_events[k]))
+    return RouteFit(probabilities=p,
                     durations={k: fits[k] for k in names}, fixed=fixed_here, n=n, n_events=n_events,
                     iterations=it, loglik=ll, prob_se=se)
 

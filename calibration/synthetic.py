@@ -139,8 +139,8 @@ class SyntheticTruth(_Model):
         description="CP plan length: two lognormals fitted to England 2020 CP plans ending by length (DOMAIN.md: <3m 18.7%, 3-6m 11.4%, 6-12m 42.3%, 1-2y 24.0%, 2y+ 3.6%)")
     cp_step_down_to_cin: float = Field(0.40, description="CP plans that step down to a CIN plan (assumption)")
     closure_lag_days: int = Field(30, description="CIN episode closes up to this many days after its last plan ends, uniform (assumption)")
-    re_referral: float = Field(0.27, description="chance a closed episode is followed by a re-referral, timed within 12 months of the previous referral unless the episode was long; gives ~22% of referrals within 12 months of a previous one (DOMAIN.md: England 22.4%)")
-    repeat_cp_s47_share: float = Field(0.55, description="assessment goes to S47 when the child had a CP plan before (assumption; second or later CP plans about a quarter, DOMAIN.md)")
+    re_referral: float = Field(0.31, description="chance a closed episode is followed by a re-referral, timed within 12 months of the previous referral unless the episode was long; gives ~22% of referrals within 12 months of a previous one (DOMAIN.md: England 22.4%)")
+    repeat_cp_s47_share: float = Field(0.70, description="assessment goes to S47 when the child had a CP plan before (assumption; second or later CP plans about a quarter, DOMAIN.md)")
     repeat_cp_icpc_rate: float = Field(0.75, description="S47 reaches an ICPC when the child had a CP plan before (assumption)")
 
     # --- care
@@ -747,7 +747,8 @@ class _Generator:
             else:
                 c = self.new_child(self.dob_for(s, day, self.tabs["ref_age"]))
             out.append((c.id, day, outcome, c.dob))
-        out.sort(key=lambda r: (r[1], r[0]))
+        # two identical contacts (same child, day and outcome) would read as one: keep one
+        out = sorted(set(out), key=lambda r: (r[1], r[0], r[2]))
         return out
 
     def run(self) -> _History:

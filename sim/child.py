@@ -35,7 +35,7 @@ class Child:
         self.cin_plans = 0
         self.cp_plans = 0
         self.care_periods = 0
-        self.draws: dict[str, int] = {}
+        self.draws: dict[str, int] = {}  # draws taken from each named stream
         self.period_start: Optional[float] = None
         self.state_since = 0.0
         self.return_referral_p = None  # referral chance for a returning contact, if set

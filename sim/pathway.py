@@ -77,7 +77,7 @@ class Pathway:
         self.start = params.horizon.start_date
         self._n_contact_children = 0
         self._n_direct_children = 0
-        self._cs = {}  # child streams by name, cached
+        self._cs: dict[str, int] = {}  # child stream keys by name, cached
         self._prepare_tables()
         self._build_capacity()
         self._snapshot = snapshot or []
@@ -126,15 +126,13 @@ class Pathway:
     # ---------------------------------------------------------------------------- randomness
     def u(self, child: Child, stream: str) -> float:
         """The child's next uniform from a named stream (see `sim.streams.ChildStream`)."""
-        d = child.draws.get(stream)
-        if d is None:
-            s = self._cs.get(stream)
-            if s is None:
-                s = self._cs[stream] = self.streams.child(stream)
-            d = child.draws[stream] = [s.key ^ child.hash, 0]
-        k = d[1]
-        d[1] = k + 1
-        x = (d[0] + (k + 1) * _GOLDEN) & _M64
+        key = self._cs.get(stream)
+        if key is None:
+            key = self._cs[stream] = self.streams.child(stream).key
+        draws = child.draws
+        k = draws.get(stream, 0) + 1
+        draws[stream] = k
+        x = ((key ^ child.hash) + k * _GOLDEN) & _M64
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
         x ^= x >> 31

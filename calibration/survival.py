@@ -498,14 +498,15 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
     p = {k: v / tot for k, v in p.items()}
     families = {k: family for k in free}
     fits: dict[str, Optional[ParametricFit]] = {k: None for k in names}
-    # first pass: each free route fitted with the other routes' endings as censored
+    # first pass: each free route's family and start from its ended cases alone (too short, since
+    # long cases are still open; the EM steps below correct that)
     for k in free:
         obs = r == k
         if family is None:
-            bf = fit_best(t, obs)
+            bf = fit_best(t[obs], np.ones(obs.sum(), bool))
             fits[k], families[k] = bf.best, bf.best.family
         else:
-            fits[k] = fit_parametric(t, obs, family)
+            fits[k] = fit_parametric(t[obs], np.ones(obs.sum(), bool), family)
 
     def route_sf(k, tt):
         if k in cure_routes:
@@ -555,6 +556,19 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
         if abs(ll - prev) < tol * max(1.0, abs(ll)):
             break
         prev = ll
+    # family choice by AIC on each route's weighted data (the last E step), then joint ML
+    if family is None and len(tc):
+        for j, k in enumerate(names):
+            if k in free:
+                obs = r == k
+                tt = np.concatenate([t[obs], tc])
+                dd = np.concatenate([np.ones(obs.sum(), bool), np.zeros(len(tc), bool)])
+                ww = np.concatenate([np.ones(obs.sum()), W[:, j]])
+                try:
+                    bf = fit_best(tt, dd, ww)
+                except ValueError:
+                    continue
+                fits[k] = bf.best
     # joint maximum likelihood from the EM estimates: all probabilities (softmax) and the free
     # routes' parameters together; its information matrix gives standard errors of p_r
     fam_of = {k: fits[k].family for k in free}

@@ -1,0 +1,981 @@
+"""Fit the model's parameters to a council's activity data.
+
+`fit_parameters` starts from a copy of a template parameter set (normally the shipped baseline)
+and replaces what the data support; where the data are too thin, the template value is kept and
+the fit log says so. It also builds the caseload snapshot at the extract date. Methods are in
+`calibration.survival` and docs/calibration.md.
+
+Inputs are the loaded data (`calibration.ssda903.SSDA903`, `calibration.cin_census.CINCensus`,
+`calibration.contacts.Contacts`) and an optional costs table (`load_costs`). Children are linked
+across the files by their identifier (SSDA903 CHILD = CIN census LAchildID = contacts child_id).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from calibration import episodes as ep
+from calibration import survival as sv
+from calibration.records import DataError, DataQuality, as_timestamp, read_csv_table
+from sim.distributions import find_band
+from sim.params import Params, params_from_dict
+from sim.vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
+
+DAYS_PER_YEAR = 365.25
+NEED_OF_PLACEMENT = {
+    "kinship": "kinship", "foster_inhouse": "foster", "foster_ifa": "foster",
+    "residential_inhouse": "residential", "residential_block": "residential", "residential_spot": "residential",
+    "semi_independent_block": "semi_independent", "semi_independent_spot": "semi_independent",
+    "with_parents": "with_parents", "other": "other",
+}
+LINK_DAYS = 14          # a plan ending this close to the next step counts as leading to it
+MIN_CASES = 30          # fewer cases than this in a cell: keep the template
+MIN_EVENTS = 10         # fewer ended cases of a route than this: its duration is not fitted alone
+LOOKBACK_DAYS = 730     # a contact within this many days of an earlier one is a returning contact
+
+
+# ------------------------------------------------------------------------------- results
+@dataclass
+class FitResult:
+    params: Params
+    snapshot: pd.DataFrame
+    summary: pd.DataFrame               # measure, value, low, high, source, note
+    log: pd.DataFrame                   # parameter, source (data/template), n, note
+    curves: dict = field(default_factory=dict)    # name -> {"km": KaplanMeier, "fit": ParametricFit}
+    monthly: dict = field(default_factory=dict)   # name -> DataFrame(month, count, days, fitted)
+    quality: DataQuality = field(default_factory=DataQuality)
+    extract_date: pd.Timestamp = None
+    data_start: pd.Timestamp = None
+
+    def kept_from_template(self) -> list[str]:
+        return list(self.log.loc[self.log["source"] == "template", "parameter"])
+
+
+class _Log:
+    def __init__(self):
+        self.rows = []
+
+    def data(self, parameter, n, note=""):
+        self.rows.append({"parameter": parameter, "source": "data", "n": n, "note": note})
+
+    def template(self, parameter, note, n=0):
+        self.rows.append({"parameter": parameter, "source": "template", "n": n, "note": note})
+
+    def frame(self):
+        return pd.DataFrame(self.rows, columns=["parameter", "source", "n", "note"])
+
+
+# ------------------------------------------------------------------------------- costs
+def load_costs(path) -> pd.DataFrame:
+    """A costs CSV: `placement_type, weekly_cost` (£ a week at the extract date's prices)."""
+    q = DataQuality()
+    df = read_csv_table(Path(path), Path(path).name, ("placement_type", "weekly_cost"), q)
+    bad_type = ~df["placement_type"].isin(PLACEMENT_TYPES)
+    if bad_type.any():
+        r = df[bad_type].iloc[0]
+        raise DataError(f"{Path(path).name}: row {r['_row']}: placement_type '{r['placement_type']}' is not one of "
+                        f"{', '.join(PLACEMENT_TYPES)}")
+    cost = pd.to_numeric(df["weekly_cost"], errors="coerce")
+    if (cost.isna() | (cost < 0)).any():
+        r = df[cost.isna() | (cost < 0)].iloc[0]
+        raise DataError(f"{Path(path).name}: row {r['_row']}: weekly_cost '{r['weekly_cost']}' is not a "
+                        "non-negative number")
+    if df["placement_type"].duplicated().any():
+        r = df[df["placement_type"].duplicated()].iloc[0]
+        raise DataError(f"{Path(path).name}: row {r['_row']}: placement_type '{r['placement_type']}' appears twice")
+    return pd.DataFrame({"placement_type": df["placement_type"], "weekly_cost": cost})
+
+
+# ---------------------------------------------------------------------- data as at a date
+def as_of(ssda903, cin, contacts, date):
+    """The data as they would have been extracted on `date` (for back-casts): later records
+    dropped, later end dates blanked. Returns new (ssda903, cin, contacts) objects."""
+    import copy
+
+    d = pd.Timestamp(date)
+    s = None
+    if ssda903 is not None:
+        e = ssda903.episodes
+        e = e[e["start"] <= d].copy()
+        late = e["end"] > d
+        e.loc[late, "end"] = pd.NaT
+        e.loc[late, "rec"] = pd.NA
+        e.loc[late, "exit_reason"] = pd.NA
+        e = e.drop(columns=["period"], errors="ignore")
+        eps, periods = ep.build_periods(e, ssda903.header)
+        s = copy.copy(ssda903)
+        s.episodes, s.periods, s.extract_date = eps, periods, d
+    c = None
+    if cin is not None:
+        c = copy.copy(cin)
+        r = cin.referrals[cin.referrals["referral_date"] <= d].copy()
+        r.loc[r["closure_date"] > d, ["closure_date", "reason_for_closure"]] = [pd.NaT, pd.NA]
+        c.referrals = r
+        for name, end in (("assessments", "authorised"), ("cin_plans", "end"), ("s47", "icpc_date"),
+                          ("cp_plans", "end")):
+            t = getattr(cin, name)
+            t = t[t["start"] <= d].copy()
+            t.loc[t[end] > d, end] = pd.NaT
+            setattr(c, name, t)
+        c.extract_date = d
+    k = None
+    if contacts is not None:
+        k = copy.copy(contacts)
+        k.contacts = contacts.contacts[contacts.contacts["contact_date"] <= d].copy()
+        k.extract_date = d
+    return s, c, k
+
+
+# ------------------------------------------------------------------------- monthly rates
+def monthly_counts(dates: pd.Series, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """Counts by calendar month from `first` to `last`, with the days of each month observed."""
+    first, last = pd.Timestamp(first).normalize(), pd.Timestamp(last).normalize()
+    months = pd.period_range(first, last, freq="M")
+    d = pd.to_datetime(dates)
+    d = d[(d >= first) & (d <= last)]
+    counts = d.dt.to_period("M").value_counts().reindex(months, fill_value=0)
+    days = []
+    for m in months:
+        a = max(m.start_time.normalize(), first)
+        b = min(m.end_time.normalize(), last)
+        days.append((b - a).days + 1)
+    return pd.DataFrame({"month": months.to_timestamp(), "count": counts.to_numpy().astype(float),
+                         "days": np.array(days, float)})
+
+
+@dataclass
+class RateFit:
+    per_month: float                   # at the reference date
+    trend_per_year: float
+    seasonality: Optional[list]        # April first, averaging 1
+    fitted: np.ndarray                 # expected counts per row of the table
+    n: float
+    note: str = ""
+
+
+def fit_rate(table: pd.DataFrame, at: pd.Timestamp, trend_min_months: int = 12,
+             season_min_months: int = 24) -> RateFit:
+    """Poisson log-linear fit to monthly counts: log E[count] = log(days) + a + b t + s(month).
+
+    t is in years from `at`; seasonal effects (only with 2+ years of months) are normalised to
+    multipliers averaging 1, April first. The rate a month is at `at`, averaged over seasons.
+    """
+    tab = table[table["days"] > 0]
+    y, days = tab["count"].to_numpy(), tab["days"].to_numpy()
+    t = ((tab["month"] + pd.Timedelta(days=14)) - pd.Timestamp(at)).dt.days.to_numpy() / DAYS_PER_YEAR
+    nm = len(tab)
+    use_trend = nm >= trend_min_months
+    use_season = nm >= season_min_months and y.sum() / max(nm, 1) >= 20  # noise otherwise
+    mi = ((tab["month"].dt.month.to_numpy() - 4) % 12)
+    X = [np.ones(nm)]
+    if use_trend:
+        X.append(t)
+    if use_season:
+        for k in range(1, 12):  # April is the reference month
+            X.append((mi == k).astype(float))
+    X = np.column_stack(X)
+    off = np.log(days)
+    beta0 = np.zeros(X.shape[1])
+    beta0[0] = math.log(max(y.sum(), 0.5) / days.sum())
+
+    def nll(b):
+        eta = np.clip(X @ b + off, -50, 50)
+        return float(np.exp(eta).sum() - (y * eta).sum())
+
+    def grad(b):
+        eta = np.clip(X @ b + off, -50, 50)
+        return X.T @ (np.exp(eta) - y)
+
+    res = optimize.minimize(nll, beta0, jac=grad, method="BFGS")
+    b = res.x
+    fitted = np.exp(np.clip(X @ b + off, -50, 50))
+    trend = float(math.exp(b[1]) - 1.0) if use_trend else 0.0
+    if use_season:
+        eff = np.concatenate([[0.0], b[-11:]])
+        mult = np.exp(eff)
+        mean = mult.mean()
+        season = [float(f"{x:.4f}") for x in mult / mean]
+        season[-1] = float(f"{12 - sum(season[:-1]):.4f}")
+        level = math.exp(b[0]) * mean
+    else:
+        season, level = None, math.exp(b[0])
+    per_month = level * DAYS_PER_YEAR / 12.0
+    note = (f"Poisson log-linear fit to {nm} months" + (", trend" if use_trend else ", no trend (under 12 months)")
+            + (", seasonality" if use_season else ", no seasonality (needs 24 months and 20 a month)"))
+    fitted_full = np.full(len(table), np.nan)
+    fitted_full[(table["days"] > 0).to_numpy()] = fitted
+    return RateFit(per_month, trend, season, fitted_full, float(y.sum()), note)
+
+
+# -------------------------------------------------------------------------- helpers
+def _years(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (b - a).dt.days / DAYS_PER_YEAR
+
+
+def _band_label(b) -> str:
+    return f"{b.from_age:g}-{b.to_age:g}"
+
+
+def _next_after(events: pd.DataFrame, keys: pd.DataFrame, key_date: str, lo: int, hi: int,
+                ev_date: str = "date") -> pd.Series:
+    """For each row of `keys` (child, key_date), whether `events` (child, date) has an event
+    within [key_date + lo, key_date + hi] days."""
+    if len(keys) == 0 or len(events) == 0:
+        return pd.Series(False, index=keys.index)
+    k = keys[["child", key_date]].reset_index()
+    m = k.merge(events[["child", ev_date]], on="child", how="inner")
+    delta = (m[ev_date] - m[key_date]).dt.days
+    hit = m[(delta >= lo) & (delta <= hi)]["index"].unique()
+    return pd.Series(keys.index.isin(hit), index=keys.index)
+
+
+def _prob_dict(counts: dict, keys) -> dict:
+    tot = sum(counts.get(k, 0) for k in keys)
+    out = {k: round(counts.get(k, 0) / tot, 4) for k in keys}
+    # make them sum to 1 exactly after rounding
+    big = max(out, key=out.get)
+    out[big] = round(1.0 - sum(v for k, v in out.items() if k != big), 6)
+    return out
+
+
+def _round_probs(p: dict) -> dict:
+    out = {k: round(max(v, 0.0), 4) for k, v in p.items()}
+    big = max(out, key=out.get)
+    out[big] = round(1.0 - sum(v for k, v in out.items() if k != big), 6)
+    return out
+
+
+def return_within(t, ev, window: float, points: int = 25):
+    """Chance of coming back within `window` days (1 - KM S(window)) and the delay given a
+    return within the window, as an empirical curve from the Kaplan-Meier estimate. None if the
+    follow-up does not reach the window. Consistent with counting contacts as "returning" when
+    they come within the same window of an earlier one."""
+    from sim.distributions import Empirical
+
+    if len(t) == 0 or np.max(t) < window:
+        return None
+    km = sv.kaplan_meier(t, ev)
+    s_w = float(km.at(window)[0])
+    p = 1.0 - s_w
+    if p <= 0:
+        return None
+    grid = np.unique(np.concatenate([np.quantile(km.times[km.times <= window], np.linspace(0, 1, points)), [window]]))
+    grid = grid[grid > 0]
+    cond = np.clip((km.at(grid) - s_w) / p, 0.0, 1.0)
+    cond = np.minimum.accumulate(cond)
+    cond[-1] = 0.0
+    return p, Empirical(times_days=[float(round(x, 2)) for x in grid], survival=[float(round(x, 5)) for x in cond])
+
+
+# ============================================================================= the fit
+class _Fitter:
+    def __init__(self, ssda903, cin, contacts, costs, extract, template: Params):
+        self.s, self.c, self.k = ssda903, cin, contacts
+        self.costs = costs
+        self.extract = extract
+        self.t = template
+        self.p = template.model_dump(mode="json")
+        self.log = _Log()
+        self.summary = []
+        self.curves, self.monthly = {}, {}
+        self.last12 = extract - pd.Timedelta(days=364)
+
+    def add(self, measure, value, low=np.nan, high=np.nan, source="data", note=""):
+        self.summary.append({"measure": measure, "value": value, "low": low, "high": high,
+                             "source": source, "note": note})
+
+    # ---------------------------------------------------------------------- care (SSDA903)
+    def care(self):
+        s = self.s
+        eps = s.episodes
+        ends = eps["end"].dropna()
+        window = ends.min() if len(ends) else eps["start"].min()
+        self.window = window
+        self.data_start = window
+        per = ep.periods_at(s.periods, self.extract)
+        per = per[per["dob"].notna()]
+        per["age_entry"] = _years(per["dob"], per["start"])
+        self.all_periods = per
+        full = per[(per["start"] >= window)].copy()  # periods seen from their start
+        self.periods = full
+        n_trunc = int((per["start"] < window).sum())
+        self.note_window = (f"periods of care starting on or after {window:%d/%m/%Y} (the earliest end date in the "
+                            f"data, taken as the start of the window); {n_trunc} periods already open then are used "
+                            "for stocks only")
+        # entries
+        tab = monthly_counts(full["start"], window, self.extract)
+        rf = fit_rate(tab, self.extract)
+        tab["fitted"] = rf.fitted
+        self.monthly["care_entries"] = tab
+        n12 = int(((full["start"] >= self.last12) & (full["start"] <= self.extract)).sum())
+        lo, hi = sv.poisson_ci(n12)
+        self.add("care_entries_per_year", n12, lo, hi, note="entries (periods of care starting) in the last 12 months; exact Poisson interval")
+        # need on entry by age band
+        full["need"] = full["first_placement"].map(NEED_OF_PLACEMENT)
+        for i, band in enumerate(self.t.care.need_on_entry):
+            cell = full[(full["age_entry"] >= band.from_age) & (full["age_entry"] < band.to_age) & full["need"].notna()]
+            name = f"care.need_on_entry[{_band_label(band)}]"
+            if len(cell) < MIN_CASES:
+                self.log.template(name, f"only {len(cell)} entries at this age", len(cell))
+                continue
+            need = cell["need"].copy()
+            if band.from_age < 16:
+                moved = int((need == "semi_independent").sum())
+                need[need == "semi_independent"] = "other"
+            counts = need.value_counts().to_dict()
+            self.p["care"]["need_on_entry"][i]["probabilities"] = {
+                k: v for k, v in _prob_dict(counts, [k for k in PLACEMENT_NEEDS if counts.get(k, 0) > 0]).items()}
+            note = f"first placement of {len(cell)} entries"
+            if band.from_age < 16 and moved:
+                note += f"; {moved} semi-independent first placements under 16 counted as other"
+            self.log.data(name, len(cell), note)
+        # placement shares (summary)
+        fp = full["first_placement"].dropna()
+        groups = {"kinship": ["kinship"], "foster_inhouse": ["foster_inhouse"], "foster_ifa": ["foster_ifa"],
+                  "residential": ["residential_inhouse", "residential_block", "residential_spot"],
+                  "semi_independent": ["semi_independent_block", "semi_independent_spot"]}
+        for g, types in groups.items():
+            k = int(fp.isin(types).sum())
+            lo, hi = sv.binomial_ci(k, len(fp))
+            self.add(f"placement_share_{g}", k / len(fp) if len(fp) else np.nan, lo, hi,
+                     note=f"share of {len(fp)} entries since {window:%d/%m/%Y} whose first placement is of this type; exact binomial interval")
+        self._care_durations(full)
+        self._exit_routes(full)
+        self._moves()
+        self._reentry(per)
+
+    def _care_durations(self, full):
+        t = full["duration_days"].to_numpy(float)
+        d = full["event_observed"].to_numpy(bool)
+        if d.sum() >= MIN_EVENTS:
+            bf = sv.fit_best(t, d)
+            km = sv.kaplan_meier(t, d)
+            self.curves["care_period"] = {"km": km, "fit": bf.best, "label": "Periods of care"}
+            lo, hi = bf.best.median_ci()
+            self.add("care_period_median_days", bf.best.median(), lo, hi,
+                     note=f"median of the fitted {bf.best.family} (censored MLE, chosen by AIC) over {len(t)} periods, "
+                          f"{int(d.sum())} ended; delta-method interval")
+        else:
+            self.add("care_period_median_days", np.nan, source="not estimable", note="too few ended periods")
+        # exit shares, Aalen-Johansen; the six reasons sum to 1
+        causes = full["exit_reason"].where(full["event_observed"])
+        shares = sv.exit_shares(t, causes.to_numpy(object), EXIT_REASONS, n_boot=200)
+        for r in EXIT_REASONS:
+            v, lo, hi = shares[r]
+            name = "exit_share_cao" if r == "cao" else f"exit_share_{r}"
+            self.add(name, v, lo, hi, note="Aalen-Johansen cumulative incidence at the longest follow-up over the "
+                                           "sum for all reasons; percentile bootstrap interval (200 resamples)")
+
+    def _exit_routes(self, full):
+        """Routes by age band at entry x kinship, with the 18th birthday as censoring."""
+        per = full.copy()
+        h = (per["dob"] + pd.DateOffset(years=18) - per["start"]).dt.days.astype(float)
+        t = per["duration_days"].astype(float)
+        reason = per["exit_reason"].where(per["event_observed"]).astype(object)
+        at18 = (reason == "age18") | (t >= h)
+        reason[at18] = None
+        t = np.minimum(t, h)
+        per["t"], per["route"] = t, reason
+        per["young"] = per["age_entry"] < 5
+        per.loc[(~per["young"]) & (per["route"] == "adoption"), "route"] = "other"
+        per["kin"] = per["first_placement"] == "kinship"
+        per = per[per["t"] > 0]
+        # route durations pooled over all ages and placements (the fallback for thin cells)
+        pooled = {}
+        seen_all = [r for r in ("reunification", "sgo", "cao", "adoption", "other")
+                    if (per["route"] == r).sum() >= MIN_EVENTS]
+        if seen_all:
+            pr = per.copy()
+            pr.loc[pr["route"].notna() & ~pr["route"].isin(seen_all), "route"] = "other" if "other" in seen_all else None
+            try:
+                prf = sv.fit_routes(pr["t"].to_numpy(), pr["route"].to_numpy(object), seen_all + ["age18"],
+                                    cure_routes=["age18"])
+                pooled = {r: prf.durations[r].to_duration() for r in seen_all}
+            except ValueError:
+                pooled = {}
+        self.route_fits = {}
+        for i, band in enumerate(self.t.care.exit_routes):
+            for kin_label, is_kin in (("kinship", True), ("non_kinship", False)):
+                name = f"care.exit_routes[{_band_label(band)}].{kin_label}"
+                cell = per[(per["age_entry"] >= band.from_age) & (per["age_entry"] < band.to_age) & (per["kin"] == is_kin)]
+                n_ev = int(cell["route"].notna().sum())
+                if len(cell) < MIN_CASES or n_ev < MIN_EVENTS:
+                    self.log.template(name, f"{len(cell)} periods, {n_ev} exits other than at 18", len(cell))
+                    continue
+                tmpl = getattr(self.t.care.exit_routes[i], kin_label)
+                allowed = [r for r in EXIT_REASONS if r != "age18" and not (r == "adoption" and band.from_age >= 5)]
+                seen = [r for r in allowed if (cell["route"] == r).any()]
+                fixed = {}
+                for r in seen:
+                    if (cell["route"] == r).sum() < MIN_EVENTS:
+                        if r in pooled:
+                            fixed[r] = pooled[r]
+                        elif r in tmpl and tmpl[r].duration is not None:
+                            fixed[r] = tmpl[r].duration
+                # a thin route with no duration anywhere is folded into "other"
+                cell = cell.copy()
+                for r in seen:
+                    if (cell["route"] == r).sum() < MIN_EVENTS and r not in fixed:
+                        cell.loc[cell["route"] == r, "route"] = "other"
+                seen = [r for r in allowed if (cell["route"] == r).any()]
+                try:
+                    rf = sv.fit_routes(cell["t"].to_numpy(), cell["route"].to_numpy(object), seen + ["age18"],
+                                       cure_routes=["age18"], fixed=fixed, min_events=MIN_EVENTS)
+                except ValueError as exc:
+                    self.log.template(name, f"route model could not be fitted ({exc})", len(cell))
+                    continue
+                self.route_fits[name] = rf
+                routes = {}
+                probs = _round_probs({r: rf.probabilities[r] for r in seen + ["age18"]})
+                for r in seen:
+                    dur = rf.fixed.get(r) or rf.durations[r].to_duration()
+                    routes[r] = {"probability": probs[r], "duration": dur.model_dump(mode="json")}
+                routes["age18"] = {"probability": probs["age18"]}
+                self.p["care"]["exit_routes"][i][kin_label] = routes
+                thin = [r for r in seen if r in rf.fixed]
+                self.log.data(name, len(cell), f"{len(cell)} periods, {n_ev} exits before 18; route model (EM + joint MLE)"
+                              + (f"; durations of {', '.join(thin)} from all ages pooled (under {MIN_EVENTS} exits here)" if thin else ""))
+
+    def _moves(self):
+        s = self.s
+        pl = ep.placement_episodes(s.episodes, self.extract)
+        dob = s.header.drop_duplicates("child").set_index("child")["dob"]
+        pl["dob"] = pl["child"].map(dob)
+        pl = pl[pl["dob"].notna() & pl["placement_type"].notna()].copy()
+        pl = pl.sort_values(["child", "period", "placement"])
+        pl["need"] = pl["placement_type"].map(NEED_OF_PLACEMENT)
+        pl["next_need"] = pl.groupby(["child", "period"])["need"].shift(-1)
+        w0 = self.window
+        a = pl["start"].clip(lower=w0)
+        b = pl["end"].fillna(self.extract).clip(upper=self.extract)
+        pl = pl[b > a].copy()
+        a, b = a[pl.index], b[pl.index]
+        b16 = pl["dob"] + pd.DateOffset(years=16)
+        under = ((np.minimum(b, b16) - a).dt.days.clip(lower=0)) / DAYS_PER_YEAR
+        over = ((b - np.maximum(a, b16)).dt.days.clip(lower=0)) / DAYS_PER_YEAR
+        pl["under16_y"], pl["over16_y"] = under, over
+        moved = (pl["ended_by"] == "move") & pl["next_need"].notna() & (pl["end"] >= w0)
+        age_end = _years(pl["dob"], pl["end"])
+        step = moved & (pl["need"] == "residential") & (pl["next_need"] == "foster") & (age_end < 16)
+        to_semi = moved & pl["need"].isin(["foster", "residential"]) & (pl["next_need"] == "semi_independent") & (age_end >= 16)
+        brk = moved & ~step & ~to_semi
+        mv = self.p["care"]["moves"]
+        for need in PLACEMENT_NEEDS:
+            rows = pl["need"] == need
+            years = float((pl.loc[rows, "under16_y"] + pl.loc[rows, "over16_y"]).sum())
+            n = int((brk & rows).sum())
+            name = f"care.moves.breakdown_per_year.{need}"
+            if years < 20 or n < 5:
+                self.log.template(name, f"{n} moves in {years:.1f} child-years", n)
+                continue
+            mv["breakdown_per_year"][need] = round(n / years, 4)
+            self.log.data(name, n, f"{n} moves in {years:.1f} child-years in placement")
+            nxt = pl.loc[brk & rows, "next_need"].value_counts().to_dict()
+            nname = f"care.moves.next_need.{need}"
+            if n >= 20:
+                mv["next_need"][need] = _prob_dict(nxt, [k for k in PLACEMENT_NEEDS if nxt.get(k, 0) > 0])
+                self.log.data(nname, n, "placement need after a move")
+            else:
+                self.log.template(nname, f"only {n} moves", n)
+        res_y = float(pl.loc[pl["need"] == "residential", "under16_y"].sum())
+        if res_y >= 20:
+            mv["step_down_residential_per_year"] = round(int(step.sum()) / res_y, 4)
+            self.log.data("care.moves.step_down_residential_per_year", int(step.sum()),
+                          f"moves residential -> foster under 16 in {res_y:.1f} child-years")
+        else:
+            self.log.template("care.moves.step_down_residential_per_year", "under 20 child-years in residential under 16")
+        fr_y = float(pl.loc[pl["need"].isin(["foster", "residential"]), "over16_y"].sum())
+        if "semi_independent_from_16_per_year" in mv and fr_y >= 20:
+            mv["semi_independent_from_16_per_year"] = round(int(to_semi.sum()) / fr_y, 4)
+            self.log.data("care.moves.semi_independent_from_16_per_year", int(to_semi.sum()),
+                          f"moves to semi-independence at 16-17 in {fr_y:.1f} child-years in foster or residential care")
+        elif "semi_independent_from_16_per_year" in mv:
+            self.log.template("care.moves.semi_independent_from_16_per_year", "under 20 child-years at 16-17 in foster/residential care")
+
+    def _reentry(self, per):
+        rh = ep.returns_home(self.s.periods, self.extract)
+        dob = per.drop_duplicates("child").set_index("child")["dob"]
+        rh["dob"] = rh["child"].map(dob)
+        rh = rh[rh["dob"].notna() & (rh["left_care"] >= self.window)]
+        h18 = (rh["dob"] + pd.DateOffset(years=18) - rh["left_care"]).dt.days
+        t = np.minimum(rh["days_observed"].astype(float), h18.astype(float))
+        ev = rh["reentered"] & (rh["days_observed"] <= h18)
+        keep = t > 0
+        t, ev = t[keep].to_numpy(), ev[keep].to_numpy(bool)
+        if len(t) == 0:
+            self.add("reentry_within_12_months", np.nan, source="not estimable", note="no returns home in the data")
+            self.log.template("care.reentry", "no returns home")
+            return
+        km = sv.kaplan_meier(t, ev)
+        s365 = float(km.at(365)[0])
+        lo, hi = km.ci_at(365)
+        self.add("reentry_within_12_months", 1 - s365, 1 - float(hi[0]), 1 - float(lo[0]),
+                 note=f"Kaplan-Meier: 1 - S(365 days) over {len(t)} returns home (censored at the extract date "
+                      "and the 18th birthday); Greenwood interval")
+        self.curves["reentry"] = {"km": km, "fit": None, "label": "Time to re-entry after a return home"}
+        if ev.sum() < MIN_EVENTS or len(t) < MIN_CASES:
+            self.log.template("care.reentry", f"{int(ev.sum())} re-entries after {len(t)} returns home", len(t))
+            return
+        rf = sv.fit_routes(t, np.where(ev, "reenter", None), ["reenter", "never"], cure_routes=["never"])
+        self.p["care"]["reentry"]["probability"] = round(rf.probabilities["reenter"], 4)
+        self.p["care"]["reentry"]["delay"] = rf.durations["reenter"].to_duration().model_dump(mode="json")
+        self.log.data("care.reentry", len(t), f"{int(ev.sum())} re-entries after {len(t)} returns home; cure model "
+                      "(a share never returns, the rest after a fitted delay)")
+
+    # ----------------------------------------------------------------------- CIN census
+    def cin_census(self):
+        c = self.c
+        ref = c.referrals
+        first = ref["referral_date"].min()
+        self.cin_start = first
+        tab = monthly_counts(ref["referral_date"], first, self.extract)
+        rf = fit_rate(tab, self.extract)
+        tab["fitted"] = rf.fitted
+        self.monthly["referrals"] = tab
+        n12 = int(((ref["referral_date"] >= self.last12)).sum())
+        lo, hi = sv.poisson_ci(n12)
+        self.add("referrals_per_year", n12, lo, hi, note="CIN census referrals in the last 12 months; exact Poisson interval")
+        # re-referrals (DfE): referrals in the year within 12 months of a previous referral
+        r = ref.sort_values(["child", "referral_date"])
+        prev = r.groupby("child")["referral_date"].shift(1)
+        in12 = r["referral_date"] >= self.last12
+        rere = ((r["referral_date"] - prev).dt.days <= 365) & in12
+        k, n = int(rere.sum()), int(in12.sum())
+        lo, hi = sv.binomial_ci(k, n)
+        short = (self.last12 - first).days < 365
+        self.add("rereferral_within_12_months", k / n if n else np.nan, lo, hi,
+                 note="share of referrals in the last 12 months within 12 months of a previous referral (DfE); exact binomial"
+                      + ("; the CIN data start less than a year before that window, so this is an underestimate" if short else ""))
+        # NFA before assessment
+        nfa = ref["nfa"].dropna()
+        if len(nfa) >= MIN_CASES:
+            self.p["assessment"]["nfa_before_assessment"] = round(float(nfa.mean()), 4)
+            self.log.data("assessment.nfa_before_assessment", len(nfa), "ReferralNFA share")
+        else:
+            self.log.template("assessment.nfa_before_assessment", "too few referrals with ReferralNFA")
+        care_starts = pd.DataFrame(columns=["child", "date"])
+        if self.s is not None:
+            care_starts = self.s.periods[["child", "start"]].rename(columns={"start": "date"})
+        self.care_starts = care_starts
+        s47 = c.s47.rename(columns={"start": "date"})
+        cinp = c.cin_plans.rename(columns={"start": "date"})
+        cpp = c.cp_plans.rename(columns={"start": "date"})
+        self._assessments(s47, cinp, care_starts)
+        self._s47(cpp, cinp, care_starts)
+        self._plans(s47, cinp, cpp, care_starts)
+        self._direct_entries()
+
+    def _duration(self, name, label, start, end, open_until, min_events=MIN_EVENTS):
+        """Fit a duration with censoring; returns the BestFit (or None)."""
+        t = (end.fillna(open_until) - start).dt.days.astype(float).to_numpy()
+        d = end.notna().to_numpy()
+        ok = t >= 0
+        t, d = t[ok], d[ok]
+        if d.sum() < min_events:
+            return None, t, d
+        bf = sv.fit_best(t, d)
+        self.curves[name] = {"km": sv.kaplan_meier(t, d), "fit": bf.best, "label": label}
+        return bf, t, d
+
+    def _assessments(self, s47, cinp, care):
+        a = self.c.assessments.sort_values(["child", "referral_date", "start"])
+        a = a.drop_duplicates(["child", "referral_date"], keep="first")
+        refs = self.c.referrals.set_index(["child", "referral_date"])["closure_date"]
+        closure = pd.Series(refs.reindex(pd.MultiIndex.from_frame(a[["child", "referral_date"]])).to_numpy(), index=a.index)
+        open_until = closure.fillna(self.extract).clip(upper=self.extract)
+        bf, t, d = self._duration("assessment", "Assessments", a["start"], a["authorised"], open_until)
+        if bf is not None:
+            self.p["assessment"]["duration"] = bf.best.to_duration().model_dump(mode="json")
+            self.log.data("assessment.duration", len(t), bf.best.describe())
+        else:
+            self.log.template("assessment.duration", "too few authorised assessments")
+        done = a[a["authorised"].notna()].copy()
+        if len(done) < MIN_CASES:
+            self.log.template("assessment.outcomes", f"only {len(done)} authorised assessments", len(done))
+            return
+        done["key_end"] = done["authorised"]
+        to_s47 = self._between(s47, done, "start", "authorised")
+        to_cin = self._between(cinp, done, "start", "authorised")
+        to_care = self._between(care, done, "start", "authorised")
+        out = np.where(to_s47, "s47", np.where(to_cin, "cin", np.where(to_care, "care", "nfa")))
+        counts = pd.Series(out).value_counts().to_dict()
+        self.p["assessment"]["outcomes"] = _prob_dict(counts, ["nfa", "cin", "s47", "care"])
+        self.log.data("assessment.outcomes", len(done), "next step within 14 days of authorisation (S47 first, then CIN plan, then care)")
+
+    def _between(self, events, keys, start_col, end_col):
+        """Whether the child has an event dated in [start, end + LINK_DAYS]."""
+        if len(events) == 0 or len(keys) == 0:
+            return np.zeros(len(keys), bool)
+        k = keys[["child", start_col, end_col]].reset_index(drop=True).reset_index()
+        m = k.merge(events[["child", "date"]], on="child", how="inner")
+        hit = (m["date"] >= m[start_col]) & (m["date"] <= m[end_col] + pd.Timedelta(days=LINK_DAYS))
+        return k["index"].isin(m.loc[hit, "index"]).to_numpy()
+
+    def _s47(self, cpp, cinp, care):
+        s = self.c.s47.copy()
+        ended = s["icpc_date"].notna() | s["icpc_not_required"].fillna(False).astype(bool)
+        # duration: start to ICPC; enquiries closed without one end at the next step or are left out
+        open_ = s["icpc_date"].isna() & ~s["icpc_not_required"].fillna(False).astype(bool)
+        use = s[s["icpc_date"].notna() | open_]
+        bf, t, d = self._duration("s47", "Section 47 enquiries (to the ICPC)", use["start"], use["icpc_date"],
+                                  pd.Series(self.extract, index=use.index))
+        if bf is not None:
+            self.p["s47"]["duration"] = bf.best.to_duration().model_dump(mode="json")
+            self.log.data("s47.duration", len(t), bf.best.describe() + "; enquiries with no ICPC needed are left out")
+        else:
+            self.log.template("s47.duration", "too few ICPCs")
+        done = s[ended].copy()
+        if len(done) < MIN_CASES:
+            self.log.template("s47.outcomes", f"only {len(done)} completed enquiries", len(done))
+            return
+        done["until"] = done["icpc_date"].fillna(done["start"] + pd.Timedelta(days=30))
+        to_cp = self._between(cpp, done, "start", "until")
+        to_cin = self._between(cinp, done, "start", "until")
+        to_care = self._between(care, done, "start", "until")
+        out = np.where(to_cp, "cp", np.where(to_care, "care", np.where(to_cin, "cin", "nfa")))
+        counts = pd.Series(out).value_counts().to_dict()
+        self.p["s47"]["outcomes"] = _prob_dict(counts, ["cp", "cin", "nfa", "care"])
+        self.log.data("s47.outcomes", len(done), "CP plan, care, or CIN plan within 14 days of the ICPC "
+                                                 "(or of 30 days after the start where no ICPC was needed)")
+
+    def _plans(self, s47, cinp, cpp, care):
+        refs = self.c.referrals[["child", "referral_date", "closure_date", "reason_for_closure"]]
+        # CIN plans
+        for kind, plans, routes_allowed, label in (
+            ("cin_plan", self.c.cin_plans, ("closed", "step_down_early_help", "s47", "care"), "CIN plans"),
+            ("cp_plan", self.c.cp_plans, ("step_down_cin", "closed", "care"), "CP plans"),
+        ):
+            pl = plans.merge(refs, on=["child", "referral_date"], how="left")
+            pl = pl[pl["start"].notna()].copy()
+            t = (pl["end"].fillna(self.extract) - pl["start"]).dt.days.astype(float).to_numpy()
+            d = pl["end"].notna().to_numpy()
+            ok = t >= 0
+            pl, t, d = pl[ok], t[ok], d[ok]
+            if d.sum() < MIN_EVENTS:
+                self.add(f"{kind}_median_days", np.nan, source="not estimable", note="too few ended plans")
+                self.log.template(f"{kind}.routes", f"only {int(d.sum())} ended plans", len(pl))
+                continue
+            bf = sv.fit_best(t, d)
+            self.curves[kind] = {"km": sv.kaplan_meier(t, d), "fit": bf.best, "label": label}
+            lo, hi = bf.best.median_ci()
+            self.add(f"{kind}_median_days", bf.best.median(), lo, hi,
+                     note=f"median of the fitted {bf.best.family} (censored MLE, AIC) over {len(t)} plans, "
+                          f"{int(d.sum())} ended; delta-method interval")
+            ended = pl[pl["end"].notna()].copy()
+            ended["e0"] = ended["end"] - pd.Timedelta(days=LINK_DAYS)
+            ended["e1"] = ended["end"]
+            to_care = self._between(care, ended, "e0", "e1")
+            if kind == "cin_plan":
+                ended["s0"] = ended["start"] + pd.Timedelta(days=1)
+                to_s47 = self._between(s47, ended, "s0", "e1") | self._between(cpp, ended, "s0", "e1")
+                eh = (ended["reason_for_closure"] == "RC9") & (
+                    (ended["closure_date"] - ended["end"]).dt.days.between(0, 2 * LINK_DAYS)).to_numpy()
+                route = np.where(to_care, "care", np.where(to_s47, "s47", np.where(eh, "step_down_early_help", "closed")))
+            else:
+                ended["s0"] = ended["end"] - pd.Timedelta(days=1)
+                to_cin = self._between(cinp, ended, "s0", "e1")
+                route = np.where(to_care, "care", np.where(to_cin, "step_down_cin", "closed"))
+            r_all = np.full(len(pl), None, dtype=object)
+            r_all[d] = route
+            tmpl_routes = getattr(self.t, kind).routes
+            present = [r for r in routes_allowed if (r_all == r).sum() > 0]
+            fixed = {r: tmpl_routes[r].duration for r in present
+                     if (r_all == r).sum() < MIN_EVENTS and r in tmpl_routes}
+            try:
+                rf = sv.fit_routes(t, r_all, present, fixed=fixed, min_events=MIN_EVENTS)
+            except ValueError as exc:
+                self.log.template(f"{kind}.routes", f"route model could not be fitted ({exc})", len(pl))
+                continue
+            self.route_fits[kind] = rf
+            probs = _round_probs({r: rf.probabilities.get(r, 0.0) for r in present})
+            routes = {}
+            for r in routes_allowed:
+                if r in present:
+                    dur = rf.fixed.get(r) or rf.durations[r].to_duration()
+                    routes[r] = {"probability": probs[r], "duration": dur.model_dump(mode="json")}
+                else:  # not seen: probability 0, the template's duration kept for the schema
+                    routes[r] = {"probability": 0.0, "duration": tmpl_routes[r].duration.model_dump(mode="json")
+                                 if r in tmpl_routes else {"dist": "exponential", "mean_days": 180.0}}
+            self.p[kind]["routes"] = routes
+            missing = [r for r in routes_allowed if r not in present]
+            self.log.data(f"{kind}.routes", len(pl), f"{len(pl)} plans, {int(d.sum())} ended; route model"
+                          + (f"; never seen: {', '.join(missing)} (probability 0)" if missing else "")
+                          + (f"; durations kept from the template for thin routes {', '.join(fixed)}" if fixed else ""))
+
+    def _direct_entries(self):
+        if self.s is None:
+            return
+        full = self.periods
+        start = max(self.cin_start + pd.Timedelta(days=365), self.window)
+        ent = full[full["start"] >= start].copy()
+        if len(ent) < MIN_CASES:
+            self.log.template("arrivals.direct_care_entries", f"only {len(ent)} care entries inside the CIN census window")
+            return
+        ref = self.c.referrals
+        m = ent[["child", "start"]].reset_index().merge(ref[["child", "referral_date", "closure_date"]], on="child")
+        open_ = (m["referral_date"] <= m["start"] - pd.Timedelta(days=LINK_DAYS)) & (
+            m["closure_date"].isna() | (m["closure_date"] >= m["start"] - pd.Timedelta(days=LINK_DAYS)))
+        known = ent.index.isin(m.loc[open_, "index"])
+        direct = ent[~known]
+        tab = monthly_counts(direct["start"], start, self.extract)
+        rf = fit_rate(tab, self.extract)
+        tab["fitted"] = rf.fitted
+        self.monthly["direct_care_entries"] = tab
+        a = self.p["arrivals"]["direct_care_entries"]
+        a["per_month"] = round(rf.per_month, 3)
+        a["trend_per_year"] = round(min(max(rf.trend_per_year, -0.3), 0.3), 4)
+        if rf.seasonality:
+            a["seasonality"] = rf.seasonality
+        self.log.data("arrivals.direct_care_entries", len(direct),
+                      f"entries with no CIN episode open {LINK_DAYS} days before ({len(direct)} of {len(ent)}); {rf.note}")
+        ages = _years(direct["dob"], direct["start"])
+        self._age_weights("arrivals.age_at_direct_entry", ages)
+
+    def _age_weights(self, path, ages):
+        ages = ages.dropna()
+        sect, key = path.split(".")
+        bands = self.p[sect][key]
+        if len(ages) < MIN_CASES:
+            self.log.template(path, f"only {len(ages)} ages")
+            return
+        for b in bands:
+            b["weight"] = round(float(((ages >= b["from_age"]) & (ages < b["to_age"])).mean()), 4)
+        if sum(b["weight"] for b in bands) <= 0:
+            self.log.template(path, "no ages inside the bands")
+            return
+        self.log.data(path, len(ages), "share of ages in each band")
+
+    # ------------------------------------------------------------------------- contacts
+    def contacts(self):
+        k = self.k.contacts.sort_values(["child", "contact_date"]).copy()
+        first = k["contact_date"].min()
+        prev = k.groupby("child")["contact_date"].shift(1)
+        gap = (k["contact_date"] - prev).dt.days
+        k["returning"] = gap.notna() & (gap <= LOOKBACK_DAYS)
+        # contacts about children open to social care at the time are not front-door arrivals
+        k["open_case"] = False
+        if self.c is not None:
+            r = self.c.referrals
+            m = k.reset_index()[["index", "child", "contact_date"]].merge(r[["child", "referral_date", "closure_date"]], on="child")
+            is_open = (m["referral_date"] < m["contact_date"]) & (m["closure_date"].isna() | (m["closure_date"] > m["contact_date"]))
+            k.loc[k.index.isin(m.loc[is_open, "index"]), "open_case"] = True
+        lookback = min(LOOKBACK_DAYS, max((self.extract - first).days - 365, 0))
+        from_ = first + pd.Timedelta(days=lookback)
+        new = k[~k["returning"] & ~k["open_case"]]
+        tab = monthly_counts(k["contact_date"], first, self.extract)
+        tab_new = monthly_counts(new["contact_date"], from_, self.extract)
+        rf = fit_rate(tab_new, self.extract)
+        tab_new["fitted"] = rf.fitted
+        self.monthly["contacts"] = tab
+        self.monthly["new_contacts"] = tab_new
+        n12 = int((k["contact_date"] >= self.last12).sum())
+        lo, hi = sv.poisson_ci(n12)
+        self.add("contacts_per_year", n12, lo, hi, note="all contacts in the last 12 months; exact Poisson interval")
+        a = self.p["arrivals"]["new_contacts"]
+        a["per_month"] = round(rf.per_month, 2)
+        a["trend_per_year"] = round(min(max(rf.trend_per_year, -0.3), 0.3), 4)
+        if rf.seasonality:
+            a["seasonality"] = rf.seasonality
+        share_new = len(new[new["contact_date"] >= from_]) / max(1, int((k["contact_date"] >= from_).sum()))
+        note = (f"contacts about children with no contact in the previous {LOOKBACK_DAYS} days and no open CIN episode "
+                f"(counted from {from_:%d/%m/%Y}, {share_new:.0%} of contacts); {rf.note}")
+        if lookback < LOOKBACK_DAYS:
+            note += f"; only {lookback} days of history to look back on, so some returning contacts count as new"
+        self.log.data("arrivals.new_contacts", len(new), note)
+        self.add("new_contacts_per_month", rf.per_month, source="data", note=note)
+        # front door outcomes of new contacts
+        recent = new[new["contact_date"] >= from_]
+        counts = recent["outcome"].value_counts().to_dict()
+        if len(recent) >= MIN_CASES:
+            self.p["front_door"]["outcomes"] = _prob_dict(counts, ["nfa", "early_help", "referral"])
+            self.log.data("front_door.outcomes", len(recent), "outcomes of new contacts (escalated referrals included)")
+        else:
+            self.log.template("front_door.outcomes", f"only {len(recent)} new contacts")
+        ages = _years(new["dob"], new["contact_date"])
+        self._age_weights("arrivals.age_at_contact", ages)
+        self._recontacts(k)
+
+    def _recontacts(self, k):
+        """Chance and delay of coming back to the front door after each kind of closure."""
+        events = k[["child", "contact_date", "outcome"]].rename(columns={"contact_date": "date"})
+        closures = []
+        for kind in ("nfa", "early_help"):
+            c = k[(k["outcome"] == kind) & ~k["open_case"]][["child", "contact_date"]].rename(columns={"contact_date": "closed"})
+            closures.append((kind, c))
+        if self.c is not None:
+            r = self.c.referrals[self.c.referrals["closure_date"].notna()]
+            r = r[~r["reason_for_closure"].isin(["RC1", "RC2", "RC3", "RC4", "RC5", "RC6"])]
+            had_cp = r.set_index(["child", "referral_date"]).index.isin(
+                self.c.cp_plans.set_index(["child", "referral_date"]).index)
+            had_cin = r.set_index(["child", "referral_date"]).index.isin(
+                self.c.cin_plans.set_index(["child", "referral_date"]).index)
+            kinds = np.where(had_cp, "cp_closed", np.where(had_cin, "cin_closed", "assessment_nfa"))
+            for kind in ("assessment_nfa", "cin_closed", "cp_closed"):
+                c = r[kinds == kind][["child", "closure_date"]].rename(columns={"closure_date": "closed"})
+                closures.append((kind, c))
+        if self.s is not None:
+            p = self.periods
+            c = p[p["event_observed"] & p["exit_reason"].isin(["sgo", "cao", "other"])][["child", "end"]]
+            closures.append(("care_exit", c.rename(columns={"end": "closed"})))
+        for kind, c in closures:
+            name = f"recontact.{kind}"
+            if kind not in self.p["recontact"]:
+                continue
+            c = c[c["closed"] >= k["contact_date"].min()].reset_index(drop=True)
+            if len(c) < MIN_CASES:
+                self.log.template(name, f"only {len(c)} closures", len(c))
+                continue
+            m = c.reset_index().merge(events, on="child")
+            m = m[m["date"] > m["closed"]].sort_values("date").drop_duplicates("index")
+            nxt = m.set_index("index")
+            t = (nxt["date"].reindex(c.index).fillna(self.extract) - c["closed"]).dt.days.astype(float).to_numpy()
+            ev = nxt["date"].reindex(c.index).notna().to_numpy()
+            if ev.sum() < MIN_EVENTS:
+                self.log.template(name, f"{int(ev.sum())} returns after {len(c)} closures", len(c))
+                continue
+            model = return_within(t, ev, LOOKBACK_DAYS)
+            if model is None:
+                self.log.template(name, f"follow-up too short ({len(c)} closures)", len(c))
+                continue
+            rc = self.p["recontact"][kind]
+            rc["probability"] = round(model[0], 4)
+            rc["delay"] = model[1].model_dump(mode="json")
+            note = (f"{int(ev.sum())} returns after {len(c)} closures; chance of a contact within {LOOKBACK_DAYS} days "
+                    "(Kaplan-Meier) and its timing (empirical, conditional on returning within that time)")
+            if rc.get("referral_probability") is not None:
+                outs = nxt["outcome"].reindex(c.index)[ev & (t <= LOOKBACK_DAYS)]
+                rc["referral_probability"] = round(float((outs == "referral").mean()), 4)
+                note += "; referral_probability = share of those returning contacts referred"
+            self.log.data(name, len(c), note)
+
+    # ------------------------------------------------------------------------- costs
+    def apply_costs(self):
+        if self.costs is None:
+            self.log.template("costs", "no costs file given")
+            return
+        for r in self.costs.itertuples():
+            self.p["costs"]["placement_weekly"][r.placement_type] = float(r.weekly_cost)
+        given = set(self.costs["placement_type"])
+        self.log.data("costs.placement_weekly", len(self.costs), "from the costs file: " + ", ".join(sorted(given)))
+        rest = [p for p in PLACEMENT_TYPES if p not in given and p != "residential_spot"]
+        if rest:
+            self.log.template("costs.placement_weekly (others)", "not in the costs file: " + ", ".join(rest))
+
+    # ----------------------------------------------------------------------- snapshot
+    def snapshot(self) -> pd.DataFrame:
+        d = self.extract
+        rows = {}
+        dobs = {}
+        if self.s is not None:
+            dobs.update(self.s.header.drop_duplicates("child").set_index("child")["dob"].to_dict())
+        if self.c is not None:
+            dobs.update({k: v for k, v in self.c.referrals.dropna(subset=["dob"]).drop_duplicates("child")
+                        .set_index("child")["dob"].items() if k not in dobs})
+        prev_cp = {}
+        if self.c is not None:
+            cp = self.c.cp_plans.sort_values("start")
+            for child, g in cp.groupby("child"):
+                prev_cp[child] = list(g["start"])
+
+        def put(child, state, start, care_start=None, placement=""):
+            if child in rows:
+                return
+            rows[child] = {"child": child, "state": state, "state_start": start, "care_start": care_start,
+                           "placement": placement}
+        if self.s is not None:
+            e = self.s.episodes
+            cur = e[(e["start"] <= d) & (e["end"].isna() | (e["end"] > d))].sort_values("start").drop_duplicates("child", keep="last")
+            per = self.s.periods.set_index(["child", "period"])["start"]
+            for r in cur.itertuples():
+                pt = r.placement_type if isinstance(r.placement_type, str) else "other"
+                put(r.child, "care", per.get((r.child, r.period), r.start), per.get((r.child, r.period), r.start), pt)
+        if self.c is not None:
+            c = self.c
+            ref_open = c.referrals[(c.referrals["closure_date"].isna()) | (c.referrals["closure_date"] > d)]
+            open_keys = set(zip(ref_open["child"], ref_open["referral_date"]))
+
+            def still(df, end_col):
+                x = df[(df["start"] <= d) & (df[end_col].isna() | (df[end_col] > d))]
+                return x[[k in open_keys for k in zip(x["child"], x["referral_date"])]] if len(x) else x
+            for r in still(c.cp_plans, "end").itertuples():
+                put(r.child, "cp", r.start)
+            s47 = c.s47[~c.s47["icpc_not_required"].fillna(False).astype(bool)]
+            s47 = s47[s47["start"] >= d - pd.Timedelta(days=90)]
+            for r in still(s47, "icpc_date").itertuples():
+                put(r.child, "s47", r.start)
+            for r in still(c.cin_plans, "end").itertuples():
+                put(r.child, "cin", r.start)
+            a = c.assessments[c.assessments["start"] >= d - pd.Timedelta(days=180)]
+            for r in still(a, "authorised").itertuples():
+                put(r.child, "assessment", r.start)
+        out = []
+        for i, (child, r) in enumerate(sorted(rows.items(), key=lambda kv: str(kv[0])), start=1):
+            dob = dobs.get(child)
+            if dob is None or pd.isna(dob) or dob > d or (d - dob).days / DAYS_PER_YEAR >= 18:
+                continue
+            n_prev = sum(1 for s in prev_cp.get(child, []) if s < (r["state_start"] if r["state"] == "cp" else d + pd.Timedelta(days=1)))
+            out.append({"child_id": i, "dob": dob.date().isoformat(), "state": r["state"],
+                        "state_start": pd.Timestamp(r["state_start"]).date().isoformat(),
+                        "care_start": pd.Timestamp(r["care_start"]).date().isoformat() if r["care_start"] is not None else "",
+                        "placement": r["placement"], "previous_cp_plans": int(n_prev)})
+        from sim.initial import SNAPSHOT_COLUMNS
+        return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS))
+
+
+def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date=None,
+                   template: Params, name: Optional[str] = None) -> FitResult:
+    """Fit parameters from the loaded data; see the module docstring and docs/calibration.md."""
+    if ssda903 is None:
+        raise DataError("SSDA903 data are needed to calibrate")
+    extract = as_timestamp(extract_date) if extract_date is not None else ssda903.extract_date
+    if isinstance(costs, (str, Path)):
+        costs = load_costs(costs)
+    f = _Fitter(ssda903, cin, contacts, costs, extract, template)
+    f.route_fits = {}
+    f.care()
+    if cin is not None and len(cin.referrals):
+        f.cin_census()
+    else:
+        for m in ("referrals_per_year", "rereferral_within_12_months", "cin_plan_median_days", "cp_plan_median_days"):
+            f.add(m, np.nan, source="not estimable", note="no CIN census given")
+        for p_ in ("arrivals.direct_care_entries", "arrivals.age_at_direct_entry", "assessment", "s47",
+                   "cin_plan.routes", "cp_plan.routes"):
+            f.log.template(p_, "no CIN census given")
+    if contacts is not None and len(contacts.contacts):
+        f.contacts()
+    else:
+        f.log.template("arrivals.new_contacts", "no contacts file given: the template's rate of new contacts is kept")
+        f.log.template("front_door.outcomes", "no contacts file given")
+        f.log.template("recontact", "no contacts file given")
+    f.apply_costs()
+    for p_ in ("front_door.screening", "front_door.escalation", "edge_of_care", "capacity",
+               "care.inhouse_foster_suitable_share", "care.spot_residential_over_4100_share",
+               "care.sgo_allowance_share", "care.adoption_allowance_share", "costs (other than placements)"):
+        f.log.template(p_, "not in the activity data")
+    # horizon: start at the extract date, as long as the template's
+    length = template.horizon.end_date - template.horizon.start_date
+    start = extract.date()
+    f.p["horizon"] = {"start_date": start.isoformat(), "end_date": (start + length).isoformat()}
+    f.p["initial_caseload"] = "snapshot.csv"
+    f.p["name"] = name or f"calibrated to data extracted {start.isoformat()}"
+    f.p["description"] = (f"Fitted by carepath calibrate from activity data extracted on {start.isoformat()}, "
+                          f"starting from the template '{template.name}'. See calibration_summary.csv.")
+    params = params_from_dict(f.p, "fitted parameters")
+    snap = f.snapshot()
+    quality = DataQuality()
+    for src in (ssda903, cin, contacts):
+        if src is not None:
+            quality.merge(src.quality)
+    log = f.log.frame()
+    summary = pd.DataFrame(f.summary, columns=["measure", "value", "low", "high", "source", "note"])
+    res = FitResult(params=params, snapshot=snap, summary=summary, log=log, curves=f.curves, monthly=f.monthly,
+                    quality=quality, extract_date=extract, data_start=getattr(f, "data_start", None))
+    res.route_fits = f.route_fits
+    return res

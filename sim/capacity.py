@@ -149,7 +149,8 @@ class Team:
     def __init__(self, name: str, workers: float, caseload_limit: float, log: Optional[CapacityLog],
                  clock: Callable[[], float]):
         self.name, self.caseload_limit, self.log, self.clock = name, caseload_limit, log, clock
-        self.workers = workers
+        self.workers = workers        # the establishment, as the parameters date it
+        self.extra_workers = 0.0      # added by levers
         self.capacity = int(workers * caseload_limit + 1e-9)
         self.allocated: set[int] = set()
         self.waiting: dict[int, tuple[float, Optional[Callable[[], None]]]] = {}  # insertion ordered
@@ -186,8 +187,16 @@ class Team:
 
     def set_workers(self, workers: float) -> None:
         self.workers = workers
-        self.capacity = int(workers * self.caseload_limit + 1e-9)
-        self.worker_changes.append((self.clock(), workers))
+        self._resize()
+
+    def add_workers(self, extra: float) -> None:
+        self.extra_workers += extra
+        self._resize()
+
+    def _resize(self) -> None:
+        total = max(0.0, self.workers + self.extra_workers)
+        self.capacity = int(total * self.caseload_limit + 1e-9)
+        self.worker_changes.append((self.clock(), total))
         self._allocate_waiting()
         if self.log is not None:
             self._record()

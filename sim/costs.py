@@ -10,10 +10,24 @@ from .calendar import FinancialYear
 STATE_COST_KEYS = ("contact", "assessment", "s47", "cin", "cp", "care")
 
 
-def price_index(params, label: str) -> float:
+def price_index(params, label: str, mechanisms=None) -> float:
+    """Prices of a financial year relative to the first: grown each April by the yearly rate
+    (a price-growth lever replaces the rate, in proportion to its ramp over each year)."""
     first = FinancialYear.of(params.horizon.start_date).start_year
     k = FinancialYear.parse(label).start_year - first
-    return (1.0 + params.costs.price_growth_per_year) ** k
+    g = params.costs.price_growth_per_year
+    if mechanisms is None or not mechanisms.price_growth:
+        return (1.0 + g) ** k
+    start = params.horizon.start_date
+    idx = 1.0
+    for j in range(1, k + 1):
+        fy = FinancialYear(first + j)
+        a, b = float((fy.first_day - start).days), float((fy.end - start).days)
+        rate = g
+        for ramp, lever_g in mechanisms.price_growth:
+            rate += (lever_g - g) * ramp.mean_over(a, b)
+        idx *= 1.0 + rate
+    return idx
 
 
 def placement_weekly_costs(params) -> dict[str, float]:
@@ -25,7 +39,18 @@ def placement_weekly_costs(params) -> dict[str, float]:
     return w
 
 
-def fy_costs(params, edges, places, states, allowances) -> dict[str, dict[str, float]]:
+def _cost_factor(mechanisms, placement: str, a: float, b: float) -> float:
+    """1 + the unit-cost levers' % change for this placement, averaged over the ramp in [a, b)."""
+    if mechanisms is None or not mechanisms.cost_changes:
+        return 1.0
+    f = 1.0
+    for ramp, ptype, pct in mechanisms.cost_changes:
+        if ptype is None or ptype == placement:
+            f += pct / 100.0 * ramp.mean_over(a, b)
+    return f
+
+
+def fy_costs(params, edges, places, states, allowances, mechanisms=None) -> dict[str, dict[str, float]]:
     """For each financial year: £ on placements, social work and allowances.
 
     `places`, `states` and `allowances` map names to `StepSeries` of children over time.
@@ -34,11 +59,13 @@ def fy_costs(params, edges, places, states, allowances) -> dict[str, dict[str, f
     weekly = placement_weekly_costs(params)
     out = {}
     for label, a, b in edges:
-        idx = price_index(params, label)
-        pl = sum(places[k].integral(a, b)[0] * w for k, w in weekly.items() if k in places)
+        idx = price_index(params, label, mechanisms)
+        pl = sum(places[k].integral(a, b)[0] * w * _cost_factor(mechanisms, k, a, b)
+                 for k, w in weekly.items() if k in places)
         spot = places["residential_spot"].integral(a, b)[0]
         high = places["over_4100"].integral(a, b)[0]
-        pl += high * c.residential_spot_over_4100_weekly + (spot - high) * c.residential_spot_under_4100_weekly
+        pl += (high * c.residential_spot_over_4100_weekly + (spot - high) * c.residential_spot_under_4100_weekly) \
+            * _cost_factor(mechanisms, "residential_spot", a, b)
         sw = sum(states[s].integral(a, b)[0] * c.social_work_weekly.get(s, 0.0) for s in STATE_COST_KEYS)
         al = (allowances["sgo"].integral(a, b)[0] * c.sgo_allowance_weekly
               + allowances["adoption"].integral(a, b)[0] * c.adoption_allowance_weekly)

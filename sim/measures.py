@@ -156,7 +156,8 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     detail = ev["detail"].astype(str)
     t = ev["time"].to_numpy()
     ct, cn = foster_carer_series(result.capacity)
-    costs = fy_costs(p, edges, places, states, {k: allowance_series(result.allowances, k) for k in ("sgo", "adoption")})
+    costs = fy_costs(p, edges, places, states, {k: allowance_series(result.allowances, k) for k in ("sgo", "adoption")},
+                     result.mechanisms)
     cp_len = plan_lengths(ev, "cp")
     cin_len = plan_lengths(ev, "cin")
     rows = []
@@ -223,7 +224,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "cost_allowances", c["allowances"])
         add(label, "cost_total", c["placements"] + c["social_work"] + c["allowances"])
         add(label, "placement_weekly_cost_average", c["placements"] / (cic_days / 7.0) if cic_days else np.nan)
-        add(label, "price_index", price_index(p, label))
+        add(label, "price_index", price_index(p, label, result.mechanisms))
     return pd.DataFrame(rows, columns=["replication", "financial_year", "measure", "value"])
 
 

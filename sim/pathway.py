@@ -19,10 +19,12 @@ from .child import DAYS_PER_YEAR, Child
 from .distributions import choose, cumulative, find_band
 from .eventlog import EventLog
 from .initial import OpenCase
+from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
 from .streams import _GOLDEN, _INV53, _M64, Streams
 
 INF = float("inf")
+PERMANENCE = ("reunification", "sgo", "adoption", "cao")
 SNAPSHOT_ID_BASE = 0
 CONTACT_ID_BASE = 10_000_000
 DIRECT_ID_BASE = 20_000_000
@@ -41,17 +43,9 @@ NEED_OF_PLACEMENT = {
 }
 
 
-class Mechanisms:
-    """Knobs the levers turn (defaults: the baseline). Each is a function of time in days."""
-
-    def __init__(self):
-        self.care_entry_divert = lambda t: 0.0      # extra chance a care-bound child is kept out
-        self.cin_duration_scale = lambda t: 1.0
-        self.cp_duration_scale = lambda t: 1.0
-        self.care_exit_scale = lambda t: 1.0         # scales durations of routes to permanence
-        self.recontact_scale = lambda t: 1.0         # scales chances of coming back
-        self.carer_joiners_extra = lambda t: 0.0     # extra joiners a year
-        self.breakdown_scale = lambda t: 1.0
+def _mixture_mean(routes: dict[str, Route]) -> float:
+    """Mean duration (days) of a plan whose routes each have a probability and a duration."""
+    return sum(r.probability * r.duration.mean() for r in routes.values() if r.duration is not None)
 
 
 def _route_table(routes: dict[str, Route]):
@@ -90,8 +84,14 @@ class Pathway:
         self.s47_outcomes = cumulative(p.s47.outcomes)
         self.cin_routes = _route_table(p.cin_plan.routes)
         self.cp_routes = _route_table(p.cp_plan.routes)
+        self.cin_mean = _mixture_mean(p.cin_plan.routes)
+        self.cp_mean = _mixture_mean(p.cp_plan.routes)
         self.need_tables = [(b, cumulative(b.probabilities)) for b in p.care.need_on_entry]
         self.exit_tables = [(b, _route_table(b.kinship), _route_table(b.non_kinship)) for b in p.care.exit_routes]
+        self.route_means = {}  # mean duration (days) of each route of each exit table
+        for _, kt, ot in self.exit_tables:
+            for t in (kt, ot):
+                self.route_means[id(t)] = {k: (d.mean() if d is not None else INF) for k, d in t[2].items()}
         self.next_need = {k: cumulative(v) for k, v in p.care.moves.next_need.items()}
         self.contact_ages = self._age_table(p.arrivals.age_at_contact)
         self.direct_ages = self._age_table(p.arrivals.age_at_direct_entry)
@@ -159,6 +159,12 @@ class Pathway:
                 offset = (ch.date - self.start).days
                 if 0 < offset < self.horizon:
                     self.env.process(self._team_change(name, offset, ch.value))
+        for day, team, extra in self.mech.team_changes:
+            if 0 <= day < self.horizon:
+                self.env.process(self._at(day, lambda team=team, extra=extra: self.teams[team].add_workers(extra)))
+        for day, pool, extra in self.mech.bed_changes:
+            if 0 <= day < self.horizon:
+                self.env.process(self._at(day, lambda pool=pool, extra=extra: self._change_beds(pool, extra)))
         for case in self._snapshot:
             self._start_open_case(case)
         self.env.process(self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact))
@@ -172,6 +178,16 @@ class Pathway:
         finally:
             if was_enabled:
                 gc.enable()
+
+    def _at(self, day: float, action):
+        yield self.env.timeout(day)
+        action()
+
+    def _change_beds(self, pool: str, extra: int):
+        beds = self.beds[pool]
+        beds.set_capacity(max(0, (beds.capacity or 0) + extra))
+        if extra > 0:
+            self._serve_waiting()
 
     def _team_change(self, name, offset, workers):
         yield self.env.timeout(offset)
@@ -252,7 +268,9 @@ class Pathway:
         rc = self.p.recontact.get(kind)
         if rc is None:
             return
-        p = rc.probability * self.mech.recontact_scale(self.env.now)
+        p = rc.probability
+        if kind in ("cin_closed", "cp_closed"):
+            p *= 1.0 - self.mech.value("recontact_reduction", self.env.now)
         if elapsed > 0.0:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
@@ -382,6 +400,17 @@ class Pathway:
             yield from self._toward_care(child, "s47_end")
 
     # ------------------------------------------------------------------------------ plans
+    def _shorten(self, d: float, elapsed: float, mechanism: str, mean_days: float) -> float:
+        """Remaining time after a lever takes `weeks` off the average: every case is cut by the
+        same share, weeks*7/mean, judged at the time it would have ended."""
+        if not self.mech.active(mechanism) or d == INF or mean_days <= 0:
+            return d
+        weeks = self.mech.value(mechanism, self.env.now + d)
+        if weeks <= 0:
+            return d
+        share = min(0.95, 7.0 * weeks / mean_days)
+        return max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
+
     def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
         names, cum, durations = table
         if elapsed > 0.0:
@@ -411,8 +440,8 @@ class Pathway:
             self._move(child, "cin_plan_start", "cin", detail="repeat" if child.cin_plans > 1 else "first")
         team = self.teams["safeguarding"]
         team.request(child.id)
-        route, d = self._plan_route(child, self.cin_routes, "cin_route", "cin_duration",
-                                    self.mech.cin_duration_scale(self.env.now), elapsed)
+        route, d = self._plan_route(child, self.cin_routes, "cin_route", "cin_duration", 1.0, elapsed)
+        d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
         yield self.env.timeout(d)
         team.release(child.id)
@@ -431,8 +460,8 @@ class Pathway:
             self._move(child, "cp_plan_start", "cp", detail="repeat" if child.cp_plans > 1 else "first")
         team = self.teams["safeguarding"]
         team.request(child.id)
-        route, d = self._plan_route(child, self.cp_routes, "cp_route", "cp_duration",
-                                    self.mech.cp_duration_scale(self.env.now), elapsed)
+        route, d = self._plan_route(child, self.cp_routes, "cp_route", "cp_duration", 1.0, elapsed)
+        d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
         yield self.env.timeout(d)
         team.release(child.id)
@@ -451,7 +480,7 @@ class Pathway:
         eoc = self.p.edge_of_care
         offered = self.u(child, "edge_of_care_offer") < eoc.offered_share
         success_u = self.u(child, "edge_of_care_success")
-        extra = self.mech.care_entry_divert(self.env.now)
+        extra = self.mech.value("care_entry_divert", self.env.now)
         diverted = (offered and success_u < eoc.success_probability) or self.u(child, "edge_of_care_lever") < extra
         if offered or extra > 0:
             self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
@@ -489,54 +518,93 @@ class Pathway:
                 band, kin_table, other_table = b, kt, ot
                 break
         table = kin_table if need == "kinship" else other_table
-        route, d = self._plan_route(child, table, "care_exit_route", "care_exit_time",
-                                    self.mech.care_exit_scale(now), elapsed)
+        route, d = self._plan_route(child, table, "care_exit_route", "care_exit_time", 1.0, elapsed)
         if route == "age18":
             d = INF
+        elif route in PERMANENCE:
+            d = self._shorten(d, elapsed, "permanence_weeks_shorter", self.route_means[id(table)][route])
         d, adult = self._capped(child, d)
         reason = "age18" if adult else route
         exit_time = now + d
         self._place(child, need, "snapshot" if case is not None else "entry",
                     preferred=case.placement if case is not None else None)
-        moves = self.p.care.moves
+        lever_reason = yield from self._placements_until(child, exit_time)
+        if lever_reason is not None:
+            reason = lever_reason
+        self._end_placement(child)
+        child.placement = ""
+        self._move(child, "care_exit", "out", detail=reason)
+        self._after_care(child, reason)
+
+    def _placements_until(self, child: Child, exit_time: float):
+        """Placement moves until the exit: breakdowns, step-downs, moves to semi-independence,
+        and exits brought forward by levers. Returns the exit reason if a lever ended the period.
+
+        Each kind of event keeps its own scheduled time and is drawn again only when its rates
+        change (a move, the 16th birthday), so a lever that is not yet acting changes nothing.
+        Time-varying reductions (carer support) thin the scheduled breakdowns.
+        """
+        env, mech, moves = self.env, self.mech, self.p.care.moves
         semi = moves.semi_independent_from_16_per_year
+        kin_max, reun_max = mech.bound("kinship_sgo_rate"), mech.bound("reunification_rate")
+        move_at = lever_at = None
+        rates = (0.0, 0.0, 0.0)
+        which = lever_max = 0.0
         while True:
-            if exit_time <= env.now:
-                break
-            grp = child.need
-            age = child.age(env.now)
-            rate = moves.breakdown_per_year.get(grp, 0.0) * self.mech.breakdown_scale(env.now)
-            step = moves.step_down_residential_per_year if (grp == "residential" and age < 16) else 0.0
-            to_semi = semi if (grp in ("foster", "residential") and age >= 16) else 0.0
-            total = (rate + step + to_semi) / DAYS_PER_YEAR
-            wait = -math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
-            which = self.u(child, "placement_move_kind") * (rate + step + to_semi)
+            now = env.now
+            if now >= exit_time:
+                return None
+            grp, age = child.need, child.age(now)
+            if move_at is None:
+                rate = moves.breakdown_per_year.get(grp, 0.0)
+                step = moves.step_down_residential_per_year if (grp == "residential" and age < 16) else 0.0
+                to_semi = semi if (grp in ("foster", "residential") and age >= 16) else 0.0
+                rates = (rate, step, to_semi)
+                total = (rate + step + to_semi) / DAYS_PER_YEAR
+                move_at = now - math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
+                which = self.u(child, "placement_move_kind") * (rate + step + to_semi)
+            if lever_at is None:
+                lever_max = (kin_max if child.placement == "kinship" else reun_max) if age < 16 else 0.0
+                lever_at = INF
+                if lever_max > 0:
+                    lever_at = now - math.log(1.0 - self.u(child, "lever_exit_time")) / (lever_max / DAYS_PER_YEAR)
             # rates change at the 16th birthday: stop there and draw again
-            t16 = child.dob + 16 * DAYS_PER_YEAR - env.now
-            if 0 < t16 < wait and grp in ("foster", "residential") and (semi > 0 or step > 0):
-                if env.now + t16 >= exit_time:
-                    yield env.timeout(exit_time - env.now)
-                    break
-                yield env.timeout(t16 + 1e-6)
+            t16 = child.dob + 16 * DAYS_PER_YEAR
+            age_rules = now < t16 and ((grp in ("foster", "residential") and (semi > 0 or rates[1] > 0)) or lever_max > 0)
+            nxt = min(move_at, lever_at, exit_time, t16 + 1e-6 if age_rules else INF)
+            yield env.timeout(nxt - now)
+            if nxt >= exit_time:
+                return None
+            if nxt == t16 + 1e-6 and age_rules:
+                move_at = lever_at = None
                 continue
-            if env.now + wait >= exit_time:
-                yield env.timeout(exit_time - env.now)
-                break
-            yield env.timeout(wait)
+            if nxt == lever_at:
+                name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"
+                lever_at = None
+                if self.u(child, "lever_exit_accept") * lever_max < mech.value(name, env.now):
+                    reason = "sgo" if name == "kinship_sgo_rate" else "reunification"
+                    self._note(child, "lever_exit", reason)
+                    return reason
+                continue
+            # a placement move is due
+            move_at = None
+            rate, step, to_semi = rates
             if which < step:
                 self._replace(child, "foster", "step_down")
             elif which < step + to_semi:
                 self._replace(child, "semi_independent", "step_to_semi_independence")
             else:
+                if grp == "foster" and mech.active("breakdown_reduction"):
+                    if self.u(child, "breakdown_prevented") < mech.value("breakdown_reduction", env.now):
+                        self._note(child, "breakdown_prevented")
+                        continue
                 table = self.next_need.get(grp)
                 new_need = choose(*table, self.u(child, "placement_next_need")) if table else grp
                 if new_need == "semi_independent" and child.age(env.now) < 16:
                     new_need = "foster"
                 self._replace(child, new_need, "breakdown")
-        self._end_placement(child)
-        child.placement = ""
-        self._move(child, "care_exit", "out", detail=reason)
-        self._after_care(child, reason)
+            if lever_max > 0:
+                lever_at = None  # eligibility may change with the placement
 
     def _after_care(self, child: Child, reason: str):
         now = self.env.now
@@ -660,12 +728,14 @@ class Pathway:
         for _ in range(fc.initial_carers):
             self._join_carer()
         self.env.process(self._carer_joiners())
+        if self.mech.active("carer_joiners_extra"):
+            self.env.process(self._extra_carer_joiners())
 
-    def _join_carer(self):
+    def _join_carer(self, stream_prefix: str = ""):
         fc = self.p.capacity.foster_carers
-        places = int(choose(*self._places_table, self.streams.glob("carer_places").uniform()))
+        places = int(choose(*self._places_table, self.streams.glob(stream_prefix + "carer_places").uniform()))
         carer = self.foster.add_carer(places)
-        u = self.streams.glob("carer_tenure").uniform()
+        u = self.streams.glob(stream_prefix + "carer_tenure").uniform()
         if fc.leaving_rate_per_year > 0:
             tenure = -math.log(1.0 - u) / fc.leaving_rate_per_year * DAYS_PER_YEAR
             if self.env.now + tenure < self.horizon:
@@ -674,28 +744,49 @@ class Pathway:
             self._serve_waiting()
 
     def _carer_resigns(self, carer, tenure):
-        yield self.env.timeout(tenure)
-        self.foster.resign(carer)
+        fc = self.p.capacity.foster_carers
+        while True:
+            yield self.env.timeout(tenure)
+            # a retention lever cancels a share of resignations; the carer stays on afresh
+            if self.mech.active("carer_leaving_reduction"):
+                g = self.streams.glob("carer_retention")
+                if g.uniform() < self.mech.value("carer_leaving_reduction", self.env.now):
+                    tenure = -math.log(1.0 - g.uniform()) / fc.leaving_rate_per_year * DAYS_PER_YEAR
+                    if self.env.now + tenure < self.horizon:
+                        continue
+                    return
+            self.foster.resign(carer)
+            return
 
     def _carer_joiners(self):
+        """Baseline recruitment: Poisson joiners at the yearly rate."""
         fc = self.p.capacity.foster_carers
         g = self.streams.glob("carer_joiners")
         env = self.env
-        # thinning against a bound on joiners a year (baseline plus any lever)
+        lam = fc.joiners_per_year / DAYS_PER_YEAR
+        if lam <= 0:
+            return
         while True:
-            lam_max = (fc.joiners_per_year + max(0.0, self._extra_joiners_bound())) / DAYS_PER_YEAR
-            if lam_max <= 0:
-                return
-            t = env.now + -math.log(1.0 - g.uniform()) / lam_max
+            t = env.now - math.log(1.0 - g.uniform()) / lam
             if t >= self.horizon:
                 return
-            accept = g.uniform() * lam_max <= (fc.joiners_per_year + self.mech.carer_joiners_extra(t)) / DAYS_PER_YEAR
+            yield env.timeout(t - env.now)
+            self._join_carer()
+
+    def _extra_carer_joiners(self):
+        """Recruitment added by a lever: its own stream, thinned by the lever's ramp, so the
+        baseline's carers join exactly as they would without it."""
+        g = self.streams.glob("carer_joiners_lever")
+        env = self.env
+        lam_max = self.mech.bound("carer_joiners_extra") / DAYS_PER_YEAR
+        while lam_max > 0:
+            t = env.now - math.log(1.0 - g.uniform()) / lam_max
+            if t >= self.horizon:
+                return
+            accept = g.uniform() * lam_max <= self.mech.value("carer_joiners_extra", t) / DAYS_PER_YEAR
             yield env.timeout(t - env.now)
             if accept:
-                self._join_carer()
-
-    def _extra_joiners_bound(self) -> float:
-        return getattr(self.mech, "carer_joiners_extra_max", 0.0)
+                self._join_carer(stream_prefix="lever_")
 
     # ------------------------------------------------------------------------ open caseload
     def _start_open_case(self, case: OpenCase):

@@ -13,7 +13,8 @@ import pandas as pd
 
 from .initial import OpenCase
 from .params import Params
-from .pathway import Mechanisms, Pathway
+from .levers import Mechanisms
+from .pathway import Pathway
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ReplicationResult:
     sim_events: int               # SimPy events processed
     wall_seconds: float
     open_cases: list = field(default_factory=list)  # caseload at the end (for snapshots)
+    mechanisms: Optional[Mechanisms] = None          # levers acting (None: the baseline)
 
 
 def run_replication(params: Params, seed: int, replication: int,
@@ -62,6 +64,7 @@ def run_replication(params: Params, seed: int, replication: int,
         sim_events=_events_scheduled(model.env),
         wall_seconds=time.perf_counter() - t0,
         open_cases=model.open_cases() if keep_open_cases else [],
+        mechanisms=mechanisms,
     )
 
 

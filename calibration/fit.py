@@ -870,63 +870,74 @@ class _Fitter:
 
     # ----------------------------------------------------------------------- snapshot
     def snapshot(self) -> pd.DataFrame:
-        d = self.extract
-        rows = {}
-        dobs = {}
-        if self.s is not None:
-            dobs.update(self.s.header.drop_duplicates("child").set_index("child")["dob"].to_dict())
-        if self.c is not None:
-            dobs.update({k: v for k, v in self.c.referrals.dropna(subset=["dob"]).drop_duplicates("child")
-                        .set_index("child")["dob"].items() if k not in dobs})
-        prev_cp = {}
-        if self.c is not None:
-            cp = self.c.cp_plans.sort_values("start")
-            for child, g in cp.groupby("child"):
-                prev_cp[child] = list(g["start"])
+        return build_snapshot(self.s, self.c, self.extract)
 
-        def put(child, state, start, care_start=None, placement=""):
-            if child in rows:
-                return
-            rows[child] = {"child": child, "state": state, "state_start": start, "care_start": care_start,
-                           "placement": placement}
-        if self.s is not None:
-            e = self.s.episodes
-            cur = e[(e["start"] <= d) & (e["end"].isna() | (e["end"] > d))].sort_values("start").drop_duplicates("child", keep="last")
-            per = self.s.periods.set_index(["child", "period"])["start"]
-            for r in cur.itertuples():
-                pt = r.placement_type if isinstance(r.placement_type, str) else "other"
-                put(r.child, "care", per.get((r.child, r.period), r.start), per.get((r.child, r.period), r.start), pt)
-        if self.c is not None:
-            c = self.c
-            ref_open = c.referrals[(c.referrals["closure_date"].isna()) | (c.referrals["closure_date"] > d)]
-            open_keys = set(zip(ref_open["child"], ref_open["referral_date"]))
 
-            def still(df, end_col):
-                x = df[(df["start"] <= d) & (df[end_col].isna() | (df[end_col] > d))]
-                return x[[k in open_keys for k in zip(x["child"], x["referral_date"])]] if len(x) else x
-            for r in still(c.cp_plans, "end").itertuples():
-                put(r.child, "cp", r.start)
-            s47 = c.s47[~c.s47["icpc_not_required"].fillna(False).astype(bool)]
-            s47 = s47[s47["start"] >= d - pd.Timedelta(days=90)]
-            for r in still(s47, "icpc_date").itertuples():
-                put(r.child, "s47", r.start)
-            for r in still(c.cin_plans, "end").itertuples():
-                put(r.child, "cin", r.start)
-            a = c.assessments[c.assessments["start"] >= d - pd.Timedelta(days=180)]
-            for r in still(a, "authorised").itertuples():
-                put(r.child, "assessment", r.start)
-        out = []
-        for i, (child, r) in enumerate(sorted(rows.items(), key=lambda kv: str(kv[0])), start=1):
-            dob = dobs.get(child)
-            if dob is None or pd.isna(dob) or dob > d or (d - dob).days / DAYS_PER_YEAR >= 18:
-                continue
-            n_prev = sum(1 for s in prev_cp.get(child, []) if s < (r["state_start"] if r["state"] == "cp" else d + pd.Timedelta(days=1)))
-            out.append({"child_id": i, "dob": dob.date().isoformat(), "state": r["state"],
-                        "state_start": pd.Timestamp(r["state_start"]).date().isoformat(),
-                        "care_start": pd.Timestamp(r["care_start"]).date().isoformat() if r["care_start"] is not None else "",
-                        "placement": r["placement"], "previous_cp_plans": int(n_prev)})
-        from sim.initial import SNAPSHOT_COLUMNS
-        return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS))
+def build_snapshot(ssda903, cin, date) -> pd.DataFrame:
+    """Children open at each stage on `date` (the columns of sim.initial.SNAPSHOT_COLUMNS).
+
+    A child open at several stages is counted once, at the deepest: care, then CP plan, S47
+    enquiry (started in the last 90 days, ICPC not yet held), CIN plan, assessment (started in
+    the last 180 days, not yet authorised). Children are renumbered 1, 2... (the model needs
+    whole numbers); children without a date of birth or aged 18 or over are left out.
+    """
+    d = pd.Timestamp(date)
+    rows = {}
+    dobs = {}
+    if ssda903 is not None:
+        dobs.update(ssda903.header.drop_duplicates("child").set_index("child")["dob"].to_dict())
+    if cin is not None:
+        dobs.update({k: v for k, v in cin.referrals.dropna(subset=["dob"]).drop_duplicates("child")
+                    .set_index("child")["dob"].items() if k not in dobs})
+    prev_cp = {}
+    if cin is not None:
+        cp = cin.cp_plans.sort_values("start")
+        for child, g in cp.groupby("child"):
+            prev_cp[child] = list(g["start"])
+
+    def put(child, state, start, care_start=None, placement=""):
+        if child in rows:
+            return
+        rows[child] = {"child": child, "state": state, "state_start": start, "care_start": care_start,
+                       "placement": placement}
+    if ssda903 is not None:
+        e = ssda903.episodes
+        cur = e[(e["start"] <= d) & (e["end"].isna() | (e["end"] > d))].sort_values("start").drop_duplicates("child", keep="last")
+        per = ssda903.periods.set_index(["child", "period"])["start"]
+        for r in cur.itertuples():
+            pt = r.placement_type if isinstance(r.placement_type, str) else "other"
+            put(r.child, "care", per.get((r.child, r.period), r.start), per.get((r.child, r.period), r.start), pt)
+    if cin is not None:
+        c = cin
+        ref_open = c.referrals[(c.referrals["closure_date"].isna()) | (c.referrals["closure_date"] > d)]
+        open_keys = set(zip(ref_open["child"], ref_open["referral_date"]))
+
+        def still(df, end_col):
+            x = df[(df["start"] <= d) & (df[end_col].isna() | (df[end_col] > d))]
+            return x[[k in open_keys for k in zip(x["child"], x["referral_date"])]] if len(x) else x
+        for r in still(c.cp_plans, "end").itertuples():
+            put(r.child, "cp", r.start)
+        s47 = c.s47[~c.s47["icpc_not_required"].fillna(False).astype(bool)]
+        s47 = s47[s47["start"] >= d - pd.Timedelta(days=90)]
+        for r in still(s47, "icpc_date").itertuples():
+            put(r.child, "s47", r.start)
+        for r in still(c.cin_plans, "end").itertuples():
+            put(r.child, "cin", r.start)
+        a = c.assessments[c.assessments["start"] >= d - pd.Timedelta(days=180)]
+        for r in still(a, "authorised").itertuples():
+            put(r.child, "assessment", r.start)
+    out = []
+    for i, (child, r) in enumerate(sorted(rows.items(), key=lambda kv: str(kv[0])), start=1):
+        dob = dobs.get(child)
+        if dob is None or pd.isna(dob) or dob > d or (d - dob).days / DAYS_PER_YEAR >= 18:
+            continue
+        n_prev = sum(1 for s in prev_cp.get(child, []) if s < (r["state_start"] if r["state"] == "cp" else d + pd.Timedelta(days=1)))
+        out.append({"child_id": i, "dob": dob.date().isoformat(), "state": r["state"],
+                    "state_start": pd.Timestamp(r["state_start"]).date().isoformat(),
+                    "care_start": pd.Timestamp(r["care_start"]).date().isoformat() if r["care_start"] is not None else "",
+                    "placement": r["placement"], "previous_cp_plans": int(n_prev)})
+    from sim.initial import SNAPSHOT_COLUMNS
+    return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS))
 
 
 def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date=None,

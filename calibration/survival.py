@@ -123,23 +123,45 @@ def kaplan_meier(durations, observed, entry=None, weights=None, alpha: float = 0
 
 
 # ------------------------------------------------------------------- parametric censored MLE
-def _logpdf_logsf(family: str, theta: np.ndarray, t: np.ndarray):
-    """log f(t) and log S(t) for a family at transformed parameters theta."""
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _logpdf(family: str, theta, t: np.ndarray) -> np.ndarray:
     if family == "exponential":
-        rate = np.exp(-theta[0])
-        return np.log(rate) - rate * t, -rate * t
+        rate = math.exp(-theta[0])
+        return math.log(rate) - rate * t
     if family == "lognormal":
-        mu, s = theta[0], np.exp(theta[1])
-        z = (np.log(t) - mu) / s
-        return stats.norm.logpdf(z) - np.log(s) - np.log(t), special.log_ndtr(-z)
+        mu, s = theta[0], math.exp(theta[1])
+        lt = np.log(t)
+        z = (lt - mu) / s
+        return -0.5 * z * z - _LOG_SQRT_2PI - math.log(s) - lt
     if family == "gamma":
-        k, scale = np.exp(theta[0]), np.exp(theta[1])
-        return stats.gamma.logpdf(t, k, scale=scale), stats.gamma.logsf(t, k, scale=scale)
+        k, scale = math.exp(theta[0]), math.exp(theta[1])
+        return (k - 1) * np.log(t) - t / scale - special.gammaln(k) - k * math.log(scale)
     if family == "weibull":
-        k, lam = np.exp(theta[0]), np.exp(theta[1])
+        k, lam = math.exp(theta[0]), math.exp(theta[1])
         x = t / lam
-        return np.log(k / lam) + (k - 1) * np.log(x) - x**k, -(x**k)
+        return math.log(k / lam) + (k - 1) * np.log(x) - x**k
     raise ValueError(f"unknown family {family!r}")
+
+
+def _logsf(family: str, theta, t: np.ndarray) -> np.ndarray:
+    if family == "exponential":
+        return -math.exp(-theta[0]) * t
+    if family == "lognormal":
+        return special.log_ndtr(-(np.log(t) - theta[0]) / math.exp(theta[1]))
+    if family == "gamma":
+        k, scale = math.exp(theta[0]), math.exp(theta[1])
+        with np.errstate(divide="ignore"):
+            return np.log(special.gammaincc(k, t / scale))
+    if family == "weibull":
+        return -((t / math.exp(theta[1])) ** math.exp(theta[0]))
+    raise ValueError(f"unknown family {family!r}")
+
+
+def _logpdf_logsf(family: str, theta, t: np.ndarray):
+    """log f(t) and log S(t) for a family at transformed parameters theta."""
+    return _logpdf(family, theta, t), _logsf(family, theta, t)
 
 
 def _start(family: str, t: np.ndarray, d: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -161,11 +183,13 @@ def _start(family: str, t: np.ndarray, d: np.ndarray, w: np.ndarray) -> np.ndarr
 
 
 def _negll(theta, family, t, d, w):
-    lf, ls = _logpdf_logsf(family, theta, t)
-    v = np.where(d, lf, ls)
-    if not np.all(np.isfinite(v[w > 0])):
+    if np.any(np.abs(theta) > 50):
         return 1e300
-    return -float(np.dot(w, v))
+    with np.errstate(all="ignore"):
+        v = float(np.dot(w[d], _logpdf(family, theta, t[d])))
+        if (~d).any():
+            v += float(np.dot(w[~d], _logsf(family, theta, t[~d])))
+    return -v if np.isfinite(v) else 1e300
 
 
 def _hessian(f, x, h=1e-4):
@@ -233,7 +257,7 @@ class ParametricFit:
 
     def sf(self, t) -> np.ndarray:
         t = np.maximum(np.asarray(t, dtype=float), 1e-9)
-        return np.exp(_logpdf_logsf(self.family, self.theta, t)[1])
+        return np.exp(_logsf(self.family, self.theta, t))
 
     def cdf(self, t) -> np.ndarray:
         return 1.0 - self.sf(t)
@@ -521,7 +545,7 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
             h = 1e-3
             return np.log(np.maximum([(dist.cdf(float(x) + h) - dist.cdf(max(float(x) - h, 0))) / (2 * h)
                                       for x in tt], 1e-300))
-        return _logpdf_logsf(fits[k].family, fits[k].theta, tt)[0]
+        return _logpdf(fits[k].family, fits[k].theta, tt)
 
     tc = t[censored]
     prev = -np.inf
@@ -596,9 +620,9 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
             total += n_events[k] * math.log(pk)
             if k in free:
                 if n_events[k]:
-                    total += float(_logpdf_logsf(fam_of[k], ths[k], obs_t[k])[0].sum())
+                    total += float(_logpdf(fam_of[k], ths[k], obs_t[k]).sum())
                 if len(tc):
-                    sc += pk * np.exp(_logpdf_logsf(fam_of[k], ths[k], tc)[1])
+                    sc += pk * np.exp(_logsf(fam_of[k], ths[k], tc))
             elif k in fixed_here:
                 total += const_lf[k]
                 sc += pk * const_sc[k]

@@ -1,0 +1,159 @@
+"""`carepath calibrate`: activity data in, a checked parameter set and a report out.
+
+    carepath calibrate --ssda903 DIR_OR_FILE [--cin FILE] [--contacts FILE] [--costs FILE]
+                       --extract-date DATE --out DIR [--template PARAMS.yaml] [--no-backcast]
+
+Writes into --out: params.yaml (valid for `carepath run`, checked by loading it back),
+snapshot.csv (the caseload open at the extract date), calibration_summary.csv, data_quality.csv,
+rows_set_aside.csv and calibration_report.html. Every file is written to a temporary name in
+the folder and renamed into place. Bad input ends with one plain line on stderr and status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from calibration.records import DataError, as_timestamp
+
+EXIT_BAD_INPUT = 2
+DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "experiments" / "baseline.yaml"
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _csv(df, path: Path) -> Path:
+    return _atomic(path, lambda p: df.to_csv(p, index=False))
+
+
+def _text(text: str, path: Path) -> Path:
+    return _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, out_dir="calibration_out",
+              template_path=None, backcast: bool = True, backcast_replications: int = 3) -> dict:
+    """Load, fit, check and write everything; returns {name: path}. Raises DataError,
+    ParamsError or SnapshotError (one-line messages) for input that cannot be used."""
+    from calibration.cin_census import load_cin_census
+    from calibration.contacts import load_contacts
+    from calibration.fit import fit_parameters, load_costs
+    from calibration.report import backcast as run_backcast
+    from calibration.report import build_report
+    from calibration.ssda903 import load_ssda903
+    from calibration.summary import data_quality_table, summary_table
+    from sim.files import read_snapshot
+    from sim.params import load_params
+
+    if extract_date is None:
+        raise DataError("an extract date is needed (--extract-date dd/mm/yyyy or yyyy-mm-dd)")
+    extract = as_timestamp(extract_date)
+    if isinstance(extract_date, str) and len(extract_date.strip()) < 8:
+        raise DataError(f"extract date '{extract_date}' is not a date (use dd/mm/yyyy or yyyy-mm-dd)")
+    template_path = Path(template_path) if template_path else DEFAULT_TEMPLATE
+    template = load_params(template_path)
+    for label, p in (("--cin", cin), ("--contacts", contacts), ("--costs", costs)):
+        if p is not None and not Path(p).exists():
+            raise DataError(f"{label}: {p} does not exist")
+    s = load_ssda903(Path(ssda903), extract)
+    c = load_cin_census(Path(cin), extract) if cin else None
+    k = load_contacts(Path(contacts), extract) if contacts else None
+    cost_table = load_costs(costs) if costs else None
+    result = fit_parameters(s, c, k, cost_table, extract_date=extract, template=template)
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    paths["snapshot"] = _csv(result.snapshot, out / "snapshot.csv")
+    header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
+              f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
+    text = header + yaml.safe_dump(result.params.model_dump(mode="json"), sort_keys=False)
+    paths["params"] = _text(text, out / "params.yaml")
+    # prove the files can be used: load them back as `carepath run` would
+    loaded = load_params(paths["params"])
+    read_snapshot(paths["snapshot"], loaded)
+    summary = summary_table(result)
+    paths["summary"] = _csv(summary, out / "calibration_summary.csv")
+    dq = data_quality_table(result.quality)
+    paths["data_quality"] = _csv(dq, out / "data_quality.csv")
+    paths["rows_set_aside"] = _csv(result.quality.rows_set_aside, out / "rows_set_aside.csv")
+    back = None
+    if backcast:
+        try:
+            back = run_backcast(s, c, k, cost_table, extract, template, replications=backcast_replications)
+        except Exception as exc:  # noqa: BLE001 - the back-cast is a check, not an output: report and go on
+            back = {"message": f"the back-cast failed ({type(exc).__name__}: {exc})"}
+        if "table" in back:
+            paths["backcast"] = _csv(back["table"], out / "backcast.csv")
+    html_text = build_report(result, summary, dq, back, {"SSDA903": ssda903, "CIN census": cin,
+                                                         "contacts": contacts, "costs": costs,
+                                                         "template": template_path})
+    paths["report"] = _text(html_text, out / "calibration_report.html")
+    return paths
+
+
+def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "calibrate", help="fit parameters to the council's activity data (SSDA903, CIN census, contacts)",
+        description="Fit the model's parameters and starting caseload to a council's activity data and write "
+                    "params.yaml, snapshot.csv, calibration_summary.csv, data_quality.csv, rows_set_aside.csv "
+                    "and calibration_report.html into --out.")
+    p.add_argument("--ssda903", required=True, metavar="DIR_OR_FILE",
+                   help="SSDA903: a folder of year folders, a folder with header.csv and episodes.csv, or episodes.csv")
+    p.add_argument("--cin", default=None, metavar="FILE", help="CIN census (XML or flattened CSV, or a folder of them)")
+    p.add_argument("--contacts", default=None, metavar="FILE", help="contacts extract (CSV: child_id, contact_date, outcome[, dob])")
+    p.add_argument("--costs", default=None, metavar="FILE", help="placement costs (CSV: placement_type, weekly_cost)")
+    p.add_argument("--extract-date", required=True, metavar="DATE", help="date the data were extracted (dd/mm/yyyy or yyyy-mm-dd)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--template", default=None, metavar="PARAMS.yaml",
+                   help="parameter set to start from; values the data cannot give are kept (default: the shipped baseline)")
+    p.add_argument("--no-backcast", action="store_true", help="skip the back-cast check in the report (faster)")
+    p.set_defaults(handler=run_calibrate)
+    return p
+
+
+def run_calibrate(args) -> int:
+    from sim.initial import SnapshotError
+    from sim.params import ParamsError
+
+    try:
+        paths = calibrate(args.ssda903, args.cin, args.contacts, args.costs, args.extract_date, args.out,
+                          args.template, backcast=not args.no_backcast)
+    except (DataError, ParamsError, SnapshotError) as exc:
+        print(f"carepath: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"carepath: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"Wrote {len(paths)} files to {args.out}/ ({', '.join(Path(p).name for p in paths.values())})")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="carepath")
+    sub = parser.add_subparsers(dest="command")
+    add_calibrate_parser(sub)
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

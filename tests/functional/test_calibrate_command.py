@@ -1,0 +1,91 @@
+"""`carepath calibrate` end to end: outputs, their validity, and one-line errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from calibration.command import calibrate
+from calibration.summary import MEASURES, kept_from_template
+from sim.cli import main
+from sim.files import read_snapshot
+from sim.params import load_params
+
+SAMPLE = Path(__file__).parents[2].parent / "shared" / "data" / "ssda903_sample"
+OUTPUTS = ("params.yaml", "snapshot.csv", "calibration_summary.csv", "data_quality.csv", "rows_set_aside.csv",
+           "calibration_report.html")
+
+
+@pytest.fixture(scope="module")
+def synthetic_dir(tmp_path_factory):
+    synthetic = pytest.importorskip("calibration.synthetic")
+    out = tmp_path_factory.mktemp("syn")
+    synthetic.generate(synthetic.SyntheticTruth(scale=0.2), seed=3, out_dir=out, messy=True)
+    return out
+
+
+def test_calibrate_writes_valid_outputs_with_a_backcast(synthetic_dir, tmp_path):
+    d = synthetic_dir
+    costs = tmp_path / "costs.csv"
+    costs.write_text("placement_type,weekly_cost\nfoster_ifa,950\nkinship,320\n")
+    rc = main(["calibrate", "--ssda903", str(d / "ssda903"), "--cin", str(d / "cin_census" / "xml" / "cin_census.xml"),
+               "--contacts", str(d / "contacts" / "contacts.csv"), "--costs", str(costs),
+               "--extract-date", "31/03/2022", "--out", str(tmp_path / "out")])
+    assert rc == 0
+    out = tmp_path / "out"
+    for name in OUTPUTS:
+        assert (out / name).is_file(), name
+    assert not list(out.glob(".*.tmp"))
+    params = load_params(out / "params.yaml")
+    assert params.costs.placement_weekly["foster_ifa"] == 950
+    assert read_snapshot(out / params.initial_caseload, params)
+    summary = pd.read_csv(out / "calibration_summary.csv")
+    assert list(summary.columns[:4]) == ["measure", "value", "low", "high"]
+    assert list(summary["measure"][: len(MEASURES)]) == list(MEASURES)
+    assert summary.set_index("measure").loc[list(MEASURES), "value"].notna().all()
+    dq = pd.read_csv(out / "data_quality.csv")
+    assert (dq["rows_kept"] + dq["rows_set_aside"] == dq["rows_read"]).all()
+    html = (out / "calibration_report.html").read_text()
+    assert "data:image/png;base64," in html and "Back-cast" in html and "MAPE" in html
+    back = pd.read_csv(out / "backcast.csv")
+    assert {"cin", "cp", "care", "care_foster"} <= set(back["series"])
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--ssda903", "/nonexistent/903", "--extract-date", "31/03/2022"], "does not exist"),
+    (["--ssda903", "{sample}", "--extract-date", "31/13/2022"], "not a date"),
+    (["--ssda903", "{sample}", "--extract-date", "31/03/2022", "--cin", "/nonexistent/cin.xml"], "does not exist"),
+    (["--ssda903", "{sample}", "--extract-date", "31/03/2022", "--template", "/nonexistent/p.yaml"], "not found"),
+])
+def test_bad_input_exits_2_with_one_plain_line(args, words, tmp_path, capsys, synthetic_dir):
+    args = [a.replace("{sample}", str(synthetic_dir / "ssda903")) for a in args]
+    rc = main(["calibrate", *args, "--out", str(tmp_path / "o"), "--no-backcast"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert words in err
+
+
+def test_bad_costs_file_exits_2(tmp_path, capsys, synthetic_dir):
+    costs = tmp_path / "c.csv"
+    costs.write_text("placement,cost\nx,1\n")
+    rc = main(["calibrate", "--ssda903", str(synthetic_dir / "ssda903"), "--extract-date", "2022-03-31",
+               "--costs", str(costs), "--out", str(tmp_path / "o"), "--no-backcast"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "placement_type" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not SAMPLE.is_dir(), reason="third-party SSDA903 sample not present")
+def test_third_party_sample_calibrates_and_says_what_was_kept(tmp_path):
+    paths = calibrate(SAMPLE, extract_date="31/03/2021", out_dir=tmp_path, backcast=False)
+    params = load_params(paths["params"])
+    assert read_snapshot(paths["snapshot"], params)
+    summary = pd.read_csv(paths["summary"])
+    kept = kept_from_template(summary)
+    # no CIN census, no contacts: those parts of the template stay, and the summary says so
+    for p in ("arrivals.new_contacts", "cin_plan.routes", "cp_plan.routes", "front_door.outcomes"):
+        assert p in kept
+    s = summary.set_index("measure")
+    assert s.loc["cin_plan_median_days", "source"] == "not estimable"
+    assert pd.notna(s.loc["care_entries_per_year", "value"])

@@ -1,0 +1,132 @@
+"""Parameter fitting: recovery of a known truth from synthetic files, and a valid result."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from calibration import fit as cf
+from calibration.cin_census import load_cin_census
+from calibration.contacts import load_contacts
+from calibration.ssda903 import load_ssda903
+from sim.initial import cases_from_frame
+from sim.params import load_params, params_from_dict
+
+synthetic = pytest.importorskip("calibration.synthetic")
+BASELINE = "experiments/baseline.yaml"
+EXTRACT = "2022-03-31"
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic")
+    truth = synthetic.SyntheticTruth(scale=0.35)
+    g = synthetic.generate(truth, seed=11, out_dir=out, messy=True)
+    s = load_ssda903(g.ssda903_dir if hasattr(g, "ssda903_dir") else out / "ssda903", EXTRACT)
+    c = load_cin_census(out / "cin_census" / "csv" / "cin_census.csv", EXTRACT)
+    k = load_contacts(out / "contacts" / "contacts.csv", EXTRACT)
+    res = cf.fit_parameters(s, c, k, extract_date=EXTRACT, template=load_params(BASELINE))
+    doc = yaml.safe_load((out / "truth.yaml").read_text())
+    return res, doc, truth
+
+
+def _row(res, measure):
+    r = res.summary.set_index("measure").loc[measure]
+    return float(r["value"]), float(r["low"]), float(r["high"])
+
+
+def test_result_is_a_valid_parameter_set_and_snapshot(fitted):
+    res, _, _ = fitted
+    again = params_from_dict(res.params.model_dump(mode="json"))
+    assert again.digest() == res.params.digest()
+    assert str(res.params.horizon.start_date) == EXTRACT
+    cases = cases_from_frame(res.snapshot, res.params.horizon.start_date)
+    states = {c.state for c in cases}
+    assert {"care", "cin", "cp"} <= states
+
+
+def test_counts_and_first_placement_shares_match_the_realised_truth(fitted):
+    res, doc, _ = fitted
+    real = doc["realised"]
+    v, lo, hi = _row(res, "care_entries_per_year")
+    assert lo <= real["entries_to_care_by_fy"]["2021/22"] <= hi
+    v, lo, hi = _row(res, "referrals_per_year")
+    assert lo <= real["referrals_by_fy"]["2021/22"] <= hi
+    shares = real["first_placement_shares_in_window"]
+    for name in ("kinship", "foster_inhouse", "foster_ifa", "residential", "semi_independent"):
+        v, lo, hi = _row(res, f"placement_share_{name}")
+        assert lo - 0.01 <= shares[name] <= hi + 0.01, (name, v, lo, hi, shares[name])
+
+
+def test_exit_routes_of_10_to_15_year_olds_recover_the_truth(fitted):
+    res, _, truth = fitted
+    w = dict(truth.exit_routes["10-15"])
+    w["sgo"] /= truth.sgo_kinship_factor          # non-kinship placements
+    tot = sum(w.values())
+    p_true = {("age18" if k == "stay" else k): v / tot for k, v in w.items()}
+    rf = res.route_fits["care.exit_routes[10-16].non_kinship"]
+    for route in ("reunification", "age18", "other"):
+        p, se = rf.probabilities[route], rf.prob_se[route]
+        assert abs(p - p_true[route]) < 3 * se + 0.02, (route, p, se, p_true[route])
+    reun = rf.durations["reunification"]
+    true_median = truth.exit_days["reunification"].median_days
+    assert abs(reun.median() - true_median) / true_median < 0.25
+
+
+def test_durations_and_probabilities_recover_the_truth(fitted):
+    res, doc, truth = fitted
+    p = res.params
+    # censoring-aware durations (the truth is lognormal for these two)
+    assert abs(p.assessment.duration.median() - truth.assessment_days.median_days) / truth.assessment_days.median_days < 0.08
+    v, lo, hi = _row(res, "cin_plan_median_days")
+    assert abs(v - truth.cin_plan_days.median_days) / truth.cin_plan_days.median_days < 0.08
+    # re-entry after a return home: the truth is 1/3 within two years
+    assert abs(p.care.reentry.probability - truth.reentry_within_2y) < 0.1
+    assert abs(p.assessment.nfa_before_assessment - truth.referral_nfa) < 0.02
+    v, lo, hi = _row(res, "rereferral_within_12_months")
+    assert abs(v - doc["realised"]["re_referral_within_12_months_share"]) < 0.04
+
+
+def test_the_fit_log_says_what_was_kept_from_the_template(fitted):
+    res, _, _ = fitted
+    kept = res.kept_from_template()
+    assert "capacity" in kept and "edge_of_care" in kept
+    assert "arrivals.new_contacts" not in kept
+
+
+def test_poisson_rate_fit_recovers_trend_and_level():
+    rng = np.random.default_rng(4)
+    months = pd.period_range("2017-04", "2022-03", freq="M").to_timestamp()
+    t = (months - pd.Timestamp("2022-03-31")).days / 365.25
+    days = months.days_in_month.to_numpy()
+    lam = 100 * (1.05 ** t) * days / 30.4375
+    tab = pd.DataFrame({"month": months, "count": rng.poisson(lam).astype(float), "days": days.astype(float)})
+    rf = cf.fit_rate(tab, pd.Timestamp("2022-03-31"))
+    assert abs(rf.per_month - 100) < 6
+    assert abs(rf.trend_per_year - 0.05) < 0.03
+    assert rf.seasonality is not None and abs(np.mean(rf.seasonality) - 1) < 1e-3
+
+
+def test_return_within_window_is_a_valid_empirical_delay():
+    rng = np.random.default_rng(9)
+    n = 3000
+    back = rng.uniform(size=n) < 0.3
+    T = np.where(back, rng.exponential(120, n), np.inf)
+    C = rng.uniform(800, 1500, n)
+    t, ev = np.minimum(T, C), T <= C
+    p, dist = cf.return_within(t, ev, 730)
+    assert abs(p - 0.3 * (1 - math.exp(-730 / 120))) < 0.03
+    assert dist.survival[-1] == 0 and abs(dist.median() - 120 * math.log(2)) < 15
+
+
+def test_costs_file(tmp_path):
+    f = tmp_path / "costs.csv"
+    f.write_text("placement_type,weekly_cost\nfoster_ifa,950\nresidential_spot,5200\n")
+    t = cf.load_costs(f)
+    assert list(t["placement_type"]) == ["foster_ifa", "residential_spot"]
+    f.write_text("placement_type,weekly_cost\nfoster_agency,950\n")
+    with pytest.raises(cf.DataError, match="foster_agency"):
+        cf.load_costs(f)

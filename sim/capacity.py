@@ -154,7 +154,9 @@ class Team:
         self.capacity = int(workers * caseload_limit + 1e-9)
         self.allocated: set[int] = set()
         self.waiting: dict[int, tuple[float, Optional[Callable[[], None]]]] = {}  # insertion ordered
-        self.waits: list[tuple[int, float, float]] = []  # (case, waited from, allocated at or nan)
+        # (case, waited from, until, allocated): until is the allocation, or the closure of a case
+        # that was never allocated
+        self.waits: list[tuple[int, float, float, bool]] = []
         self.worker_changes: list[tuple[float, float]] = [(clock(), workers)]
         self._record()
 
@@ -181,7 +183,7 @@ class Team:
             self._allocate_waiting()
         elif case in self.waiting:
             since, _ = self.waiting.pop(case)
-            self.waits.append((case, since, float("nan")))
+            self.waits.append((case, since, self.clock(), False))
         if self.log is not None:
             self._record()
 
@@ -206,7 +208,7 @@ class Team:
             case = next(iter(self.waiting))
             since, callback = self.waiting.pop(case)
             self.allocated.add(case)
-            self.waits.append((case, since, self.clock()))
+            self.waits.append((case, since, self.clock(), True))
             if callback is not None:
                 callback()
 

@@ -18,7 +18,7 @@ class Child:
     __slots__ = (
         "id", "dob", "state", "placement", "carer", "high_cost", "need", "contacts",
         "last_referral", "cin_plans", "cp_plans", "care_periods", "draws", "period_start",
-        "state_since", "hash", "closure", "return_referral_p",
+        "state_since", "hash", "closure", "return_referral_p", "inhouse_ok",
     )
 
     def __init__(self, id: int, dob: float):
@@ -38,6 +38,7 @@ class Child:
         self.draws: dict[str, int] = {}  # draws taken from each named stream
         self.period_start: Optional[float] = None
         self.state_since = 0.0
+        self.inhouse_ok = None  # can an in-house carer meet this child's fostering need?
         self.return_referral_p = None  # referral chance for a returning contact, if set
         self.closure = ""  # kind of the last closure (decides whether and how the child may return)
 

@@ -8,7 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.scenarios import ScenarioError
+
 from .initial import SnapshotError
+from .levers import LeverError
 from .params import ParamsError, load_params
 
 EXIT_BAD_INPUT = 2
@@ -90,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--out", default="docs/validation.md", metavar="FILE")
     val.add_argument("--quiet", action="store_true")
 
-    try:  # calibration registers its own sub-command when it is installed
+    from experiments.command import add_experiment_parser
+
+    add_experiment_parser(sub)
+    try:  # calibration registers its own sub-command
         from calibration.command import add_calibrate_parser
     except ImportError:
         pass
@@ -182,7 +188,7 @@ def main(argv=None) -> int:
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:
         return handler(args)
-    except (ParamsError, SnapshotError, UsageError) as exc:
+    except (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError) as exc:
         print(f"carepath: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:  # data errors from calibration and file system problems

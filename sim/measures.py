@@ -107,7 +107,7 @@ def allowance_series(allowances: pd.DataFrame, kind: str) -> StepSeries:
 
 def waiting_series(team_waits: pd.DataFrame, team: str, horizon: float) -> StepSeries:
     w = team_waits[team_waits["team"] == team]
-    end = w["allocated"].fillna(horizon).to_numpy()
+    end = w["until"].fillna(horizon).to_numpy()
     return StepSeries(np.concatenate([w["since"].to_numpy(), end]),
                       np.concatenate([np.ones(len(w)), -np.ones(len(w))]))
 
@@ -160,6 +160,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
                      result.mechanisms)
     cp_len = plan_lengths(ev, "cp")
     cin_len = plan_lengths(ev, "cin")
+    care_len = plan_lengths(ev, "care")
     rows = []
 
     def add(label, measure, value):
@@ -206,6 +207,10 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "cp_plan_average_weeks", ended["length"].mean() / 7 if len(ended) else np.nan)
         ended_cin = cin_len[(cin_len["end"] >= a) & (cin_len["end"] < b)]
         add(label, "cin_plan_average_weeks", ended_cin["length"].mean() / 7 if len(ended_cin) else np.nan)
+        ended_care = care_len[(care_len["end"] >= a) & (care_len["end"] < b)]
+        add(label, "care_period_average_weeks", ended_care["length"].mean() / 7 if len(ended_care) else np.nan)
+        perm = ended_care[ended_care["detail"].isin(["reunification", "sgo", "adoption", "cao"])]
+        add(label, "weeks_to_permanence_average", perm["length"].mean() / 7 if len(perm) else np.nan)
         # placements
         cic_days = states["care"].integral(a, b)[0]
         for pt in PLACEMENT_TYPES:
@@ -213,6 +218,8 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         for grp in sorted(set(PLACEMENT_GROUP.values())):
             members = [pt for pt, g in PLACEMENT_GROUP.items() if g == grp]
             add(label, f"cic_{grp}_share", sum(places[pt].integral(a, b)[0] for pt in members) / cic_days if cic_days else np.nan)
+        family = sum(places[pt].integral(a, b)[0] for pt in ("kinship", "foster_inhouse", "foster_ifa"))
+        add(label, "family_based_share", family / cic_days if cic_days else np.nan)
         add(label, "placements_over_4100_average", places["over_4100"].integral(a, b)[0] / days)
         add(label, "children_waiting_for_placement_average", places["awaiting"].integral(a, b)[0] / days)
         add(label, "foster_carers_at_year_end", _value_at_series(ct, cn, b - 1e-9))

@@ -16,7 +16,7 @@ import simpy
 
 from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
-from .distributions import choose, cumulative, find_band
+from .distributions import choose, cumulative
 from .eventlog import EventLog
 from .initial import OpenCase
 from .levers import Mechanisms
@@ -25,9 +25,7 @@ from .streams import _GOLDEN, _INV53, _M64, Streams
 
 INF = float("inf")
 PERMANENCE = ("reunification", "sgo", "adoption", "cao")
-SNAPSHOT_ID_BASE = 0
-CONTACT_ID_BASE = 10_000_000
-DIRECT_ID_BASE = 20_000_000
+ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fresh block
 
 NEED_OF_PLACEMENT = {
     "kinship": "kinship",
@@ -75,6 +73,10 @@ class Pathway:
         self._prepare_tables()
         self._build_capacity()
         self._snapshot = snapshot or []
+        # New children's ids depend only on the snapshot, never on levers (common random numbers):
+        # contacts take even numbers and direct entries odd ones, above every snapshot id.
+        top = max((c.child_id for c in self._snapshot), default=0)
+        self._id_base = (top // ID_BLOCK + 1) * ID_BLOCK
 
     # ------------------------------------------------------------------------------- set-up
     def _prepare_tables(self):
@@ -218,7 +220,7 @@ class Pathway:
                 start_child()
 
     def _new_contact(self):
-        cid = CONTACT_ID_BASE + self._n_contact_children
+        cid = self._id_base + 2 * self._n_contact_children
         self._n_contact_children += 1
         child = Child(cid, 0.0)
         age = self._age_from(self.contact_ages, self.u(child, "age"), self.u(child, "age"))
@@ -227,7 +229,7 @@ class Pathway:
         self._contact(child)
 
     def _new_direct_entry(self):
-        cid = DIRECT_ID_BASE + self._n_direct_children
+        cid = self._id_base + 2 * self._n_direct_children + 1
         self._n_direct_children += 1
         child = Child(cid, 0.0)
         age = self._age_from(self.direct_ages, self.u(child, "age"), self.u(child, "age"))
@@ -485,6 +487,8 @@ class Pathway:
         if offered or extra > 0:
             self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
         if diverted:
+            if child.state == "cin":  # the old plan ends and a new one starts at once
+                self._move(child, "cin_plan_end", "out", detail="edge_of_care")
             yield from self._cin_plan(child, "edge_of_care")
             return
         self._move(child, "care_entry", "care", detail=event)
@@ -528,9 +532,12 @@ class Pathway:
         exit_time = now + d
         self._place(child, need, "snapshot" if case is not None else "entry",
                     preferred=case.placement if case is not None else None)
+        team = self.teams["children_in_care"]
+        team.request(child.id)  # a social worker when one has room; the wait is recorded
         lever_reason = yield from self._placements_until(child, exit_time)
         if lever_reason is not None:
             reason = lever_reason
+        team.release(child.id)
         self._end_placement(child)
         child.placement = ""
         self._move(child, "care_exit", "out", detail=reason)
@@ -647,7 +654,9 @@ class Pathway:
         if need in ("kinship", "with_parents", "other"):
             return need
         if need == "foster":
-            suitable = self.u(child, "inhouse_suitable") < self.p.care.inhouse_foster_suitable_share
+            if child.inhouse_ok is None:  # decided once per placement need, not at every retry
+                child.inhouse_ok = self.u(child, "inhouse_suitable") < self.p.care.inhouse_foster_suitable_share
+            suitable = child.inhouse_ok
             if preferred is not None:  # a snapshot child stays with the kind of carer they have
                 suitable = preferred == "foster_inhouse"
             if suitable:
@@ -674,6 +683,7 @@ class Pathway:
 
     def _place(self, child: Child, need: str, reason: str, preferred: Optional[str] = None, exclude_carer=None):
         child.need = need
+        child.inhouse_ok = None
         placement = self._search(child, need, exclude_carer, preferred)
         old = child.placement
         if placement is None:

@@ -28,7 +28,7 @@ class ReplicationResult:
     children: pd.DataFrame        # child, dob (days from start)
     allowances: pd.DataFrame      # child, start, end, kind (SGO / adoption allowances until 18)
     capacity: pd.DataFrame        # time, resource, capacity, in_use
-    team_waits: pd.DataFrame      # team, case, since, allocated (NaN: closed before allocation)
+    team_waits: pd.DataFrame      # team, case, since, until, allocated (until NaN: still waiting at the end)
     team_workers: pd.DataFrame    # team, time, workers
     sim_events: int               # SimPy events processed
     wall_seconds: float
@@ -52,11 +52,11 @@ def run_replication(params: Params, seed: int, replication: int,
     capacity = pd.DataFrame({"time": cl.time, "resource": cl.resource, "capacity": cl.capacity, "in_use": cl.in_use})
     waits, workers = [], []
     for name, team in model.teams.items():
-        waits.extend((name, c, s, a) for c, s, a in team.waits)
+        waits.extend((name, c, s, u, a) for c, s, u, a in team.waits)
         # cases still waiting at the end
-        waits.extend((name, c, s, float("nan")) for c, (s, _) in team.waiting.items())
+        waits.extend((name, c, s, float("nan"), False) for c, (s, _) in team.waiting.items())
         workers.extend((name, t, w) for t, w in team.worker_changes)
-    team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "allocated"])
+    team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "until", "allocated"])
     team_workers = pd.DataFrame(workers, columns=["team", "time", "workers"])
     return ReplicationResult(
         params=params, seed=seed, replication=replication, events=events, children=children,

@@ -1,0 +1,198 @@
+"""The business case from an experiment: savings by financial year with intervals, investment,
+return on investment, net present value, lever effects, outcomes for children, and the council's
+own figures beside the model's. Pure functions of the experiment's tidy results."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import FinancialYear
+from sim.vocab import PLACEMENT_TYPES
+
+from .run import BASELINE, _mean_ci, paired_differences, replications_needed
+
+LEVER_MEASURES = (
+    "care_entries", "care_exits", "care_exits_sgo", "care_exits_reunification", "care_exits_adoption",
+    "care_period_average_weeks", "weeks_to_permanence_average",
+    "cin_plan_starts", "cp_plan_starts", "cin_plan_starts_repeat", "cp_plan_starts_repeat",
+    "cin_plan_average_weeks", "cp_plan_average_weeks", "cin_at_year_end", "cp_at_year_end",
+    "foster_carers_at_year_end", "cic_average", "edge_of_care_diversions",
+) + tuple(f"cic_{p}_average" for p in PLACEMENT_TYPES) + (
+    "cost_placements", "cost_social_work", "cost_allowances", "cost_total",
+)
+
+# The operational volume each lever's comparison row shows (measure, sign: +1 more is the aim).
+LEVER_VOLUME = {
+    "edge_of_care": ("care_entries", -1, "fewer care entries a year"),
+    "kinship_to_sgo": ("care_exits_sgo", +1, "more SGOs a year"),
+    "reunification": ("care_exits_reunification", +1, "more returns home a year"),
+    "faster_permanence": ("weeks_to_permanence_average", -1, "weeks sooner to permanence"),
+    "fewer_repeat_plans": ("repeat_plans", -1, "fewer repeat CIN and CP plans a year"),
+    "shorter_plans": ("cin_plan_average_weeks", -1, "weeks shorter CIN plans"),
+    "foster_carers": ("foster_carers_at_year_end", +1, "more foster carers than the baseline by year 8"),
+    "block_beds": ("cic_residential_block_average", +1, "more children in block beds"),
+}
+
+
+def years_between(first: str, last: str) -> list[str]:
+    a, b = FinancialYear.parse(first).start_year, FinancialYear.parse(last).start_year
+    return [FinancialYear(y).label for y in range(a, b + 1)]
+
+
+def with_derived(summary: pd.DataFrame) -> pd.DataFrame:
+    """Adds per-replication measures built from others: repeat plans, moves per child-year."""
+    idx = ["scenario", "replication", "financial_year"]
+    w = summary.pivot_table(index=idx, columns="measure", values="value", observed=True)
+    extra = pd.DataFrame({
+        "repeat_plans": w["cin_plan_starts_repeat"] + w["cp_plan_starts_repeat"],
+        "placement_moves_per_child_year": w["placement_moves"] / w["cic_average"].where(w["cic_average"] > 0),
+        "children_kept_out_of_care": -w["care_entries"],
+    })
+    extra.columns.name = "measure"
+    long = extra.stack().rename("value").reset_index()
+    return pd.concat([summary, long[summary.columns]], ignore_index=True)
+
+
+def roi_profile(summary: pd.DataFrame, scenario_set, years: list[str]) -> pd.DataFrame:
+    rows = []
+    for sc in scenario_set.scenarios:
+        d = paired_differences(summary, sc.name, ["cost_total"]).set_index("financial_year")
+        inv = scenario_set.investment_of(sc)
+        cum = 0.0
+        for fy in years:
+            r = d.loc[fy]
+            gross = -r["difference"]
+            invest = float(inv.get(fy, 0.0))
+            net = gross - invest
+            cum += net
+            rows.append({"scenario": sc.name, "financial_year": fy, "baseline_cost": r["baseline"],
+                         "scenario_cost": r["scenario"], "gross_saving": gross, "gross_saving_low": -r["high"],
+                         "gross_saving_high": -r["low"], "investment": invest, "net_saving": net,
+                         "cumulative_net_saving": cum})
+    return pd.DataFrame(rows)
+
+
+def npv(amounts: list[float], rate: float) -> float:
+    """Present value at the start of the first year: year t (0-based) discounted by (1+r)^t."""
+    return float(sum(a / (1.0 + rate) ** t for t, a in enumerate(amounts)))
+
+
+def roi(gross: float, investment: float) -> float:
+    """Return on investment as the council states it: gross savings per £1 invested."""
+    return gross / investment if investment > 0 else float("nan")
+
+
+def business_case_summary(summary: pd.DataFrame, profile: pd.DataFrame, scenario_set, years: list[str]) -> pd.DataFrame:
+    rows = []
+    last = years[-1]
+    n = int(summary[summary["scenario"] == BASELINE]["replication"].nunique())
+    for sc in scenario_set.scenarios:
+        p = profile[profile["scenario"] == sc.name].set_index("financial_year").loc[years]
+        d = paired_differences(summary, sc.name, ["cost_total"]).set_index("financial_year")
+        y8 = d.loc[last]
+        four = years[:4]
+        g4, g8 = p.loc[four, "gross_saving"].sum(), p["gross_saving"].sum()
+        i4, i8 = p.loc[four, "investment"].sum(), p["investment"].sum()
+        # the interval of the 8-year total from the replications' own totals
+        base = summary[(summary["scenario"] == BASELINE) & (summary["measure"] == "cost_total") & summary["financial_year"].isin(years)]
+        scen = summary[(summary["scenario"] == sc.name) & (summary["measure"] == "cost_total") & summary["financial_year"].isin(years)]
+        tot = base.groupby("replication")["value"].sum() - scen.groupby("replication")["value"].sum()
+        _, tlo, thi = _mean_ci(tot.to_numpy())
+        rows.append({
+            "scenario": sc.name, "first_year": years[0], "last_year": last,
+            "gross_saving_4y": g4, "gross_saving_8y": g8, "gross_saving_8y_low": tlo, "gross_saving_8y_high": thi,
+            "investment_4y": i4, "investment_8y": i8, "net_saving_8y": g8 - i8,
+            "roi_4y": roi(g4, i4), "roi_8y": roi(g8, i8),
+            "npv_net_saving": npv(list(p["net_saving"]), scenario_set.discount_rate),
+            "discount_rate": scenario_set.discount_rate,
+            "year8_gross_saving": -y8["difference"], "year8_gross_saving_low": -y8["high"],
+            "year8_gross_saving_high": -y8["low"], "replications": n,
+            "replications_for_10pct_precision": replications_needed(y8["sd"], y8["difference"], n),
+        })
+    return pd.DataFrame(rows)
+
+
+def effects_table(summary: pd.DataFrame, scenario_set, years: list[str], measures) -> pd.DataFrame:
+    """`scenario, financial_year, measure, baseline, scenario_value, difference, low, high`:
+    means over replications and the paired difference with its 95% interval."""
+    frames = []
+    for sc in scenario_set.scenarios:
+        d = paired_differences(summary, sc.name, measures)
+        d = d[d["financial_year"].isin(years)].rename(columns={"scenario": "scenario_value"})
+        d.insert(0, "scenario", sc.name)
+        frames.append(d[["scenario", "financial_year", "measure", "baseline", "scenario_value", "difference", "low", "high"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def lever_effects(summary: pd.DataFrame, scenario_set, years) -> pd.DataFrame:
+    return effects_table(summary, scenario_set, years, LEVER_MEASURES + ("repeat_plans",))
+
+
+OUTCOME_MEASURES = ("children_kept_out_of_care", "weeks_to_permanence_average", "family_based_share",
+                    "placement_moves_per_child_year", "children_waiting_for_placement_average", "repeat_plans",
+                    "cic_average")
+
+
+def outcomes(summary: pd.DataFrame, scenario_set, years) -> pd.DataFrame:
+    return effects_table(summary, scenario_set, years, OUTCOME_MEASURES)
+
+
+def comparison(summary: pd.DataFrame, profile: pd.DataFrame, scenario_set, years, intensities: pd.DataFrame) -> pd.DataFrame:
+    """The council's figures beside the model's: each lever at year 8, and the benefit profile."""
+    council = scenario_set.council
+    if council is None:
+        return pd.DataFrame()
+    last = years[-1]
+    rows = []
+    by_name = {s.name: s for s in scenario_set.scenarios}
+    for cl in council.levers:
+        sc = by_name.get(cl.scenario)
+        if sc is None:
+            continue
+        p = profile[(profile["scenario"] == sc.name) & (profile["financial_year"] == last)].iloc[0]
+        lever = sc.levers[0].lever if sc.levers else ""
+        measure, sign, words = LEVER_VOLUME.get(lever, ("", 1, ""))
+        vol = vlo = vhi = np.nan
+        if measure:
+            d = paired_differences(summary, sc.name, [measure])
+            d = d[d["financial_year"] == last]
+            if len(d):
+                r = d.iloc[0]
+                vol, vlo, vhi = sign * r["difference"], min(sign * r["low"], sign * r["high"]), max(sign * r["low"], sign * r["high"])
+        rows.append({
+            "kind": "lever", "scenario": sc.name, "financial_year": last, "council_target_volume": cl.target_volume,
+            "council_saving_m": cl.saving_m, "model_volume": vol, "model_volume_low": vlo, "model_volume_high": vhi,
+            "model_volume_means": words, "model_saving_m": p["gross_saving"] / 1e6,
+            "model_saving_low_m": p["gross_saving_low"] / 1e6, "model_saving_high_m": p["gross_saving_high"] / 1e6,
+            "council_net_m": np.nan, "model_net_m": np.nan,
+        })
+    if council.all_levers_scenario:
+        pr = profile[profile["scenario"] == council.all_levers_scenario].set_index("financial_year")
+        for fy in years:
+            if fy not in pr.index:
+                continue
+            r = pr.loc[fy]
+            rows.append({
+                "kind": "profile", "scenario": council.all_levers_scenario, "financial_year": fy,
+                "council_target_volume": "", "council_saving_m": council.gross_profile_m.get(fy, np.nan),
+                "model_volume": np.nan, "model_volume_low": np.nan, "model_volume_high": np.nan, "model_volume_means": "",
+                "model_saving_m": r["gross_saving"] / 1e6, "model_saving_low_m": r["gross_saving_low"] / 1e6,
+                "model_saving_high_m": r["gross_saving_high"] / 1e6,
+                "council_net_m": council.net_profile_m.get(fy, np.nan), "model_net_m": r["net_saving"] / 1e6,
+            })
+    return pd.DataFrame(rows)
+
+
+def interaction(profile: pd.DataFrame, scenario_set, years, all_name: str) -> pd.DataFrame:
+    """Year-by-year: all levers together against the sum of each lever alone."""
+    singles = [s.name for s in scenario_set.scenarios if len(s.levers) == 1]
+    if all_name not in set(profile["scenario"]):
+        return pd.DataFrame()
+    rows = []
+    for fy in years:
+        p = profile[profile["financial_year"] == fy].set_index("scenario")
+        total = float(p.loc[singles, "gross_saving"].sum())
+        together = float(p.loc[all_name, "gross_saving"])
+        rows.append({"financial_year": fy, "sum_of_levers_alone": total, "all_levers_together": together,
+                     "interaction": together - total})
+    return pd.DataFrame(rows)

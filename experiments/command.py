@@ -1,0 +1,125 @@
+"""`carepath experiment FILE`: a scenario set against the baseline, and the business case."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+import time
+from pathlib import Path
+
+from sim.calendar import FinancialYear, fy_edges
+from sim.files import file_sha256, read_snapshot, resolve_snapshot, write_csv, write_json
+from sim.params import load_params
+from sim.version import code_version
+
+from . import business_case as bc
+from .run import Context, Cache, run_experiment
+from .scenarios import load_scenarios
+
+
+def add_experiment_parser(sub) -> None:
+    from sim.cli import _positive_int, _seed
+
+    p = sub.add_parser(
+        "experiment", help="run scenarios against the baseline and write the business case",
+        description="Run a scenario set (a baseline plus named scenarios, each a list of levers) with common "
+                    "random numbers, and write savings by financial year with 95%% intervals, return on "
+                    "investment, lever effects, outcomes and a report into --out. Finished replications are "
+                    "kept in --out/.cache, so an interrupted run resumes where it stopped.")
+    p.add_argument("file", metavar="FILE", help="scenario set (YAML), e.g. experiments/business_case.yaml")
+    p.add_argument("--replications", type=_positive_int, default=None, metavar="R",
+                   help="replications per scenario (default: the file's)")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="base random seed (default: the file's)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+                   help="parallel processes (default: the number of cores)")
+    p.add_argument("--out", default="results/business_case", metavar="DIR", help="output folder (default: %(default)s)")
+    p.add_argument("--no-cache", action="store_true", help="run everything again, ignoring finished replications")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_experiment_command)
+
+
+def run_experiment_command(args) -> int:
+    from sim.batch import default_workers
+
+    t0 = time.perf_counter()
+    path = Path(args.file)
+    sset = load_scenarios(path)
+    params_path = (path.parent / sset.baseline) if not Path(sset.baseline).is_absolute() else Path(sset.baseline)
+    params = load_params(params_path)
+    snap_path = resolve_snapshot(params, params_path)
+    snapshot = read_snapshot(snap_path, params) if snap_path else None
+    reps = args.replications or sset.replications
+    if reps < 2:
+        from sim.cli import UsageError
+        raise UsageError("an experiment needs at least 2 replications for its intervals")
+    seed = sset.seed if args.seed is None else args.seed
+    workers = args.workers or default_workers()
+    out = Path(args.out)
+    identity = params.digest() + "-" + (file_sha256(snap_path) if snap_path else "cold")
+    ctx = Context(params, snapshot, seed, identity, Cache(None if args.no_cache else out / ".cache"),
+                  workers=workers, progress=not args.quiet)
+    labels = [label for label, _, _ in fy_edges(params.horizon.start_date, params.horizon.days)]
+    last = sset.target_year or labels[-1]
+    first = sset.first_year or FinancialYear(FinancialYear.parse(last).start_year - 7).label
+    years = [y for y in bc.years_between(first, last) if y in labels]
+    if not years:
+        from sim.cli import UsageError
+        raise UsageError(f"{path}: the business case years {first} to {last} are outside the forecast horizon")
+
+    result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
+    summary = bc.with_derived(result.summary)
+    profile = bc.roi_profile(summary, sset, years)
+    bsum = bc.business_case_summary(summary, profile, sset, years)
+    effects = bc.lever_effects(summary, sset, years)
+    outs = bc.outcomes(summary, sset, years)
+    comp = bc.comparison(summary, profile, sset, years, result.intensities)
+    inter = bc.interaction(profile, sset, years, sset.council.all_levers_scenario if sset.council else "all_levers")
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [
+        write_csv(profile, out / "roi_profile.csv"),
+        write_csv(bsum, out / "business_case_summary.csv"),
+        write_csv(effects, out / "lever_effects.csv"),
+        write_csv(outs, out / "outcomes.csv"),
+        write_csv(comp, out / "business_case_comparison.csv"),
+        write_csv(inter, out / "lever_interaction.csv"),
+        write_csv(result.intensities, out / "lever_intensities.csv"),
+        write_csv(summary, out / "summary_by_scenario.csv"),
+        write_csv(result.stocks, out / "stocks_by_scenario_month.csv"),
+    ]
+    try:
+        from .report import write_report
+    except ImportError:
+        write_report = None
+    if write_report is not None:
+        written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
+                                summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
+                                interaction=inter, intensities=result.intensities, years=years)
+    wall = time.perf_counter() - t0
+    written.append(write_json({
+        "what": "carepath experiment",
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "scenario_file": str(path), "scenario_file_hash": file_sha256(path),
+        "params_file": str(params_path), "params_hash": params.digest(),
+        "snapshot_file": str(snap_path) if snap_path else None,
+        "snapshot_hash": file_sha256(snap_path) if snap_path else None,
+        "seed": seed, "replications": reps, "search_replications": sset.search_replications,
+        "workers": workers, "scenarios": [s.name for s in sset.scenarios],
+        "code_version": code_version(), "python": platform.python_version(),
+        "wall_seconds": round(wall, 1), "simulation_events": result.sim_events,
+        "mean_replication_seconds": round(result.replication_seconds, 2),
+        "levers_used": {k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
+    }, out / "manifest.json"))
+    s = bsum.set_index("scenario")
+    print(f"carepath: {len(sset.scenarios)} scenarios x {reps} replications against the baseline in {wall:.0f} s")
+    for name in s.index:
+        r = s.loc[name]
+        line = (f"  {name}: {years[-1]} gross saving £{r['year8_gross_saving'] / 1e6:.2f}m "
+                f"(95% interval £{r['year8_gross_saving_low'] / 1e6:.2f}m to £{r['year8_gross_saving_high'] / 1e6:.2f}m)")
+        if r["investment_8y"] > 0:
+            line += f"; return on investment {r['roi_8y']:.1f}:1 over {len(years)} years"
+        print(line)
+    print(f"Wrote {len(written)} files to {out}/")
+    return 0

@@ -1,0 +1,307 @@
+"""Run a scenario set: every scenario and the baseline over the same replications (common random
+numbers), with levers stated as targets resolved to mechanism intensities first.
+
+Finished replications are cached on disk, keyed by the parameters' hash, the snapshot's hash, the
+seed, the scenario's levers and the replication number, so an interrupted experiment resumes
+without redoing them. Cache files are written atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.batch import Progress
+from sim.calendar import FinancialYear
+from sim.files import atomic_write
+from sim.levers import Lever, build_mechanisms
+from sim.measures import stocks_by_month, summary_by_fy
+from sim.runner import run_replication
+
+BASELINE = "baseline"
+
+
+# --------------------------------------------------------------------------------- the cache
+class Cache:
+    """One pickle per finished replication, written atomically."""
+
+    def __init__(self, folder: Optional[Path]):
+        self.folder = Path(folder) if folder else None
+        if self.folder:
+            self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Optional[Path]:
+        return self.folder / f"{key}.pkl" if self.folder else None
+
+    def get(self, key: str):
+        p = self._path(key)
+        if p is None or not p.exists():
+            return None
+        try:
+            with open(p, "rb") as f:
+                return pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return None  # a damaged file is simply run again
+
+    def put(self, key: str, value) -> None:
+        p = self._path(key)
+        if p is not None:
+            atomic_write(p, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+
+
+def levers_digest(levers: list[Lever]) -> str:
+    blob = json.dumps([lv.model_dump(mode="json") for lv in levers], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Context:
+    """What every replication of an experiment shares."""
+
+    params: object
+    snapshot: Optional[list]
+    seed: int
+    identity: str          # parameters hash + snapshot hash
+    cache: Cache
+    workers: int = 1
+    progress: bool = True
+
+    def key(self, levers: list[Lever], rep: int, stocks: bool) -> str:
+        return f"{self.identity}-{self.seed}-{levers_digest(levers)}-{rep}-{'s' if stocks else 'n'}"
+
+
+def replicate(params, snapshot, seed: int, rep: int, levers: list[Lever], stocks: bool) -> dict:
+    """One replication of one scenario, reduced to tidy frames (this crosses process borders)."""
+    mech = build_mechanisms(levers, params) if levers else None
+    r = run_replication(params, seed, rep, snapshot=snapshot, mechanisms=mech)
+    out = {"summary": summary_by_fy(r), "sim_events": r.sim_events, "wall_seconds": r.wall_seconds}
+    if stocks:
+        out["stocks"] = stocks_by_month(r)
+    return out
+
+
+def run_many(ctx: Context, jobs: list[tuple[str, list[Lever], int]], stocks: bool = True,
+             label: str = "replications") -> dict[tuple[str, int], dict]:
+    """Run (name, levers, replication) jobs, from the cache where finished; results by (name, rep)."""
+    results, todo = {}, []
+    for name, levers, rep in jobs:
+        hit = ctx.cache.get(ctx.key(levers, rep, stocks))
+        if hit is not None:
+            results[(name, rep)] = hit
+        else:
+            todo.append((name, levers, rep))
+    bar = Progress(len(jobs), label=label, enabled=ctx.progress)
+    bar.done = len(jobs) - len(todo)
+    if ctx.workers <= 1 or len(todo) <= 1:
+        for name, levers, rep in todo:
+            res = replicate(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks)
+            ctx.cache.put(ctx.key(levers, rep, stocks), res)
+            results[(name, rep)] = res
+            bar.step()
+    else:
+        with ProcessPoolExecutor(max_workers=min(ctx.workers, len(todo))) as pool:
+            futures = {pool.submit(replicate, ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks): (name, levers, rep)
+                       for name, levers, rep in todo}
+            for f in as_completed(futures):
+                name, levers, rep = futures[f]
+                res = f.result()
+                ctx.cache.put(ctx.key(levers, rep, stocks), res)
+                results[(name, rep)] = res
+                bar.step()
+    return results
+
+
+# ----------------------------------------------------------------------------- target search
+def _measure(summary: pd.DataFrame, fy: str, measure: str) -> float:
+    v = summary[(summary["financial_year"] == fy) & (summary["measure"] == measure)]["value"]
+    return float(v.iloc[0]) if len(v) else float("nan")
+
+
+def target_effect(name: str, base: pd.DataFrame, scen: pd.DataFrame, fy: str, lever: Lever) -> float:
+    """The volume a target names, scenario against baseline, in financial year `fy`."""
+    if name == "fewer_care_entries_per_year":
+        return _measure(base, fy, "care_entries") - _measure(scen, fy, "care_entries")
+    if name == "extra_sgos_per_year":
+        return _measure(scen, fy, "care_exits_sgo") - _measure(base, fy, "care_exits_sgo")
+    if name == "extra_reunifications_per_year":
+        return _measure(scen, fy, "care_exits_reunification") - _measure(base, fy, "care_exits_reunification")
+    if name == "fewer_repeat_plans_per_year":
+        m = ("cin_plan_starts_repeat", "cp_plan_starts_repeat")
+        return sum(_measure(base, fy, x) - _measure(scen, fy, x) for x in m)
+    if name == "net_extra_carers_per_year":
+        years = max(1.0, (FinancialYear.parse(fy).end - lever.start).days / 365.25)
+        return (_measure(scen, fy, "foster_carers_at_year_end") - _measure(base, fy, "foster_carers_at_year_end")) / years
+    raise ValueError(f"no effect measure for target {name!r}")
+
+
+FIRST_GUESS = {"divert_share": 0.15, "sgo_rate_per_year": 0.2, "reunification_rate_per_year": 0.02,
+               "recontact_reduction": 0.3, "extra_joiners_per_year": 11.0}
+UPPER = {"divert_share": 1.0, "recontact_reduction": 1.0}
+
+
+@dataclass
+class Resolved:
+    lever: Lever            # stated by mechanism
+    target: str
+    target_value: float
+    intensity: float
+    achieved: float
+    low: float
+    high: float
+    steps: list = field(default_factory=list)  # (intensity, achieved)
+    note: str = ""
+
+
+def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
+    x = np.asarray(x, dtype=float)
+    m = float(np.mean(x))
+    if len(x) < 2:
+        return m, float("nan"), float("nan")
+    h = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
+    return m, m - h, m + h
+
+
+def resolve_target(ctx: Context, lever: Lever, reps: int, fy: str, max_steps: int = 5) -> Resolved:
+    """Find the mechanism intensity whose effect, averaged over `reps` common-random-number
+    replications, lands within tolerance of the target: max(5% of it, 1 unit)."""
+    (tname, tval), = lever.target.items()
+    key = lever.mechanism_key()
+    base = run_many(ctx, [(BASELINE, [], r) for r in range(reps)], stocks=False, label="baseline runs for a target")
+
+    def effect(x: float) -> np.ndarray:
+        lv = lever.with_intensity(x)
+        res = run_many(ctx, [(f"search:{x}", [lv], r) for r in range(reps)], stocks=False,
+                       label=f"searching {lever.lever} at {key}={x:.4g}")
+        return np.array([target_effect(tname, base[(BASELINE, r)]["summary"], res[(f"search:{x}", r)]["summary"], fy, lever)
+                         for r in range(reps)])
+
+    tol = max(0.05 * tval, 1.0)
+    upper = UPPER.get(key, float("inf"))
+    x, steps, xs, ys = FIRST_GUESS.get(key, 1.0), [], [0.0], [0.0]
+    best = None
+    for _ in range(max_steps):
+        x = float(min(max(x, 0.0), upper))
+        eff = effect(x)
+        m, lo, hi = _mean_ci(eff)
+        steps.append((round(x, 6), round(m, 3)))
+        xs.append(x)
+        ys.append(m)
+        if best is None or abs(m - tval) < abs(best[1] - tval):
+            best = (x, m, lo, hi)
+        if abs(m - tval) <= tol:
+            break
+        # secant on the two nearest points (the line through zero at first)
+        order = np.argsort(np.abs(np.array(ys) - tval))[:2]
+        (x0, y0), (x1, y1) = (xs[order[0]], ys[order[0]]), (xs[order[1]], ys[order[1]])
+        nxt = x0 + (tval - y0) * (x1 - x0) / (y1 - y0) if y1 != y0 else x * 2
+        if nxt <= 0:
+            nxt = x / 2
+        if x >= upper and nxt >= upper:
+            break
+        x = nxt
+    x, m, lo, hi = best
+    note = "" if abs(m - tval) <= tol else f"closest reachable: {m:.1f} against a target of {tval:g}"
+    return Resolved(lever.with_intensity(x), tname, tval, x, m, lo, hi, steps, note)
+
+
+def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict[str, list[Lever]], list[dict]]:
+    """Levers of every scenario stated by mechanism; targets resolved once per distinct lever."""
+    found: dict[str, Resolved] = {}
+    table, out = [], {}
+    for sc in scenarios:
+        levers = []
+        for lv in sc.levers:
+            if lv.target:
+                k = levers_digest([lv])
+                if k not in found:
+                    found[k] = resolve_target(ctx, lv, reps, lv.target_year or fy)
+                r = found[k]
+                levers.append(r.lever)
+                table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "target", "target": r.target,
+                              "target_value": r.target_value, "mechanism": lv.mechanism_key(), "intensity": r.intensity,
+                              "achieved": r.achieved, "achieved_low": r.low, "achieved_high": r.high,
+                              "financial_year": lv.target_year or fy, "search_steps": json.dumps(r.steps), "note": r.note})
+            else:
+                levers.append(lv)
+                for k, v in lv.mechanism.items():
+                    table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "mechanism", "target": "",
+                                  "target_value": np.nan, "mechanism": k, "intensity": v, "achieved": np.nan,
+                                  "achieved_low": np.nan, "achieved_high": np.nan, "financial_year": "",
+                                  "search_steps": "", "note": ""})
+        out[sc.name] = levers
+    return out, table
+
+
+# ---------------------------------------------------------------------------------- the set
+@dataclass
+class ExperimentResult:
+    summary: pd.DataFrame        # scenario, replication, financial_year, measure, value
+    stocks: pd.DataFrame         # scenario, replication, month, measure, value
+    intensities: pd.DataFrame
+    levers: dict
+    sim_events: int
+    replication_seconds: float
+
+
+def run_experiment(ctx: Context, scenarios, replications: int, search_reps: int, fy: str) -> ExperimentResult:
+    levers, table = resolve_scenarios(ctx, scenarios, search_reps, fy)
+    jobs = [(BASELINE, [], r) for r in range(replications)]
+    for sc in scenarios:
+        jobs += [(sc.name, levers[sc.name], r) for r in range(replications)]
+    res = run_many(ctx, jobs, stocks=True, label="scenario replications")
+    summaries, stocks = [], []
+    for (name, rep), v in sorted(res.items(), key=lambda kv: (kv[0][0] != BASELINE, kv[0][0], kv[0][1])):
+        s = v["summary"].copy()
+        s["replication"] = rep
+        s.insert(0, "scenario", name)
+        summaries.append(s)
+        st = v["stocks"].copy()
+        st["replication"] = rep
+        st.insert(0, "scenario", name)
+        stocks.append(st)
+    order = [BASELINE] + [sc.name for sc in scenarios]
+    summary = pd.concat(summaries, ignore_index=True)
+    summary["scenario"] = pd.Categorical(summary["scenario"], categories=order, ordered=True)
+    summary = summary.sort_values(["scenario", "replication", "financial_year", "measure"], kind="stable").reset_index(drop=True)
+    summary["scenario"] = summary["scenario"].astype(str)
+    stock = pd.concat(stocks, ignore_index=True)
+    return ExperimentResult(
+        summary=summary, stocks=stock, intensities=pd.DataFrame(table), levers=levers,
+        sim_events=sum(v["sim_events"] for v in res.values()),
+        replication_seconds=float(np.mean([v["wall_seconds"] for v in res.values()])),
+    )
+
+
+def paired_differences(summary: pd.DataFrame, scenario: str, measures=None) -> pd.DataFrame:
+    """Scenario minus baseline, replication by replication (common random numbers): mean and a
+    95% t interval, by financial year and measure."""
+    base = summary[summary["scenario"] == BASELINE].set_index(["replication", "financial_year", "measure"])["value"]
+    scen = summary[summary["scenario"] == scenario].set_index(["replication", "financial_year", "measure"])["value"]
+    if measures is not None:
+        base = base[base.index.get_level_values("measure").isin(measures)]
+        scen = scen[scen.index.get_level_values("measure").isin(measures)]
+    both = pd.DataFrame({"baseline": base, "scenario": scen}).dropna()
+    both["difference"] = both["scenario"] - both["baseline"]
+    rows = []
+    for (fy, m), g in both.groupby(level=["financial_year", "measure"]):
+        d, lo, hi = _mean_ci(g["difference"].to_numpy())
+        rows.append({"financial_year": fy, "measure": m, "baseline": g["baseline"].mean(),
+                     "scenario": g["scenario"].mean(), "difference": d, "low": lo, "high": hi,
+                     "sd": float(np.std(g["difference"], ddof=1)) if len(g) > 1 else np.nan, "n": len(g)})
+    return pd.DataFrame(rows)
+
+
+def replications_needed(sd: float, mean: float, n_now: int, relative: float = 0.1) -> int:
+    """Replications for a 95% interval of half-width `relative` × |mean| (normal approximation,
+    as in the replications algorithm of Hoad, Robinson and Davies)."""
+    if not np.isfinite(sd) or mean == 0 or not np.isfinite(mean):
+        return n_now
+    return max(2, int(np.ceil((1.96 * sd / (relative * abs(mean))) ** 2)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .vocab import PLACEMENT_TYPES, STATES
+
 COLUMNS = ("time", "child", "event", "from_state", "to_state", "placement", "from_placement", "detail")
 
 
@@ -34,8 +36,12 @@ class EventLog:
 
     def to_frame(self) -> pd.DataFrame:
         df = pd.DataFrame({c: getattr(self, c) for c in COLUMNS})
-        for c in ("event", "from_state", "to_state", "placement", "from_placement"):
-            df[c] = df[c].astype("category")
+        # fixed categories, so from/to columns share codes and compare fast
+        states = pd.CategoricalDtype(("",) + STATES)
+        places = pd.CategoricalDtype(("",) + PLACEMENT_TYPES + ("awaiting",))
+        for c, dtype in (("from_state", states), ("to_state", states), ("placement", places),
+                         ("from_placement", places), ("event", "category"), ("detail", "category")):
+            df[c] = df[c].astype(dtype)
         df["child"] = df["child"].astype("int64")
         df["time"] = df["time"].astype("float64")
         return df

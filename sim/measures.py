@@ -55,15 +55,33 @@ class StepSeries:
         return float(self.v.min()) if len(self.v) else 0.0
 
 
+def codes(column: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
+    """Integer codes of a categorical column and the code of each category."""
+    c = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
+    return c.cat.codes.to_numpy(), {str(v): i for i, v in enumerate(c.cat.categories)}
+
+
+def _shared_codes(a: pd.Series, b: pd.Series):
+    """Codes of two categorical columns in one code space (the event log fixes them so)."""
+    if isinstance(a.dtype, pd.CategoricalDtype) and a.dtype == b.dtype:
+        ca, names = codes(a)
+        return ca, b.cat.codes.to_numpy(), names
+    cats = sorted(set(map(str, a.unique())) | set(map(str, b.unique())))
+    dtype = pd.CategoricalDtype(cats)
+    ca, names = codes(a.astype(str).astype(dtype))
+    return ca, b.astype(str).astype(dtype).cat.codes.to_numpy(), names
+
+
 def state_series(events: pd.DataFrame) -> dict[str, StepSeries]:
     """Number of children at each stage of the pathway over time."""
-    fs, ts = events["from_state"].astype(str).to_numpy(), events["to_state"].astype(str).to_numpy()
+    fs, ts, names = _shared_codes(events["from_state"], events["to_state"])
     moved = fs != ts
     t = events["time"].to_numpy()
     out = {}
     for s in STOCK_STATES:
-        into = moved & (ts == s)
-        outof = moved & (fs == s)
+        k = names.get(s, -2)
+        into = moved & (ts == k)
+        outof = moved & (fs == k)
         times = np.concatenate([t[into], t[outof]])
         deltas = np.concatenate([np.ones(into.sum()), -np.ones(outof.sum())])
         out[s] = StepSeries(times, deltas)
@@ -72,14 +90,18 @@ def state_series(events: pd.DataFrame) -> dict[str, StepSeries]:
 
 def placement_rows(events: pd.DataFrame) -> pd.DataFrame:
     """Placement changes (placed, placement_end), with whether the placement left was over £4,100."""
-    pl = events[events["event"].isin(["placed", "placement_end"])][["time", "child", "event", "placement", "from_placement", "detail"]]
-    pl = pl.reset_index(drop=True)
-    high = (pl["event"] == "placed") & pl["detail"].str.contains("over_4100", regex=False)
-    pl["high_cost"] = high.to_numpy()
+    ev_codes, ev_names = codes(events["event"])
+    keep = np.isin(ev_codes, [ev_names.get("placed", -2), ev_names.get("placement_end", -2)])
+    pl = events.loc[keep, ["time", "child", "event", "placement", "from_placement", "detail"]].reset_index(drop=True)
+    det_codes, det_names = codes(pl["detail"])
+    high_codes = [i for name, i in det_names.items() if "over_4100" in name]
+    placed = codes(pl["event"])
+    pl["high_cost"] = (placed[0] == placed[1].get("placed", -2)) & np.isin(det_codes, high_codes)
     # the placement a row ends was high cost if the child's previous placement row started it so
     pl = pl.sort_values(["child", "time"], kind="stable")
-    prev_high = pl.groupby("child", sort=False)["high_cost"].shift(1, fill_value=False)
-    pl["ends_high_cost"] = prev_high.astype(bool).to_numpy() & (pl["from_placement"].astype(str) == "residential_spot").to_numpy()
+    prev_high = pl.groupby("child", sort=False)["high_cost"].shift(1, fill_value=False).astype(bool).to_numpy()
+    fp_codes, fp_names = codes(pl["from_placement"])
+    pl["ends_high_cost"] = prev_high & (fp_codes == fp_names.get("residential_spot", -2))
     return pl
 
 
@@ -87,10 +109,11 @@ def placement_series(events: pd.DataFrame) -> dict[str, StepSeries]:
     """Children in each placement type over time, plus spot residential over £4,100 a week."""
     pl = placement_rows(events)
     t = pl["time"].to_numpy()
-    to_p, from_p = pl["placement"].astype(str).to_numpy(), pl["from_placement"].astype(str).to_numpy()
+    to_p, from_p, names = _shared_codes(pl["placement"], pl["from_placement"])
     out = {}
     for p in PLACEMENT_TYPES + ("awaiting",):
-        into, outof = to_p == p, from_p == p
+        k = names.get(p, -2)
+        into, outof = to_p == k, from_p == k
         out[p] = StepSeries(np.concatenate([t[into], t[outof]]),
                             np.concatenate([np.ones(into.sum()), -np.ones(outof.sum())]))
     hi_in, hi_out = pl["high_cost"].to_numpy(), pl["ends_high_cost"].to_numpy()
@@ -123,24 +146,61 @@ def _value_at_series(times: np.ndarray, values: np.ndarray, x: float) -> float:
     return float(values[i]) if i >= 0 else float("nan")
 
 
+def _first_number(text) -> float:
+    """Days already spent, from a snapshot row's detail "state_elapsed;care_elapsed"."""
+    try:
+        return float(str(text).split(";")[0])
+    except ValueError:
+        return 0.0
+
+
 def plan_lengths(events: pd.DataFrame, state: str) -> pd.DataFrame:
-    """Each ended spell in a state: child, start, end, length (days). Snapshot spells start
-    before day 0 by the elapsed time recorded in the snapshot row."""
-    fs, ts = events["from_state"].astype(str), events["to_state"].astype(str)
-    ev = events[((ts == state) | (fs == state)) & (fs != ts)][["time", "child", "event", "from_state", "to_state", "detail"]]
+    """Each ended spell in a state: child, start, end, length (days), to_state, detail. Snapshot
+    spells start before day 0 by the elapsed time recorded in the snapshot row."""
+    fs, ts, names = _shared_codes(events["from_state"], events["to_state"])
+    k = names.get(state, -2)
+    is_start = (ts == k) & (fs != k)
+    is_end = (fs == k) & (ts != k)
+    ev = events.loc[is_start | is_end, ["time", "child", "event", "to_state", "detail"]].copy()
+    ev["start"] = is_start[is_start | is_end]
     ev = ev.sort_values(["child", "time"], kind="stable")
-    starts = ev[ev["to_state"].astype(str) == state].copy()
-    snap = starts["event"].astype(str) == "snapshot"
-    elapsed = pd.to_numeric(starts.loc[snap, "detail"].str.split(";").str[0], errors="coerce").fillna(0.0)
-    starts.loc[snap, "time"] = starts.loc[snap, "time"] - elapsed
-    ends = ev[ev["from_state"].astype(str) == state]
+    starts = ev[ev["start"].to_numpy()].copy()
+    ec, en = codes(starts["event"])
+    snap = ec == en.get("snapshot", -2)
+    if snap.any():
+        elapsed = [_first_number(x) for x in starts.loc[snap, "detail"].tolist()]
+        starts.loc[snap, "time"] = starts.loc[snap, "time"].to_numpy() - np.asarray(elapsed, dtype=float)
+    ends = ev[~ev["start"].to_numpy()]
     starts = starts.assign(k=starts.groupby("child").cumcount())
     ends = ends.assign(k=ends.groupby("child").cumcount())
     m = starts[["child", "k", "time"]].merge(ends[["child", "k", "time", "to_state", "detail"]], on=["child", "k"],
                                            suffixes=("_start", "_end"))
     m = m.rename(columns={"time_start": "start", "time_end": "end"})
     m["length"] = m["end"] - m["start"]
+    m["detail"] = m["detail"].astype(str)
     return m
+
+
+class Coded:
+    """A categorical column as integer codes: fast equality, prefix and substring masks."""
+
+    def __init__(self, column: pd.Series):
+        c = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
+        self.codes = c.cat.codes.to_numpy()
+        self.categories = [str(x) for x in c.cat.categories]
+
+    def _mask(self, keep) -> np.ndarray:
+        wanted = [i for i, v in enumerate(self.categories) if keep(v)]
+        return np.isin(self.codes, wanted)
+
+    def eq(self, value: str) -> np.ndarray:
+        return self._mask(lambda v: v == value)
+
+    def startswith(self, prefixes) -> np.ndarray:
+        return self._mask(lambda v: v.startswith(prefixes))
+
+    def contains(self, part: str) -> np.ndarray:
+        return self._mask(lambda v: part in v)
 
 
 def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
@@ -152,15 +212,36 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     edges = fy_edges(start, p.horizon.days)
     states = state_series(ev)
     places = placement_series(ev)
-    event = ev["event"].astype(str).to_numpy()
-    detail = ev["detail"].astype(str)
     t = ev["time"].to_numpy()
+    if len(t) > 1 and np.any(np.diff(t) < 0):
+        raise ValueError("event log is not in time order")
+    event, detail = Coded(ev["event"]), Coded(ev["detail"])
     ct, cn = foster_carer_series(result.capacity)
     costs = fy_costs(p, edges, places, states, {k: allowance_series(result.allowances, k) for k in ("sgo", "adoption")},
                      result.mechanisms)
     cp_len = plan_lengths(ev, "cp")
     cin_len = plan_lengths(ev, "cin")
     care_len = plan_lengths(ev, "care")
+    referral, exits = event.eq("referral"), event.eq("care_exit")
+    counts = {
+        "contacts": event.eq("contact"),
+        "referrals": referral,
+        "assessments": event.eq("assessment_complete"),
+        "s47_enquiries": event.eq("s47_start"),
+        "cin_plan_starts": event.eq("cin_plan_start"),
+        "cp_plan_starts": event.eq("cp_plan_start"),
+        "care_entries": event.eq("care_entry"),
+        "edge_of_care_diversions": event.eq("edge_of_care") & detail.eq("diverted"),
+        "placement_moves": event.eq("placed") & detail.startswith(("breakdown", "step_down", "step_to_semi")),
+        "rereferrals": referral & detail.contains("rereferral"),
+        "escalated_referrals": referral & detail.contains("escalated"),
+        "cp_plan_starts_repeat": event.eq("cp_plan_start") & detail.eq("repeat"),
+        "cin_plan_starts_repeat": event.eq("cin_plan_start") & detail.eq("repeat"),
+        "care_exits": exits,
+    }
+    for r in EXIT_REASONS:
+        counts[f"care_exits_{r if r != 'cao' else 'child_arrangements'}"] = exits & detail.eq(r)
+    cum = {name: np.concatenate([[0], np.cumsum(mask)]) for name, mask in counts.items()}
     rows = []
 
     def add(label, measure, value):
@@ -168,7 +249,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
 
     for label, a, b in edges:
         days = b - a
-        inyr = (t >= a) & (t < b)
+        i, j = np.searchsorted(t, a, side="left"), np.searchsorted(t, b, side="left")
         add(label, "days_in_horizon", days)
         for s in STOCK_STATES:
             avg = states[s].integral(a, b)[0] / days
@@ -176,30 +257,10 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
             name = {"care": "cic", "contact": "open_contacts"}.get(s, s)
             add(label, f"{name}_average", avg)
             add(label, f"{name}_at_year_end", end)
-        counts = {
-            "contacts": event == "contact",
-            "referrals": event == "referral",
-            "assessments": event == "assessment_complete",
-            "s47_enquiries": event == "s47_start",
-            "cin_plan_starts": event == "cin_plan_start",
-            "cp_plan_starts": event == "cp_plan_start",
-            "care_entries": event == "care_entry",
-            "edge_of_care_diversions": (event == "edge_of_care") & (detail == "diverted").to_numpy(),
-            "placement_moves": (event == "placed") & detail.str.startswith(("breakdown", "step_down", "step_to_semi")).to_numpy(),
-        }
-        for name, mask in counts.items():
-            add(label, name, (mask & inyr).sum())
-        rerefs = ((event == "referral") & detail.str.contains("rereferral", regex=False).to_numpy() & inyr).sum()
-        refs = ((event == "referral") & inyr).sum()
-        add(label, "rereferrals", rerefs)
-        add(label, "rereferral_rate", rerefs / refs if refs else np.nan)
-        add(label, "escalated_referrals", ((event == "referral") & detail.str.contains("escalated", regex=False).to_numpy() & inyr).sum())
-        add(label, "cp_plan_starts_repeat", ((event == "cp_plan_start") & (detail == "repeat").to_numpy() & inyr).sum())
-        add(label, "cin_plan_starts_repeat", ((event == "cin_plan_start") & (detail == "repeat").to_numpy() & inyr).sum())
-        exits = (event == "care_exit") & inyr
-        for r in EXIT_REASONS:
-            add(label, f"care_exits_{r if r != 'cao' else 'child_arrangements'}", (exits & (detail == r).to_numpy()).sum())
-        add(label, "care_exits", exits.sum())
+        n = {name: int(c[j] - c[i]) for name, c in cum.items()}
+        for name in counts:
+            add(label, name, n[name])
+        add(label, "rereferral_rate", n["rereferrals"] / n["referrals"] if n["referrals"] else np.nan)
         # plan lengths of plans ending in the year
         ended = cp_len[(cp_len["end"] >= a) & (cp_len["end"] < b)]
         for name, lo, hi in CP_LENGTH_BINS:

@@ -174,11 +174,11 @@ def resolve_target(ctx: Context, lever: Lever, reps: int, fy: str, max_steps: in
     replications, lands within tolerance of the target: max(5% of it, 1 unit)."""
     (tname, tval), = lever.target.items()
     key = lever.mechanism_key()
-    base = run_many(ctx, [(BASELINE, [], r) for r in range(reps)], stocks=False, label="baseline runs for a target")
+    base = run_many(ctx, [(BASELINE, [], r) for r in range(reps)], label="baseline runs for a target")
 
     def effect(x: float) -> np.ndarray:
         lv = lever.with_intensity(x)
-        res = run_many(ctx, [(f"search:{x}", [lv], r) for r in range(reps)], stocks=False,
+        res = run_many(ctx, [(f"search:{x}", [lv], r) for r in range(reps)],
                        label=f"searching {lever.lever} at {key}={x:.4g}")
         return np.array([target_effect(tname, base[(BASELINE, r)]["summary"], res[(f"search:{x}", r)]["summary"], fy, lever)
                          for r in range(reps)])
@@ -217,6 +217,16 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
     found: dict[str, Resolved] = {}
     table, out = [], {}
     for sc in scenarios:
+        if sc.based_on is not None:
+            levers = [scale_lever(lv, sc.intensity_scale) for lv in out[sc.based_on]]
+            out[sc.name] = levers
+            for lv in levers:
+                for k, v in lv.mechanism.items():
+                    table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": f"{sc.intensity_scale:g} x {sc.based_on}",
+                                  "target": "", "target_value": np.nan, "mechanism": k, "intensity": v, "achieved": np.nan,
+                                  "achieved_low": np.nan, "achieved_high": np.nan, "financial_year": "",
+                                  "search_steps": "", "note": ""})
+            continue
         levers = []
         for lv in sc.levers:
             if lv.target:
@@ -238,6 +248,21 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
                                   "search_steps": "", "note": ""})
         out[sc.name] = levers
     return out, table
+
+
+def scale_lever(lever: Lever, factor: float) -> Lever:
+    """A mechanism-stated lever with every intensity multiplied (shares capped at 1)."""
+    from sim.levers import FRACTIONS
+
+    mech = {}
+    for k, v in lever.mechanism.items():
+        x = v * factor if k not in ("weekly_change_pct", "price_growth_per_year") else v
+        if k in FRACTIONS:
+            x = min(x, 1.0)
+        if k in ("extra_beds", "extra_workers"):
+            x = float(round(x))
+        mech[k] = x
+    return lever.model_copy(update={"mechanism": mech})
 
 
 # ---------------------------------------------------------------------------------- the set

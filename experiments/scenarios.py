@@ -36,6 +36,8 @@ class Scenario(BaseModel):
     name: str
     description: str = ""
     levers: list[Lever] = Field(default_factory=list)
+    based_on: Optional[str] = Field(None, description="take the levers of this (earlier) scenario, as resolved")
+    intensity_scale: float = Field(1.0, gt=0, description="with based_on: multiply every lever's intensity")
     investment: Optional[str | dict[str, float]] = Field(
         None, description="£ by financial year, or the name of a profile under `investments`")
 
@@ -97,7 +99,16 @@ class ScenarioSet(BaseModel):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"scenario names must be unique ({', '.join(sorted(dup))} repeated)")
+        seen = set()
         for s in self.scenarios:
+            if s.based_on is not None:
+                if s.based_on not in seen:
+                    raise ValueError(f"scenario {s.name!r}: based_on {s.based_on!r} is not an earlier scenario")
+                if s.levers:
+                    raise ValueError(f"scenario {s.name!r}: give levers or based_on, not both")
+            elif s.intensity_scale != 1.0:
+                raise ValueError(f"scenario {s.name!r}: intensity_scale needs based_on")
+            seen.add(s.name)
             if isinstance(s.investment, str) and s.investment not in self.investments:
                 raise ValueError(f"scenario {s.name!r}: investment profile {s.investment!r} is not under 'investments'")
             if isinstance(s.investment, dict):

@@ -2,24 +2,41 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-OUT ?= results/baseline
 REPLICATIONS ?= 20
 
-.PHONY: run test setup setup-dev validate benchmark clean
+.PHONY: run run-baseline run-business-case run-calibration test setup setup-dev validate benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-setup: $(BIN)/python
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-setup-dev: $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
 
-## make run: set up and run the baseline forecast on the shipped Nottingham-like defaults into results/
-run: setup
-	$(BIN)/carepath run --params experiments/baseline.yaml --replications $(REPLICATIONS) --out $(OUT)
+setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
+
+## make run: set up, then on the shipped defaults: the baseline forecast, the business case, and a
+## calibration from the shipped synthetic example data, into results/ (see results/README.md)
+run: run-baseline run-business-case run-calibration
+	@echo "Done: results/baseline, results/business_case (open report.html), results/calibration"
+
+run-baseline: setup
+	$(BIN)/carepath run --params experiments/baseline.yaml --replications $(REPLICATIONS) --out results/baseline
+
+run-business-case: setup
+	$(BIN)/carepath experiment experiments/business_case.yaml --out results/business_case
+
+run-calibration: setup
+	$(BIN)/carepath calibrate --ssda903 calibration/example_data/ssda903 \
+		--cin calibration/example_data/cin_census/xml --contacts calibration/example_data/contacts/contacts.csv \
+		--extract-date 2022-03-31 --out results/calibration
 
 ## make test: set up with the test tools and run the test suite
 test: setup-dev
@@ -34,4 +51,4 @@ benchmark: setup
 	$(BIN)/python benchmarks/bench_replication.py
 
 clean:
-	rm -rf $(VENV) results/baseline
+	rm -rf $(VENV) results/baseline results/business_case results/calibration

@@ -99,8 +99,8 @@ def test_team_allocates_up_to_the_limit_and_queues_in_order():
     team.release(4)  # closes while waiting: wait recorded as never allocated
     team.release(2)
     assert woken == [3] and team.allocated == {3} and not team.waiting
-    assert team.waits[0] == (3, 0.0, 2.0)
-    assert team.waits[1][0] == 4 and math.isnan(team.waits[1][2])
+    assert team.waits[0] == (3, 0.0, 2.0, True)  # allocated at 2
+    assert team.waits[1] == (4, 1.0, 3.0, False)  # closed at 3 without allocation
     assert all(u <= c for _, c, u in _rows(log, "assessment"))
     # nobody jumps the queue: with a case waiting, a new request waits even if a slot is free
     team2 = Team("x", 1, 1, None, clock)

@@ -30,16 +30,16 @@ def test_step_series_values_and_integrals():
 
 
 def _hand_log() -> pd.DataFrame:
+    """Three children, rows in time order (as the model writes them):
+    child 1 is in care (kinship) at the start, 10.5 days into the stage, and leaves by SGO on day 400;
+    child 3 has a contact closed after two days;
+    child 2 has a contact, a referral and an assessment, enters care in a spot home over £4,100 on
+    day 130 and steps down to an in-house foster carer on day 200."""
     log = EventLog()
-    # child 1: in care (kinship) at the start, 10.5 days into the stage; leaves by SGO on day 400
     log.add(0.0, 1, "snapshot", "", "care", "", "", "10.50;200.00")
     log.add(0.0, 1, "placed", "care", "care", "kinship", "", "snapshot")
-    log.add(400.0, 1, "placement_end", "care", "care", "", "kinship", "exit")
-    log.add(400.0, 1, "care_exit", "care", "out", "", "", "sgo")
-    # child 3: a contact closed after two days
     log.add(50.0, 3, "contact", "out", "contact")
     log.add(52.0, 3, "contact_closed", "contact", "out", "", "", "nfa")
-    # child 2: contact, referral, assessment, into care in a spot home over £4,100, then in-house foster
     log.add(100.0, 2, "contact", "out", "contact")
     log.add(101.0, 2, "referral", "contact", "assessment")
     log.add(101.0, 2, "assessment_start", "assessment", "assessment")
@@ -47,6 +47,8 @@ def _hand_log() -> pd.DataFrame:
     log.add(130.0, 2, "care_entry", "assessment", "care", "", "", "assessment_complete")
     log.add(130.0, 2, "placed", "care", "care", "residential_spot", "", "entry,over_4100")
     log.add(200.0, 2, "placed", "care", "care", "foster_inhouse", "residential_spot", "step_down")
+    log.add(400.0, 1, "placement_end", "care", "care", "", "kinship", "exit")
+    log.add(400.0, 1, "care_exit", "care", "out", "", "", "sgo")
     return log.to_frame()
 
 
@@ -61,7 +63,9 @@ def hand_result(baseline_dict, with_years, build):
         children=pd.DataFrame({"child": [1, 2, 3], "dob": [-2000.0, -3000.0, -1000.0]}),
         allowances=pd.DataFrame([(1, 400.0, 1500.0, "sgo")], columns=["child", "start", "end", "kind"]),
         capacity=capacity,
-        team_waits=pd.DataFrame(columns=["team", "case", "since", "allocated"]).astype(float),
+        team_waits=pd.DataFrame({"team": pd.Series([], dtype=str), "case": pd.Series([], dtype=int),
+                                 "since": pd.Series([], dtype=float), "until": pd.Series([], dtype=float),
+                                 "allocated": pd.Series([], dtype=bool)}),
         team_workers=pd.DataFrame(columns=["team", "time", "workers"]), sim_events=0, wall_seconds=0.0)
 
 

@@ -31,10 +31,10 @@ def test_child_draws_are_uniform():
 
 
 def test_child_ids_in_the_model_ranges_are_uniform():
-    from sim.pathway import CONTACT_ID_BASE, DIRECT_ID_BASE
+    """New children are numbered in blocks of ten million, contacts even and direct entries odd."""
     s = ChildStream(12345, 3, "placement_need")
-    for base in (CONTACT_ID_BASE, DIRECT_ID_BASE):
-        x = _child_draws(s, range(base, base + 10000), 0)
+    for ids in (range(10_000_000, 10_020_000, 2), range(20_000_001, 20_020_001, 2)):
+        x = _child_draws(s, ids, 0)
         assert stats.kstest(x, "uniform").pvalue > ALPHA
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 
 from sim.capacity import BedPool, CapacityLog, FosterCarerPool, Team
 

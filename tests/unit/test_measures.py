@@ -2,7 +2,6 @@
 stocks, flows and costs are computed by hand, and on a one-child model run."""
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -10,8 +9,7 @@ import pytest
 
 from sim.eventlog import EventLog
 from sim.initial import OpenCase
-from sim.measures import (StepSeries, placement_series, plan_lengths, state_series, stocks_by_month,
-                          summary_by_fy)
+from sim.measures import StepSeries, plan_lengths, stocks_by_month, summary_by_fy
 from sim.runner import ReplicationResult, run_replication
 
 FY1, FY2 = "2021/22", "2022/23"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from sim.child import Child
@@ -62,7 +61,6 @@ def test_draws_are_uncorrelated_between_children_streams_and_draw_numbers():
 def test_a_childs_kth_draw_does_not_depend_on_other_children():
     """In the model, each child keeps its own counter per stream: the k-th draw of a child is the
     same whatever other children (or other streams of the same child) drew before."""
-    from sim.params import Params  # noqa: F401  (Pathway needs parameters; use a bare object)
     from sim.pathway import Pathway
 
     class _P:  # Pathway.u needs only the streams; build a minimal object around it

@@ -67,7 +67,10 @@ def run_experiment_command(args) -> int:
         from sim.cli import UsageError
         raise UsageError(f"{path}: the business case years {first} to {last} are outside the forecast horizon")
 
-    result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
+    try:
+        result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
+    finally:
+        ctx.close()
     summary = bc.with_derived(result.summary)
     profile = bc.roi_profile(summary, sset, years)
     bsum = bc.business_case_summary(summary, profile, sset, years)

@@ -73,6 +73,18 @@ class Context:
     cache: Cache
     workers: int = 1
     progress: bool = True
+    _pool: Optional[ProcessPoolExecutor] = None
+
+    def pool(self) -> ProcessPoolExecutor:
+        """One process pool for the whole experiment (workers start once)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def key(self, levers: list[Lever], rep: int, stocks: bool) -> str:
         return f"{self.identity}-{self.seed}-{levers_digest(levers)}-{rep}-{'s' if stocks else 'n'}"
@@ -90,33 +102,39 @@ def replicate(params, snapshot, seed: int, rep: int, levers: list[Lever], stocks
 
 def run_many(ctx: Context, jobs: list[tuple[str, list[Lever], int]], stocks: bool = True,
              label: str = "replications") -> dict[tuple[str, int], dict]:
-    """Run (name, levers, replication) jobs, from the cache where finished; results by (name, rep)."""
-    results, todo = {}, []
+    """Run (name, levers, replication) jobs, from the cache where finished; results by (name, rep).
+    The same levers and replication under two names run once."""
+    names_of: dict[str, list[tuple[str, int]]] = {}
+    todo = []
+    results = {}
     for name, levers, rep in jobs:
-        hit = ctx.cache.get(ctx.key(levers, rep, stocks))
-        if hit is not None:
-            results[(name, rep)] = hit
+        key = ctx.key(levers, rep, stocks)
+        if key in names_of:
+            names_of[key].append((name, rep))
+            continue
+        names_of[key] = [(name, rep)]
+        hit = ctx.cache.get(key)
+        if hit is None:
+            todo.append((key, levers, rep))
         else:
-            todo.append((name, levers, rep))
-    bar = Progress(len(jobs), label=label, enabled=ctx.progress)
-    bar.done = len(jobs) - len(todo)
+            results[key] = hit
+    bar = Progress(len(names_of), label=label, enabled=ctx.progress)
+    bar.done = len(names_of) - len(todo)
     if ctx.workers <= 1 or len(todo) <= 1:
-        for name, levers, rep in todo:
-            res = replicate(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks)
-            ctx.cache.put(ctx.key(levers, rep, stocks), res)
-            results[(name, rep)] = res
+        for key, levers, rep in todo:
+            results[key] = replicate(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks)
+            ctx.cache.put(key, results[key])
             bar.step()
     else:
-        with ProcessPoolExecutor(max_workers=min(ctx.workers, len(todo))) as pool:
-            futures = {pool.submit(replicate, ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks): (name, levers, rep)
-                       for name, levers, rep in todo}
-            for f in as_completed(futures):
-                name, levers, rep = futures[f]
-                res = f.result()
-                ctx.cache.put(ctx.key(levers, rep, stocks), res)
-                results[(name, rep)] = res
-                bar.step()
-    return results
+        pool = ctx.pool()
+        futures = {pool.submit(replicate, ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks): key
+                   for key, levers, rep in todo}
+        for f in as_completed(futures):
+            key = futures[f]
+            results[key] = f.result()
+            ctx.cache.put(key, results[key])
+            bar.step()
+    return {nr: results[key] for key, nrs in names_of.items() for nr in nrs}
 
 
 # ----------------------------------------------------------------------------- target search
@@ -169,52 +187,79 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def resolve_target(ctx: Context, lever: Lever, reps: int, fy: str, max_steps: int = 5) -> Resolved:
-    """Find the mechanism intensity whose effect, averaged over `reps` common-random-number
-    replications, lands within tolerance of the target: max(5% of it, 1 unit)."""
-    (tname, tval), = lever.target.items()
-    key = lever.mechanism_key()
-    base = run_many(ctx, [(BASELINE, [], r) for r in range(reps)], label="baseline runs for a target")
+class TargetSearch:
+    """Finds the intensity of one lever's mechanism whose effect, averaged over common-random-
+    number replications, lands within tolerance of its target: max(5% of it, 1 unit). Secant
+    steps from a first guess, through the origin at first (no lever, no effect)."""
 
-    def effect(x: float) -> np.ndarray:
-        lv = lever.with_intensity(x)
-        res = run_many(ctx, [(f"search:{x}", [lv], r) for r in range(reps)],
-                       label=f"searching {lever.lever} at {key}={x:.4g}")
-        return np.array([target_effect(tname, base[(BASELINE, r)]["summary"], res[(f"search:{x}", r)]["summary"], fy, lever)
-                         for r in range(reps)])
+    def __init__(self, lever: Lever, fy: str, max_steps: int = 5):
+        (self.tname, self.tval), = lever.target.items()
+        self.lever, self.fy, self.max_steps = lever, fy, max_steps
+        self.key = lever.mechanism_key()
+        self.tol = max(0.05 * self.tval, 1.0)
+        self.upper = UPPER.get(self.key, float("inf"))
+        self.xs, self.ys, self.steps = [0.0], [0.0], []
+        self.best = None
+        self.x: Optional[float] = float(min(FIRST_GUESS.get(self.key, 1.0), self.upper))
 
-    tol = max(0.05 * tval, 1.0)
-    upper = UPPER.get(key, float("inf"))
-    x, steps, xs, ys = FIRST_GUESS.get(key, 1.0), [], [0.0], [0.0]
-    best = None
-    for _ in range(max_steps):
-        x = float(min(max(x, 0.0), upper))
-        eff = effect(x)
-        m, lo, hi = _mean_ci(eff)
-        steps.append((round(x, 6), round(m, 3)))
-        xs.append(x)
-        ys.append(m)
-        if best is None or abs(m - tval) < abs(best[1] - tval):
-            best = (x, m, lo, hi)
-        if abs(m - tval) <= tol:
-            break
-        # secant on the two nearest points (the line through zero at first)
-        order = np.argsort(np.abs(np.array(ys) - tval))[:2]
-        (x0, y0), (x1, y1) = (xs[order[0]], ys[order[0]]), (xs[order[1]], ys[order[1]])
-        nxt = x0 + (tval - y0) * (x1 - x0) / (y1 - y0) if y1 != y0 else x * 2
+    def jobs(self, reps: int):
+        lv = self.lever.with_intensity(self.x)
+        return [(self.job_name(), [lv], r) for r in range(reps)]
+
+    def job_name(self) -> str:
+        return f"search:{self.lever.lever}:{self.x!r}"
+
+    def record(self, effects: np.ndarray) -> None:
+        m, lo, hi = _mean_ci(effects)
+        x = self.x
+        self.steps.append((round(x, 6), round(m, 3)))
+        self.xs.append(x)
+        self.ys.append(m)
+        if self.best is None or abs(m - self.tval) < abs(self.best[1] - self.tval):
+            self.best = (x, m, lo, hi)
+        if abs(m - self.tval) <= self.tol or len(self.steps) >= self.max_steps:
+            self.x = None
+            return
+        order = np.argsort(np.abs(np.array(self.ys) - self.tval))[:2]
+        (x0, y0), (x1, y1) = (self.xs[order[0]], self.ys[order[0]]), (self.xs[order[1]], self.ys[order[1]])
+        nxt = x0 + (self.tval - y0) * (x1 - x0) / (y1 - y0) if y1 != y0 else x * 2
         if nxt <= 0:
             nxt = x / 2
-        if x >= upper and nxt >= upper:
-            break
-        x = nxt
-    x, m, lo, hi = best
-    note = "" if abs(m - tval) <= tol else f"closest reachable: {m:.1f} against a target of {tval:g}"
-    return Resolved(lever.with_intensity(x), tname, tval, x, m, lo, hi, steps, note)
+        if x >= self.upper and nxt >= self.upper:
+            self.x = None
+            return
+        self.x = float(min(max(nxt, 0.0), self.upper))
+
+    def result(self) -> Resolved:
+        x, m, lo, hi = self.best
+        note = "" if abs(m - self.tval) <= self.tol else f"closest reachable: {m:.1f} against a target of {self.tval:g}"
+        return Resolved(self.lever.with_intensity(x), self.tname, self.tval, x, m, lo, hi, self.steps, note)
+
+
+def resolve_targets(ctx: Context, levers: list[Lever], reps: int, fy: str) -> dict[str, Resolved]:
+    """Resolve every target lever, all searches stepping together so each round runs in parallel."""
+    searches = {levers_digest([lv]): TargetSearch(lv, lv.target_year or fy) for lv in levers}
+    base_jobs = [(BASELINE, [], r) for r in range(reps)]
+    while any(s.x is not None for s in searches.values()):
+        active = [s for s in searches.values() if s.x is not None]
+        jobs = base_jobs + [j for s in active for j in s.jobs(reps)]
+        res = run_many(ctx, jobs, label=f"target search ({len(active)} levers)")
+        for s in active:
+            eff = np.array([target_effect(s.tname, res[(BASELINE, r)]["summary"], res[(s.job_name(), r)]["summary"],
+                                          s.fy, s.lever) for r in range(reps)])
+            s.record(eff)
+    return {k: s.result() for k, s in searches.items()}
+
+
+def resolve_target(ctx: Context, lever: Lever, reps: int, fy: str) -> Resolved:
+    """One lever's target (see TargetSearch)."""
+    return resolve_targets(ctx, [lever], reps, fy)[levers_digest([lever])]
 
 
 def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict[str, list[Lever]], list[dict]]:
     """Levers of every scenario stated by mechanism; targets resolved once per distinct lever."""
-    found: dict[str, Resolved] = {}
+    targets = {levers_digest([lv]): lv for sc in scenarios for lv in sc.levers if lv.target}
+    found = resolve_targets(ctx, list(targets.values()), reps, fy) if targets else {}
     table, out = [], {}
     for sc in scenarios:
         if sc.based_on is not None:
@@ -230,10 +275,7 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
         levers = []
         for lv in sc.levers:
             if lv.target:
-                k = levers_digest([lv])
-                if k not in found:
-                    found[k] = resolve_target(ctx, lv, reps, lv.target_year or fy)
-                r = found[k]
+                r = found[levers_digest([lv])]
                 levers.append(r.lever)
                 table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "target", "target": r.target,
                               "target_value": r.target_value, "mechanism": lv.mechanism_key(), "intensity": r.intensity,

@@ -28,7 +28,6 @@ import pandas as pd  # noqa: E402
 
 from sim.files import atomic_write, write_text  # noqa: E402
 from sim.levers import LEVERS  # noqa: E402
-from sim.vocab import PLACEMENT_GROUP, PLACEMENT_TYPES  # noqa: E402
 
 from .run import BASELINE, _mean_ci  # noqa: E402
 
@@ -40,16 +39,6 @@ LEVER_NAMES = {
     "block_beds": "More block residential beds", "carer_support": "Foster carer support",
     "carer_retention": "Foster carer retention", "front_door_workers": "Front door social workers",
     "unit_cost": "Unit cost change", "price_growth": "Price growth",
-}
-GROUP_LABELS = {
-    "kinship": "Kinship carers", "foster": "Foster carers (in-house and agency)",
-    "residential": "Children's homes", "semi_independent": "Semi-independent (16-17)",
-    "with_parents": "Placed with parents", "other": "Other (adoption, temporary...)",
-    "awaiting": "Awaiting a placement",
-}
-GROUP_COLOURS = {
-    "kinship": "#4e9a06", "foster": "#3465a4", "residential": "#cc0000", "semi_independent": "#f57900",
-    "with_parents": "#75507b", "other": "#888a85", "awaiting": "#2e3436",
 }
 # Outcomes for children: (measure, heading, unit, how to print, more is better?)
 OUTCOMES = [
@@ -287,7 +276,11 @@ def _fy_axis(ax):
 
 
 def _millions(ax, axis="y"):
-    fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"£{v / 1e6:.0f}m" if abs(v) >= 1e6 or v == 0 else f"£{v / 1e6:.1f}m")
+    def f(v, _):
+        a = abs(v) / 1e6
+        txt = f"£{a:.0f}m" if a >= 1 or a == 0 else f"£{a:.1f}m"
+        return ("-" if v < 0 else "") + txt
+    fmt = matplotlib.ticker.FuncFormatter(f)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -379,6 +372,8 @@ def chart_fan(stocks, sset, path: Path) -> Path:
             ax.set_ylabel("children in care")
     for j in range(n, rows * cols):
         axes[j // cols][j % cols].set_visible(False)
+        above = axes[j // cols - 1][j % cols]
+        above.xaxis.set_tick_params(labelbottom=True)
     h, lbl = axes[0][min(1, n - 1) if n > 1 else 0].get_legend_handles_labels()
     fig.legend(h, lbl, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.0), fontsize=9, frameon=False)
     nrep = s["replication"].nunique()
@@ -388,42 +383,56 @@ def chart_fan(stocks, sset, path: Path) -> Path:
     return _save(fig, path)
 
 
+# Placement groups for the mix chart: finer than the published groups where the levers act
+# (in-house against agency fostering; in-house, block and spot homes).
+MIX_GROUPS = [
+    ("Kinship carers", ("kinship",), "#4e9a06"),
+    ("In-house foster carers", ("foster_inhouse",), "#204a87"),
+    ("Agency foster carers (IFA)", ("foster_ifa",), "#729fcf"),
+    ("In-house children's homes", ("residential_inhouse",), "#a40000"),
+    ("Block children's homes", ("residential_block",), "#ef2929"),
+    ("Spot children's homes", ("residential_spot",), "#f7a1a1"),
+    ("Semi-independent (16-17)", ("semi_independent_block", "semi_independent_spot"), "#f57900"),
+    ("Placed with parents", ("with_parents",), "#75507b"),
+    ("Other or awaiting a placement", ("other", "awaiting"), "#888a85"),
+]
+
+
 def _groups(stocks: pd.DataFrame, scenario: str) -> pd.DataFrame:
-    s = stocks[(stocks["scenario"] == scenario)]
-    cols = {f"care_{p}": PLACEMENT_GROUP[p] for p in PLACEMENT_TYPES}
-    cols["care_awaiting"] = "awaiting"
-    s = s[s["measure"].isin(cols)]
-    mean = s.groupby(["month", "measure"])["value"].mean().unstack("measure").fillna(0.0)
-    return mean.T.groupby(lambda c: cols[c]).sum().T
+    s = stocks[(stocks["scenario"] == scenario) & stocks["measure"].str.startswith("care_")]
+    mean = s.groupby(["month", "measure"])["value"].mean().unstack("measure")
+    out = pd.DataFrame(index=mean.index)
+    for label, types, _ in MIX_GROUPS:
+        cols = [f"care_{t}" for t in types if f"care_{t}" in mean.columns]
+        out[label] = mean[cols].fillna(0.0).sum(axis=1) if cols else 0.0
+    return out
 
 
 def chart_placement_mix(stocks, sset, all_name, path: Path) -> Path:
     base, scen = _groups(stocks, BASELINE), _groups(stocks, all_name)
-    order = [g for g in GROUP_LABELS if g in base.columns and (base[g].max() > 0 or scen.get(g, pd.Series([0])).max() > 0)]
-    scen = scen.reindex(columns=order, fill_value=0.0)
-    base = base.reindex(columns=order, fill_value=0.0)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1, 1, 1]})
-    top = max(base.sum(axis=1).max(), scen.sum(axis=1).max()) * 1.05
+    keep = [(lab, col) for lab, _, col in MIX_GROUPS if base[lab].max() > 0 or scen[lab].max() > 0]
+    labels, colours = [k for k, _ in keep], [c for _, c in keep]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    top = max(base[labels].sum(axis=1).max(), scen[labels].sum(axis=1).max()) * 1.05
     for ax, frame, title in ((axes[0], base, "Baseline"), (axes[1], scen, _label(all_name, sset))):
         x = _months(frame.index)
-        ax.stackplot(x, [frame[g].to_numpy() for g in order], labels=[GROUP_LABELS[g] for g in order],
-                     colors=[GROUP_COLOURS[g] for g in order], alpha=0.85)
+        ax.stackplot(x, [frame[g].to_numpy() for g in labels], labels=labels, colors=colours, alpha=0.9)
         ax.set_title(title)
         ax.set_ylim(0, top)
         ax.set_ylabel("children in care (month end, mean)")
         _fy_axis(ax)
         ax.grid(alpha=0.3)
-    diff = scen - base
+    diff = scen[labels] - base[labels]
     x = _months(diff.index)
-    for g in order:
-        axes[2].plot(x, diff[g].to_numpy(), color=GROUP_COLOURS[g], lw=1.8, label=GROUP_LABELS[g])
+    for g, col in keep:
+        axes[2].plot(x, diff[g].rolling(3, min_periods=1).mean().to_numpy(), color=col, lw=1.8, label=g)
     axes[2].axhline(0, color="black", lw=0.8)
     axes[2].set_title(f"Difference: {_label(all_name, sset).lower()} minus baseline")
-    axes[2].set_ylabel("children (scenario minus baseline)")
+    axes[2].set_ylabel("children (3-month rolling mean)")
     _fy_axis(axes[2])
     axes[2].grid(alpha=0.3)
     h, lbl = axes[0].get_legend_handles_labels()
-    fig.legend(h, lbl, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.1), fontsize=9, frameon=False)
+    fig.legend(h, lbl, loc="lower center", ncol=5, bbox_to_anchor=(0.5, -0.12), fontsize=9, frameon=False)
     fig.suptitle("Placement mix over time (mean of replications)", fontsize=12)
     fig.tight_layout()
     return _save(fig, path)
@@ -540,8 +549,9 @@ def _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, pa
         enough = need[need["replications_for_10pct_precision"] <= reps]["scenario"].tolist()
         items.append(
             f"Precision: for a 95% interval of the {years[-1]} gross saving within ±10% of its value, the scenarios "
-            f"need between {int(need['replications_for_10pct_precision'].min())} and "
-            f"{int(worst['replications_for_10pct_precision'])} replications ({_label(worst['scenario'], sset)} needs the most); "
+            + (f"need between {int(need['replications_for_10pct_precision'].min())} and "
+               if need['replications_for_10pct_precision'].nunique() > 1 else "need up to ")
+            + f"{int(worst['replications_for_10pct_precision'])} replications ({_label(worst['scenario'], sset)} needs the most); "
             f"{len(enough)} of {len(need)} scenarios have enough with {reps}. The full list is in the headline table's "
             "source, `business_case_summary.csv` (column `replications_for_10pct_precision`).")
     doc.ul(items)
@@ -601,7 +611,7 @@ def _headline(doc, sset, summary_table, all_name, years):
                      money(sum(v / (1 + sset.discount_rate) ** t for t, v in enumerate(n) if np.isfinite(v)))])
     y8 = years[-1]
     doc.table(["Scenario", f"Gross saving {y8} (95% interval)", f"Gross saving {years[0]} to {y8} (95% interval)",
-               "Investment", "Net saving, all years", f"ROI {len(years[:4])} years", f"ROI {len(years)} years",
+               "Investment", "Net saving, all years", f"ROI over {len(years[:4])} years", f"ROI over {len(years)} years",
                f"NPV of net saving at {100 * sset.discount_rate:.1f}%"], rows,
               note="ROI is shown only where the scenario declares an investment. The council's ROI here is recomputed "
                    "from Table 1's gross savings and the same investment; it reports 7.1:1 over 8 years and 2.3:1 over 4.")
@@ -705,8 +715,9 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
             inv = sum(sset.investment_of(sc).values()) if sc else 0.0
             yrs = [y for y, v in gap.items() if np.isfinite(v) and v > 1e-9]
             if yrs:
+                span = yrs[0] if len(yrs) == 1 else f"{yrs[0]} to {yrs[-1]}"
                 said.append(f"Table 1's net figures take {money(ded * 1e6)} off the gross in all, in "
-                            f"{yrs[0]} to {yrs[-1]}, whereas the investment declared for the scenario is "
+                            f"{span}, whereas the investment declared for the scenario is "
                             f"{money(inv)} (spread as in the scenario file); the model's net saving uses the "
                             "declared investment, so the two net lines differ by construction as well as by estimate.")
     if interaction is not None and len(interaction):
@@ -724,7 +735,7 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
     if effects is not None and len(effects):
         e_in = _eff(effects, "edge_of_care", "care_entries", y8)
         e_cic = _eff(effects, "edge_of_care", "cic_average", y8)
-        if e_in is not None and e_cic is not None and e_in["difference"] < 0:
+        if e_in is not None and e_cic is not None and e_in["difference"] < -0.5 and e_cic["difference"] < -0.5:
             yrs = e_cic["difference"] / e_in["difference"]
             said.append(f"Edge of care: in {y8} the model has {-e_in['difference']:.0f} fewer entries to care "
                         f"({-e_in['high']:.0f} to {-e_in['low']:.0f}) and {-e_cic['difference']:.0f} fewer children in care "
@@ -733,20 +744,20 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
         fi = _eff(effects, "foster_carers", "foster_carers_at_year_end", y8)
         fin = _eff(effects, "foster_carers", "cic_foster_inhouse_average", y8)
         fifa = _eff(effects, "foster_carers", "cic_foster_ifa_average", y8)
-        if fi is not None and fin is not None and fifa is not None:
+        if fi is not None and fin is not None and fifa is not None and abs(fi["difference"]) >= 0.5:
             said.append(f"Foster carers: by the end of {y8} the model has {fi['difference']:.0f} more in-house carers "
                         f"than the baseline; {fin['difference']:+.0f} children with in-house carers and "
                         f"{fifa['difference']:+.0f} with agencies (IFA) on average. A new carer saves money only when "
                         "a child would otherwise go to an agency or a children's home, that is, when in-house places are full.")
         bb = _eff(effects, "block_beds", "cic_residential_block_average", y8)
         bs = _eff(effects, "block_beds", "cic_residential_spot_average", y8)
-        if bb is not None and bs is not None:
+        if bb is not None and bs is not None and abs(bb["difference"]) >= 0.05:
             said.append(f"Block beds: {bb['difference']:+.1f} children in block homes and {bs['difference']:+.1f} in spot "
                         f"homes on average in {y8}. The saving is the spot price less the block price for each bed filled.")
         ks = _eff(effects, "kinship_to_sgo", "care_exits_sgo", y8)
         ka = _eff(effects, "kinship_to_sgo", "cost_allowances", y8)
         kp = _eff(effects, "kinship_to_sgo", "cost_placements", y8)
-        if ks is not None and ka is not None and kp is not None:
+        if ks is not None and ka is not None and kp is not None and abs(ks["difference"]) >= 0.5:
             said.append(f"Kinship to SGO: {ks['difference']:+.0f} SGOs in {y8}; placement costs change by "
                         f"{money(kp['difference'])} but SGO allowances by {money(ka['difference'])}, so much of the "
                         "kinship allowance continues as an SGO allowance.")

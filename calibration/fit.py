@@ -970,13 +970,14 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
                "care.inhouse_foster_suitable_share", "care.spot_residential_over_4100_share",
                "care.sgo_allowance_share", "care.adoption_allowance_share", "costs (other than placements)"):
         f.log.template(p_, "not in the activity data")
-    # horizon: start at the extract date, as long as the template's
+    # horizon: start the day after the extract date (the snapshot is the caseload at the end of
+    # that day; an extract on 31 March starts a forecast on 1 April), as long as the template's
     length = template.horizon.end_date - template.horizon.start_date
-    start = extract.date()
+    start = extract.date() + dt.timedelta(days=1)
     f.p["horizon"] = {"start_date": start.isoformat(), "end_date": (start + length).isoformat()}
     f.p["initial_caseload"] = "snapshot.csv"
-    f.p["name"] = name or f"calibrated to data extracted {start.isoformat()}"
-    f.p["description"] = (f"Fitted by carepath calibrate from activity data extracted on {start.isoformat()}, "
+    f.p["name"] = name or f"calibrated to data extracted {extract.date().isoformat()}"
+    f.p["description"] = (f"Fitted by carepath calibrate from activity data extracted on {extract.date().isoformat()}, "
                           f"starting from the template '{template.name}'. See calibration_summary.csv.")
     params = params_from_dict(f.p, "fitted parameters")
     snap = f.snapshot()

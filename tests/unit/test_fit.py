@@ -1,6 +1,8 @@
 """Parameter fitting: recovery of a known truth from synthetic files, and a valid result."""
 from __future__ import annotations
 
+import datetime as dt
+
 import math
 
 import numpy as np
@@ -42,7 +44,8 @@ def test_result_is_a_valid_parameter_set_and_snapshot(fitted):
     res, _, _ = fitted
     again = params_from_dict(res.params.model_dump(mode="json"))
     assert again.digest() == res.params.digest()
-    assert str(res.params.horizon.start_date) == EXTRACT
+    # the forecast starts the day after the extract (the snapshot is the caseload at its end)
+    assert res.params.horizon.start_date == dt.date.fromisoformat(EXTRACT) + dt.timedelta(days=1)
     cases = cases_from_frame(res.snapshot, res.params.horizon.start_date)
     states = {c.state for c in cases}
     assert {"care", "cin", "cp"} <= states

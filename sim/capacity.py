@@ -48,6 +48,7 @@ class FosterCarerPool:
         self._next_id = 0
         self.in_use = 0
         self.open_places = 0  # places of carers who have not resigned
+        self._record()
 
     # -- carers ------------------------------------------------------------------------------
     def add_carer(self, places: int) -> FosterCarer:

@@ -309,14 +309,27 @@ class Pathway:
             self._screen(child, elapsed)
         else:
             team.on_allocate(child.id, lambda: self._screen(child, elapsed))
+            # a contact still waiting at the 18th birthday closes then
+            t18 = max(child.time_to_18(self.env.now), 0.0)
+            self.env.timeout(t18).callbacks.append(lambda _ev: self._age_out_waiting(child, team))
+
+    def _age_out_waiting(self, child: Child, team: Team):
+        if child.id in team.waiting and child.state in ("contact", "assessment"):
+            team.release(child.id)
+            self._close(child, "contact_closed" if child.state == "contact" else "assessment_complete",
+                        "turned 18", None)
 
     def _screen(self, child: Child, elapsed: float):
         d = self.screening.sample(self.u(child, "screening"), elapsed)
+        d, _ = self._capped(child, d)
         self.env.timeout(d).callbacks.append(lambda _ev: self._screened(child))
 
     def _screened(self, child: Child):
         now = self.env.now
         self.teams["front_door"].release(child.id)
+        if child.time_to_18(now) <= 1e-9:
+            self._close(child, "contact_closed", "turned 18", None)
+            return
         u = self.u(child, "front_door_outcome")
         rp = child.return_referral_p
         if rp is None:
@@ -360,7 +373,11 @@ class Pathway:
         team = self.teams["assessment"]
         ev = self._team_wait(team, child)
         if ev is not None:
-            yield ev
+            birthday = self.env.timeout(max(child.time_to_18(self.env.now), 0.0))
+            yield ev | birthday
+            if not ev.triggered:  # still waiting for a social worker at 18
+                self._age_out_waiting(child, team)
+                return
         self._note(child, "assessment_start")
         d = self.p.assessment.duration.sample(self.u(child, "assessment_duration"), elapsed)
         d, adult = self._capped(child, d)

@@ -227,8 +227,41 @@ def _carepath_rep(params, seed, rep, cases):
     return frame, time.perf_counter() - t0
 
 
+def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt.date, out: Path):
+    """carepath fitted on the cut SSDA903 plus the CIN census and contacts as they stood at the
+    cut-off (`calibration.fit.as_of`: later records dropped, later end dates blanked)."""
+    import pandas as pd
+    import yaml
+
+    from calibration.cin_census import load_cin_census
+    from calibration.command import DEFAULT_TEMPLATE
+    from calibration.contacts import load_contacts
+    from calibration.fit import as_of, fit_parameters
+    from calibration.ssda903 import load_ssda903
+    from sim.params import load_params
+
+    cut = pd.Timestamp(cutoff)
+    s = load_ssda903(ssda903_dir, cut)
+    c = load_cin_census(data / "cin_census" / "csv" / "cin_census.csv", pd.Timestamp(extract))
+    k = load_contacts(data / "contacts" / "contacts.csv", pd.Timestamp(extract))
+    _, c, k = as_of(None, c, k, cut)
+    res = fit_parameters(s, c, k, None, extract_date=cut, template=load_params(DEFAULT_TEMPLATE))
+    snap = res.snapshot
+    # a child open on the extract date who turns 18 the next day (the forecast's first day) is
+    # refused by the model's snapshot check: leave such children out (see docs/peer_comparison.md)
+    start = cut + pd.Timedelta(days=1)
+    adult = pd.to_datetime(snap["dob"]) + pd.DateOffset(years=18) <= start
+    if adult.any():
+        print(f"carepath (full pathway): {int(adult.sum())} snapshot child(ren) 18 on the forecast's first day left out")
+    fit_dir = out / "carepath_fit_full"
+    fit_dir.mkdir(parents=True, exist_ok=True)
+    snap[~adult].to_csv(fit_dir / "snapshot.csv", index=False)
+    (fit_dir / "params.yaml").write_text(yaml.safe_dump(res.params.model_dump(mode="json"), sort_keys=False))
+    return {"params": fit_dir / "params.yaml", "snapshot": fit_dir / "snapshot.csv"}
+
+
 def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: Path, replications: int,
-                 workers: int, seed: int):
+                 workers: int, seed: int, full_pathway_data: Path | None = None, extract: dt.date | None = None):
     import pandas as pd
 
     from calibration.command import calibrate
@@ -236,7 +269,10 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
     from sim.params import load_params
 
     t0 = time.perf_counter()
-    paths = calibrate(ssda903_dir, extract_date=cutoff.isoformat(), out_dir=out / "carepath_fit", backcast=False)
+    if full_pathway_data is None:
+        paths = calibrate(ssda903_dir, extract_date=cutoff.isoformat(), out_dir=out / "carepath_fit", backcast=False)
+    else:
+        paths = fit_full_pathway(ssda903_dir, full_pathway_data, cutoff, extract, out)
     fit_seconds = time.perf_counter() - t0
     params = load_params(paths["params"])
     params = params.model_copy(deep=True)
@@ -259,11 +295,9 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
                 rep_seconds.append(s)
     forecast_seconds = time.perf_counter() - t1
     sims = pd.concat(frames, ignore_index=True)
-    summary = pd.read_csv(paths["summary"])
-    entries = summary.loc[summary["measure"] == "care_entries_per_year", "value"]
+    in_care = sum(1 for c in cases if c.state == "care")
     return sims, {"fit_seconds": fit_seconds, "forecast_seconds": forecast_seconds,
-                  "replication_seconds": sum(rep_seconds), "snapshot_children": len(cases),
-                  "care_entries_last_12_months": float(entries.iloc[0]) if len(entries) else float("nan")}
+                  "replication_seconds": sum(rep_seconds), "snapshot_children": len(cases), "in_care": in_care}
 
 
 # ------------------------------------------------------------------------------- scoring
@@ -319,6 +353,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cutoff", type=dt.date.fromisoformat, default=dt.date(2020, 3, 31),
                     help="data cut-off, the forecast's start (default 2020-03-31)")
     ap.add_argument("--peer-python", default=None, help="a Python with cs-demand-model 0.5.1 (default benchmarks/.venv/bin/python)")
+    ap.add_argument("--no-full-pathway", action="store_true",
+                    help="leave out the extra carepath row fitted on SSDA903 + CIN census + contacts")
     ap.add_argument("--carepath-only", action="store_true", help="skip the peer")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "peer_benchmark", help="work folder (default results/peer_benchmark)")
     if argv is None:
@@ -354,21 +390,26 @@ def main(argv=None) -> int:
     both = observed(data / "ssda903", extract, [pd.Timestamp(a.cutoff).strftime("%Y-%m")] + months)
     start_obs, obs = both.iloc[0], both.iloc[1:]
 
-    print(f"carepath: calibrate (SSDA903 only) and {a.replications} replications ...", flush=True)
-    sims, ct = run_carepath(cut, a.cutoff, horizon_end, a.out, a.replications, a.workers, a.seed)
-    rows, monthly = [], [obs.add_prefix("observed_")]
-    g = sims.groupby(["group", "month"])["value"]
-    mean, lo, hi = g.mean().unstack(0), g.quantile(0.025).unstack(0), g.quantile(0.975).unstack(0)
-    mean, lo, hi = (x.reindex(months) for x in (mean, lo, hi))
-    monthly += [mean.add_prefix("carepath_mean_"), lo.add_prefix("carepath_low_"), hi.add_prefix("carepath_high_")]
-    inside = float(((obs["total"] >= lo["total"]) & (obs["total"] <= hi["total"])).mean() * 100)
-    label = f"carepath (SSDA903 only, {a.replications} replications)"
-    for srs in ("total",) + GROUPS:
-        e = errors(mean[srs], obs[srs])
-        rows.append({"model": label, "series": srs, **e, "start": float(ct["snapshot_children"]) if srs == "total" else np.nan,
-                     "fit_s": ct["fit_seconds"], "forecast_s": ct["forecast_seconds"]})
-    print(f"carepath: fit {ct['fit_seconds']:.1f}s, forecast {ct['forecast_seconds']:.1f}s; "
-          f"observed inside the 95% band in {inside:.0f}% of months")
+    rows, monthly, inside = [], [obs.add_prefix("observed_")], {}
+    variants = [("SSDA903 only", "carepath", None)]
+    if not a.no_full_pathway:
+        variants.append(("SSDA903 + CIN census + contacts", "carepath_full", data))
+    for what, key, extra in variants:
+        print(f"carepath ({what}): fit and {a.replications} replications ...", flush=True)
+        sims, ct = run_carepath(cut, a.cutoff, horizon_end, a.out, a.replications, a.workers, a.seed, extra, extract)
+        g = sims.groupby(["group", "month"])["value"]
+        mean, lo, hi = g.mean().unstack(0), g.quantile(0.025).unstack(0), g.quantile(0.975).unstack(0)
+        mean, lo, hi = (x.reindex(months) for x in (mean, lo, hi))
+        monthly += [mean.add_prefix(f"{key}_mean_"), lo.add_prefix(f"{key}_low_"), hi.add_prefix(f"{key}_high_")]
+        label = f"carepath ({what}; {a.replications} replications)"
+        inside[label] = float(((obs["total"] >= lo["total"]) & (obs["total"] <= hi["total"])).mean() * 100)
+        for srs in ("total",) + GROUPS:
+            e = errors(mean[srs], obs[srs])
+            rows.append({"model": label, "series": srs, **e, "start": float(ct["in_care"]) if srs == "total" else np.nan,
+                         "fit_s": ct["fit_seconds"], "forecast_s": ct["forecast_seconds"]})
+        print(f"  fit {ct['fit_seconds']:.1f}s, forecast {ct['forecast_seconds']:.1f}s; starting caseload "
+              f"{ct['snapshot_children']} children ({ct['in_care']} in care); observed total inside the 95% band "
+              f"in {inside[label]:.0f}% of months")
 
     peer_t = None
     if peer_python:
@@ -401,9 +442,9 @@ def main(argv=None) -> int:
         by = " / ".join(f"{t.loc[t['series'] == s, 'mape'].iloc[0]:.1f}" for s in GROUPS)
         md.append(f"| {model} | {tot['mape']:.1f} | {tot['err12']:+.1f} | {tot['err24']:+.1f} | {tot['pred24']:.0f} "
                   f"(observed {tot['obs24']:.0f}) | {by} | {tot['fit_s']:.1f} | {tot['forecast_s']:.1f} |")
-    md += ["", f"carepath: the observed total is inside its 95% band (2.5-97.5 percentiles over {a.replications} "
-           f"replications) in {inside:.0f}% of the 24 months; starting caseload {ct['snapshot_children']} children; "
-           f"care entries in the last 12 months of the cut data {ct['care_entries_last_12_months']:.0f}."]
+    md.append("")
+    for label, v in inside.items():
+        md.append(f"{label}: the observed total is inside the 95% band (2.5-97.5 percentiles) in {v:.0f}% of the 24 months.")
     if peer_t:
         md.append(f"cs-demand-model: starting stock {sum(peer_t['start_stock'].values()):.0f} "
                   f"({', '.join(f'{k} {v:.0f}' for k, v in peer_t['start_stock'].items())}); observed at the cut-off "

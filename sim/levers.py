@@ -190,6 +190,11 @@ class Mechanisms:
     def active(self, name: str) -> bool:
         return self.bounds.get(name, 0.0) > 0.0
 
+    def start(self, name: str) -> float:
+        """The first day any lever acts on `name` (infinity if none does)."""
+        terms = self.terms.get(name)
+        return min((r.a for r, v in terms if v > 0), default=float("inf")) if terms else float("inf")
+
 
 def build_mechanisms(levers: list[Lever], params) -> Mechanisms:
     """Turn mechanism-stated levers into the functions of time the pathway reads."""

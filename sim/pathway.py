@@ -428,7 +428,9 @@ class Pathway:
         if weeks <= 0:
             return d
         share = min(0.95, 7.0 * weeks / mean_days)
-        return max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
+        shorter = max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
+        # a case is never cut to end before the lever began acting
+        return max(shorter, min(d, self.mech.start(mechanism) - self.env.now))
 
     def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
         names, cum, durations = table
@@ -587,20 +589,26 @@ class Pathway:
                 total = (rate + step + to_semi) / DAYS_PER_YEAR
                 move_at = now - math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
                 which = self.u(child, "placement_move_kind") * (rate + step + to_semi)
+            t16 = child.dob + 16 * DAYS_PER_YEAR
             if lever_at is None:
-                lever_max = (kin_max if child.placement == "kinship" else reun_max) if age < 16 else 0.0
+                # candidate exits at the lever's full rate from when it starts, under 16 only;
+                # accepted in proportion to its ramp (thinning)
+                name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"
+                lever_max = (kin_max if name == "kinship_sgo_rate" else reun_max) if age < 16 else 0.0
                 lever_at = INF
                 if lever_max > 0:
-                    lever_at = now - math.log(1.0 - self.u(child, "lever_exit_time")) / (lever_max / DAYS_PER_YEAR)
-            # rates change at the 16th birthday: stop there and draw again
-            t16 = child.dob + 16 * DAYS_PER_YEAR
-            age_rules = now < t16 and ((grp in ("foster", "residential") and (semi > 0 or rates[1] > 0)) or lever_max > 0)
+                    lever_at = max(now, mech.start(name)) - math.log(1.0 - self.u(child, "lever_exit_time")) / (
+                        lever_max / DAYS_PER_YEAR)
+                    if lever_at >= t16:
+                        lever_at = INF
+            # move rates change at the 16th birthday: stop there and draw again
+            age_rules = now < t16 and grp in ("foster", "residential") and (semi > 0 or rates[1] > 0)
             nxt = min(move_at, lever_at, exit_time, t16 + 1e-6 if age_rules else INF)
             yield env.timeout(nxt - now)
             if nxt >= exit_time:
                 return None
             if nxt == t16 + 1e-6 and age_rules:
-                move_at = lever_at = None
+                move_at = None
                 continue
             if nxt == lever_at:
                 name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"

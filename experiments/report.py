@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 from sim.files import atomic_write, write_text  # noqa: E402
 from sim.levers import LEVERS  # noqa: E402
 
+from .business_case import LEVER_VOLUME  # noqa: E402
 from .run import BASELINE, _mean_ci  # noqa: E402
 
 # ------------------------------------------------------------------------------ words and numbers
@@ -270,8 +271,12 @@ def _months(index) -> pd.DatetimeIndex:
     return pd.to_datetime([f"{m}-01" for m in index]) + pd.offsets.MonthEnd(0)
 
 
-def _fy_axis(ax):
-    ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=4))
+def _fy_axis(ax, span_years: float = 0.0):
+    """April ticks: every year, or every other year on long horizons."""
+    if span_years > 5:
+        ax.xaxis.set_major_locator(mdates.YearLocator(2, month=4))
+    else:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=4))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("Apr\n%Y"))
 
 
@@ -420,7 +425,7 @@ def chart_placement_mix(stocks, sset, all_name, path: Path) -> Path:
         ax.set_title(title)
         ax.set_ylim(0, top)
         ax.set_ylabel("children in care (month end, mean)")
-        _fy_axis(ax)
+        _fy_axis(ax, len(frame) / 12)
         ax.grid(alpha=0.3)
     diff = scen[labels] - base[labels]
     x = _months(diff.index)
@@ -429,7 +434,7 @@ def chart_placement_mix(stocks, sset, all_name, path: Path) -> Path:
     axes[2].axhline(0, color="black", lw=0.8)
     axes[2].set_title(f"Difference: {_label(all_name, sset).lower()} minus baseline")
     axes[2].set_ylabel("children (3-month rolling mean)")
-    _fy_axis(axes[2])
+    _fy_axis(axes[2], len(diff) / 12)
     axes[2].grid(alpha=0.3)
     h, lbl = axes[0].get_legend_handles_labels()
     fig.legend(h, lbl, loc="lower center", ncol=5, bbox_to_anchor=(0.5, -0.12), fontsize=9, frameon=False)
@@ -656,7 +661,48 @@ def _comparison(doc, sset, comparison, profile, summary, effects, summary_table,
                      money(pr["council_net_m"].sum() * 1e6), money(pr["model_net_m"].sum() * 1e6)])
         doc.table(["Financial year", "Council gross (Table 1)", f"Model gross, {_label(pr['scenario'].iloc[0], sset).lower()} (95% interval)",
                    "Council net (Table 1)", "Model net"], rows)
+    _by_year_tables(doc, sset, effects, years)
     _explain(doc, sset, comparison, profile, summary, effects, interaction, intensities, all_name, years)
+
+
+def _by_year_tables(doc, sset, effects, years):
+    """What each lever alone delivers year by year, and where its last-year saving comes from."""
+    if effects is None or effects.empty:
+        return
+    y8 = years[-1]
+    singles = [s for s in sset.scenarios if len(s.levers) == 1]
+    rows = []
+    for sc in singles:
+        measure, sign, words = LEVER_VOLUME.get(sc.levers[0].lever, ("", 1, ""))
+        e = effects[(effects["scenario"] == sc.name) & (effects["measure"] == measure)].set_index("financial_year")
+        if e.empty:
+            continue
+        rows.append([_label(sc.name, sset), words] + [num(sign * e.loc[y, "difference"], "1dp") if y in e.index else ""
+                                                     for y in years])
+    if rows:
+        doc.h(3, "What each lever alone delivers, year by year")
+        doc.p("The volume each lever moves against the baseline in each financial year (mean of the paired "
+              "differences). A programme target is a volume a year at full effect; a lever that works through a "
+              "stock of children (such as kinship placements) can deliver far more in its early years than later.")
+        doc.table(["Lever", "Volume"] + years, rows)
+    rows = []
+    for sc in singles:
+        e = effects[(effects["scenario"] == sc.name) & (effects["financial_year"] == y8)].set_index("measure")
+        if "cost_total" not in e.index:
+            continue
+        get = lambda m: -e.loc[m, "difference"] if m in e.index else float("nan")  # noqa: E731
+        cic = e.loc["cic_average", "difference"] if "cic_average" in e.index else float("nan")
+        rows.append([_label(sc.name, sset), money(get("cost_placements")), money(get("cost_social_work")),
+                     money(get("cost_allowances")), money(get("cost_total")), signed(cic, "int")])
+    if rows:
+        doc.h(3, f"Where each lever's {y8} saving comes from")
+        doc.p("Savings (baseline minus scenario, mean over replications) by kind of cost; a negative figure is a "
+              "cost that rises. The last column is the change in the average number of children in care.")
+        doc.table(["Lever", "Placements", "Social work", "Allowances (SGO, adoption)", "Total", "Children in care"], rows)
+
+
+def _months_words(m: float) -> str:
+    return "a month" if m < 1.5 else f"{m:.0f} months"
 
 
 def _eff(effects, scenario, measure, year):
@@ -758,9 +804,49 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
         ka = _eff(effects, "kinship_to_sgo", "cost_allowances", y8)
         kp = _eff(effects, "kinship_to_sgo", "cost_placements", y8)
         if ks is not None and ka is not None and kp is not None and abs(ks["difference"]) >= 0.5:
-            said.append(f"Kinship to SGO: {ks['difference']:+.0f} SGOs in {y8}; placement costs change by "
-                        f"{money(kp['difference'])} but SGO allowances by {money(ka['difference'])}, so much of the "
-                        "kinship allowance continues as an SGO allowance.")
+            said.append(f"Kinship to SGO: {ks['difference']:+.0f} SGOs in {y8}; placement costs fall by "
+                        f"{money(-kp['difference'])} but allowances rise by {money(ka['difference'])}, so part of "
+                        "the kinship allowance continues as an SGO allowance.")
+        # levers that run down a stock: early years far above the last
+        for sc in [s for s in sset.scenarios if len(s.levers) == 1]:
+            measure, sign, words = LEVER_VOLUME.get(sc.levers[0].lever, ("", 1, ""))
+            if measure not in ("care_entries", "care_exits_sgo", "care_exits_reunification", "repeat_plans"):
+                continue
+            e = effects[(effects["scenario"] == sc.name) & (effects["measure"] == measure)].set_index("financial_year")
+            e = e.reindex([y for y in years if y in e.index])
+            if e.empty or y8 not in e.index:
+                continue
+            v = sign * e["difference"]
+            peak_year = v.idxmax()
+            if peak_year != y8 and v.max() > 1.5 * max(v.loc[y8], 1.0):
+                said.append(f"{_label(sc.name, sset)}: the volume peaks at {v.max():.0f} {words} in {peak_year}, "
+                            f"against {v.loc[y8]:.0f} in {y8}; over {years[0]} to {y8} it adds up to {v.sum():.0f}. "
+                            "The lever works through a stock of children it runs down, so a target met in the last "
+                            "year means much more in the early years than the council's volume a year.")
+        b = _eff(effects, effects["scenario"].iloc[0], "cost_placements", y8)
+        n = _eff(effects, effects["scenario"].iloc[0], "cic_average", y8)
+        if b is not None and n is not None and n["baseline"] > 0:
+            said.append(f"For scale: in the model's baseline a child in care costs on average "
+                        f"{money(b['baseline'] / n['baseline'])} a year in placements in {y8} "
+                        f"({n['baseline']:.0f} children in care on average, {money(b['baseline'])} placements in all), "
+                        "so every child fewer in care for a whole year is worth about that much.")
+    # what the target searches say about feasibility
+    if intensities is not None and len(intensities) and (intensities["stated_as"] == "target").any():
+        t = intensities[intensities["stated_as"] == "target"].drop_duplicates(subset=["lever", "target", "target_value"])
+        for _, r in t.iterrows():
+            name = LEVER_NAMES.get(r["lever"], r["lever"])
+            if isinstance(r.get("note"), str) and r["note"]:
+                said.append(f"{name}: the target of {r['target_value']:g} ({r['target'].replace('_', ' ')}) was not "
+                            f"reached; the search's best was {r['achieved']:.1f} at {r['mechanism']} = {r['intensity']:.4g}. "
+                            "The model cannot deliver this volume through this mechanism alone, so its saving is for "
+                            "the smaller volume.")
+            if str(r["mechanism"]).endswith("_rate_per_year") and r["intensity"] > 1.0:
+                said.append(f"{name}: reaching {r['target_value']:g} ({r['target'].replace('_', ' ')}) in "
+                            f"{r['financial_year']} needed an extra rate of {r['intensity']:.2f} a year, so an eligible "
+                            f"child would leave on this route within about {_months_words(12 / r['intensity'])} on average: "
+                            "the pool of eligible children, not the will to act, limits this lever.")
+            if r["mechanism"] in ("divert_share", "recontact_reduction") and r["intensity"] >= 0.99:
+                said.append(f"{name}: the search needed {r['mechanism']} at its limit of 1 (every eligible child).")
     said = [s for s in said if s]
     doc.ul(said)
     doc.p("Standing differences of method, which apply whatever the numbers:")

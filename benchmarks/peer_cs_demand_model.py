@@ -426,6 +426,11 @@ def main(argv=None) -> int:
                 start = sum(peer_t["start_stock"].values()) if srs == "total" else np.nan
                 rows.append({"model": lab, "series": srs, **e, "start": start,
                              "fit_s": t["fit_seconds"], "forecast_s": t["forecast_seconds"]})
+    # the naive reference: the stock at the cut-off carried forward unchanged
+    for srs in ("total",) + GROUPS:
+        e = errors(np.full(len(months), float(start_obs[srs])), obs[srs])
+        rows.append({"model": "naive: the cut-off's stock carried forward", "series": srs, **e,
+                     "start": float(start_obs["total"]) if srs == "total" else np.nan, "fit_s": 0.0, "forecast_s": 0.0})
     table = pd.DataFrame(rows)
     pd.concat(monthly, axis=1).rename_axis("month").to_csv(a.out / "monthly.csv")
     table.to_csv(a.out / "results.csv", index=False)

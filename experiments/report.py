@@ -557,8 +557,11 @@ def _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, pa
             + (f"need between {int(need['replications_for_10pct_precision'].min())} and "
                if need['replications_for_10pct_precision'].nunique() > 1 else "need up to ")
             + f"{int(worst['replications_for_10pct_precision'])} replications ({_label(worst['scenario'], sset)} needs the most); "
-            f"{len(enough)} of {len(need)} scenarios have enough with {reps}. The full list is in the headline table's "
-            "source, `business_case_summary.csv` (column `replications_for_10pct_precision`).")
+            f"{len(enough)} of {len(need)} scenarios have enough with {reps}: "
+            + "; ".join(f"{_label(r['scenario'], sset)} {int(r['replications_for_10pct_precision'])}"
+                        for _, r in need.iterrows())
+            + " (`business_case_summary.csv`, column `replications_for_10pct_precision`). A saving near zero, "
+              "such as a lever that barely changes cost, needs very many.")
     doc.ul(items)
     doc.h(3, "Scenarios and their levers")
     for sc in sset.scenarios:

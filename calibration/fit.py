@@ -879,7 +879,7 @@ def build_snapshot(ssda903, cin, date) -> pd.DataFrame:
     A child open at several stages is counted once, at the deepest: care, then CP plan, S47
     enquiry (started in the last 90 days, ICPC not yet held), CIN plan, assessment (started in
     the last 180 days, not yet authorised). Children are renumbered 1, 2... (the model needs
-    whole numbers); children without a date of birth or aged 18 or over are left out.
+    whole numbers); children without a date of birth or aged 18 or over on the next day are left out.
     """
     d = pd.Timestamp(date)
     rows = {}
@@ -929,7 +929,8 @@ def build_snapshot(ssda903, cin, date) -> pd.DataFrame:
     out = []
     for i, (child, r) in enumerate(sorted(rows.items(), key=lambda kv: str(kv[0])), start=1):
         dob = dobs.get(child)
-        if dob is None or pd.isna(dob) or dob > d or (d - dob).days / DAYS_PER_YEAR >= 18:
+        # ages on the forecast's first day (the day after the extract), as the model checks them
+        if dob is None or pd.isna(dob) or dob > d or ((d - dob).days + 1) / DAYS_PER_YEAR >= 18:
             continue
         n_prev = sum(1 for s in prev_cp.get(child, []) if s < (r["state_start"] if r["state"] == "cp" else d + pd.Timedelta(days=1)))
         out.append({"child_id": i, "dob": dob.date().isoformat(), "state": r["state"],

@@ -98,7 +98,8 @@ def run_experiment_command(args) -> int:
     if write_report is not None:
         written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
                                 summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
-                                interaction=inter, intensities=result.intensities, years=years)
+                                interaction=inter, intensities=result.intensities, years=years,
+                                seed=seed, params_hash=params.digest())
     wall = time.perf_counter() - t0
     written.append(write_json({
         "what": "carepath experiment",

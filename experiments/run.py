@@ -7,6 +7,7 @@ without redoing them. Cache files are written atomically.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import pickle
@@ -20,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.batch import Progress
-from sim.calendar import FinancialYear
+from sim.calendar import FinancialYear, fy_edges
 from sim.files import atomic_write
 from sim.levers import Lever, build_mechanisms
 from sim.measures import stocks_by_month, summary_by_fy
@@ -143,8 +144,25 @@ def _measure(summary: pd.DataFrame, fy: str, measure: str) -> float:
     return float(v.iloc[0]) if len(v) else float("nan")
 
 
-def target_effect(name: str, base: pd.DataFrame, scen: pd.DataFrame, fy: str, lever: Lever) -> float:
-    """The volume a target names, scenario against baseline, in financial year `fy`."""
+def full_effect_years(lever: Lever, target_fy: str, labels: list[str]) -> list[str]:
+    """Financial years in which the lever is at full effect, up to the target year: a target
+    like "35 fewer entries a year at full effect" is met on average over these years. If the
+    ramp ends inside the target year, the target year alone."""
+    full = lever.start + dt.timedelta(days=int(lever.ramp_months * 30.44))
+    last = FinancialYear.parse(target_fy)
+    years = [y for y in labels
+             if FinancialYear.parse(y).first_day >= full and FinancialYear.parse(y).start_year <= last.start_year]
+    return years or [target_fy]
+
+
+def target_effect(name: str, base: pd.DataFrame, scen: pd.DataFrame, fy, lever: Lever) -> float:
+    """The volume a target names, scenario against baseline: a year's figure, or the average over
+    several financial years when `fy` is a list."""
+    if isinstance(fy, (list, tuple)):
+        if name == "net_extra_carers_per_year":  # a cumulative gain: judged at the last year
+            fy = fy[-1]
+        else:
+            return float(np.mean([target_effect(name, base, scen, y, lever) for y in fy]))
     if name == "fewer_care_entries_per_year":
         return _measure(base, fy, "care_entries") - _measure(scen, fy, "care_entries")
     if name == "extra_sgos_per_year":
@@ -176,6 +194,7 @@ class Resolved:
     high: float
     steps: list = field(default_factory=list)  # (intensity, achieved)
     note: str = ""
+    years: list = field(default_factory=list)  # financial years the target was judged over
 
 
 def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
@@ -192,7 +211,7 @@ class TargetSearch:
     number replications, lands within tolerance of its target: max(5% of it, 1 unit). Secant
     steps from a first guess, through the origin at first (no lever, no effect)."""
 
-    def __init__(self, lever: Lever, fy: str, max_steps: int = 5):
+    def __init__(self, lever: Lever, fy, max_steps: int = 5):
         (self.tname, self.tval), = lever.target.items()
         self.lever, self.fy, self.max_steps = lever, fy, max_steps
         self.key = lever.mechanism_key()
@@ -233,12 +252,16 @@ class TargetSearch:
     def result(self) -> Resolved:
         x, m, lo, hi = self.best
         note = "" if abs(m - self.tval) <= self.tol else f"closest reachable: {m:.1f} against a target of {self.tval:g}"
-        return Resolved(self.lever.with_intensity(x), self.tname, self.tval, x, m, lo, hi, self.steps, note)
+        years = list(self.fy) if isinstance(self.fy, (list, tuple)) else [self.fy]
+        return Resolved(self.lever.with_intensity(x), self.tname, self.tval, x, m, lo, hi, self.steps, note, years)
 
 
 def resolve_targets(ctx: Context, levers: list[Lever], reps: int, fy: str) -> dict[str, Resolved]:
-    """Resolve every target lever, all searches stepping together so each round runs in parallel."""
-    searches = {levers_digest([lv]): TargetSearch(lv, lv.target_year or fy) for lv in levers}
+    """Resolve every target lever, all searches stepping together so each round runs in parallel.
+    Each target is judged on average over the financial years at full effect (see full_effect_years)."""
+    labels = [label for label, _, _ in fy_edges(ctx.params.horizon.start_date, ctx.params.horizon.days)]
+    searches = {levers_digest([lv]): TargetSearch(lv, full_effect_years(lv, lv.target_year or fy, labels))
+                for lv in levers}
     base_jobs = [(BASELINE, [], r) for r in range(reps)]
     while any(s.x is not None for s in searches.values()):
         active = [s for s in searches.values() if s.x is not None]
@@ -280,7 +303,7 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
                 table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "target", "target": r.target,
                               "target_value": r.target_value, "mechanism": lv.mechanism_key(), "intensity": r.intensity,
                               "achieved": r.achieved, "achieved_low": r.low, "achieved_high": r.high,
-                              "financial_year": lv.target_year or fy, "search_steps": json.dumps(r.steps), "note": r.note})
+                              "financial_year": ", ".join(r.years), "search_steps": json.dumps(r.steps), "note": r.note})
             else:
                 levers.append(lv)
                 for k, v in lv.mechanism.items():

@@ -35,7 +35,7 @@ run-business-case: setup
 
 run-calibration: setup
 	$(BIN)/carepath calibrate --ssda903 calibration/example_data/ssda903 \
-		--cin calibration/example_data/cin_census/xml --contacts calibration/example_data/contacts/contacts.csv \
+		--cin calibration/example_data/cin_census/csv --contacts calibration/example_data/contacts/contacts.csv \
 		--extract-date 2022-03-31 --out results/calibration
 
 ## make test: set up with the test tools and run the test suite

@@ -184,16 +184,10 @@ LATE_START = dt.date(2022, 10, 1)
 T_LATE = float((LATE_START - START).days)
 _SHARED: dict = {}
 
-# Known model bugs: these levers change the event log before their start date (see the reasons).
-SHORTEN_BUG = ("sim/pathway.py Pathway._shorten judges the cut at the time the plan or care period would "
-               "have ended, so one that would end after the lever starts is cut to end before it (a snapshot "
-               "plan can end at day 0); the shortened end should not fall before the ramp starts")
-LEVER_EXIT_BUG = ("sim/pathway.py Pathway._placements_until: with a kinship/reunification lever declared, "
-                  "age_rules is true for every child under 16, so at the 16th birthday move_at is redrawn "
-                  "from the child's placement_move_time stream (the baseline keeps it), and rejected candidate "
-                  "lever exits before the start wake the process, moving later event times by rounding")
-PRESTART_XFAIL = {}  # fixed in the model; was: {"faster_permanence": SHORTEN_BUG, "shorter_plans": SHORTEN_BUG,
-#                  "kinship_to_sgo": LEVER_EXIT_BUG, "reunification": LEVER_EXIT_BUG}
+# Before e287f10 four levers failed this (found by these tests): `Pathway._shorten` cut plans and care
+# periods that would end after the start to end before it (faster_permanence, shorter_plans), and
+# `_placements_until` redrew placement move times at the 16th birthday and woke children for candidate
+# exits before the start (kinship_to_sgo, reunification).
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -289,14 +283,15 @@ def test_a_price_growth_lever_at_the_baseline_rate_changes_nothing(baseline_run,
     np.testing.assert_allclose(s["value"], sb["value"], rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=PRESTART_XFAIL[n]))
-                                  if n in PRESTART_XFAIL else n for n in LEVERS])
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
+@pytest.mark.parametrize("name", list(LEVERS))
 def test_before_its_start_a_lever_leaves_the_event_log_untouched(name, all_runs):
     base, scen = all_runs[("late", None, 0)]["pre"], all_runs[("late", name, 0)]["pre"]
     assert len(base) > 50_000
     pd.testing.assert_frame_equal(scen, base, obj=f"{name}: rows before {LATE_START}")
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 @pytest.mark.parametrize("name", PLACEMENT_ONLY)
 def test_a_placement_lever_leaves_contacts_referrals_and_direct_entries_alone(name, runs):
     for r in range(REPS):
@@ -327,6 +322,7 @@ EFFECTS = [
 ]
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 @pytest.mark.parametrize("name,measure,sign", EFFECTS, ids=[f"{n}-{m}" for n, m, _ in EFFECTS])
 def test_each_lever_moves_its_own_mechanism_the_right_way(name, measure, sign, runs, ci):
     mean, lo, hi = paired(runs, ci, name, measure)
@@ -337,6 +333,7 @@ WEEKS = [("shorter_plans", "cin_plan_average_weeks", 10), ("shorter_plans", "cp_
          ("faster_permanence", "weeks_to_permanence_average", 20)]
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 @pytest.mark.parametrize("name,measure,weeks", WEEKS, ids=[m for _, m, _ in WEEKS])
 def test_weeks_shorter_takes_about_that_many_weeks_off_the_average(name, measure, weeks, runs, ci):
     """At full effect the average of what ends in the year drops by the stated weeks (within the
@@ -345,6 +342,7 @@ def test_weeks_shorter_takes_about_that_many_weeks_off_the_average(name, measure
     assert lo <= -weeks <= hi, f"{measure}: {mean:.2f} weeks ({lo:.2f} to {hi:.2f}), stated {-weeks}"
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_fewer_repeat_plans_cuts_repeat_plan_starts(runs, ci):
     d = []
     for r in range(REPS):
@@ -354,6 +352,7 @@ def test_fewer_repeat_plans_cuts_repeat_plan_starts(runs, ci):
     assert hi < 0, (mean, lo, hi)
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_carer_support_prevents_foster_breakdowns(runs, ci):
     mean, lo, hi = paired_count(runs, ci, "carer_support", "foster_breakdowns")
     assert hi < 0, (mean, lo, hi)
@@ -361,6 +360,7 @@ def test_carer_support_prevents_foster_breakdowns(runs, ci):
     assert all(runs[(None, r)]["breakdowns_prevented"] == 0 for r in range(REPS))
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_block_beds_add_their_beds_to_the_block_capacity(runs, params):
     base = params.capacity.residential_block_beds
     for r in range(REPS):
@@ -372,6 +372,7 @@ def test_block_beds_add_their_beds_to_the_block_capacity(runs, params):
         assert c["time"].iloc[1] > T_START and c["time"].iloc[-1] == pytest.approx(T_START + 3 * DAYS_PER_MONTH)
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_front_door_workers_raise_the_front_door_capacity(runs, params):
     team = dict(params.capacity.teams)["front_door"]
     extra = 6
@@ -388,6 +389,7 @@ def test_front_door_workers_raise_the_front_door_capacity(runs, params):
         assert at(cb, end) > at(cb, T_START - 1)
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_unit_cost_changes_the_cost_of_its_placement_type_only(runs, params):
     """Hand check: +10% on IFA foster care adds 10% of the IFA placement-days' cost, at full effect."""
     weekly = params.costs.placement_weekly["foster_ifa"]
@@ -417,6 +419,7 @@ def test_unit_cost_without_a_placement_type_scales_every_placement(baseline_run,
         assert value(s, "cost_social_work", fy) == value(b, "cost_social_work", fy)
 
 
+@pytest.mark.slow  # shares the effect runs (about 45 s on 2 cores)
 def test_price_growth_replaces_the_yearly_rate_from_its_start(runs, params):
     g = params.costs.price_growth_per_year
     for r in range(1):

@@ -63,9 +63,14 @@ def run_experiment_command(args) -> int:
     last = sset.target_year or labels[-1]
     first = sset.first_year or FinancialYear(FinancialYear.parse(last).start_year - 7).label
     years = [y for y in bc.years_between(first, last) if y in labels]
+    from sim.cli import UsageError
     if not years:
-        from sim.cli import UsageError
         raise UsageError(f"{path}: the business case years {first} to {last} are outside the forecast horizon")
+    for sc in sset.scenarios:
+        outside = sorted(set(sset.investment_of(sc)) - set(years))
+        if outside:
+            raise UsageError(f"{path}: scenario {sc.name!r} declares investment in {', '.join(outside)}, "
+                             f"outside the business case years {years[0]} to {years[-1]}")
 
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)

@@ -22,23 +22,14 @@ from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
 from .streams import _GOLDEN, _INV53, _M64, Streams
+from .vocab import PLACEMENT_GROUP
 
 INF = float("inf")
 PERMANENCE = ("reunification", "sgo", "adoption", "cao")
 ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fresh block
 
-NEED_OF_PLACEMENT = {
-    "kinship": "kinship",
-    "foster_inhouse": "foster",
-    "foster_ifa": "foster",
-    "residential_inhouse": "residential",
-    "residential_block": "residential",
-    "residential_spot": "residential",
-    "semi_independent_block": "semi_independent",
-    "semi_independent_spot": "semi_independent",
-    "with_parents": "with_parents",
-    "other": "other",
-}
+# a child's placement need is the group its placement belongs to
+NEED_OF_PLACEMENT = PLACEMENT_GROUP
 
 
 def _mixture_mean(routes: dict[str, Route]) -> float:

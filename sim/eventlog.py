@@ -15,27 +15,29 @@ COLUMNS = ("time", "child", "event", "from_state", "to_state", "placement", "fro
 
 
 class EventLog:
-    __slots__ = ("time", "child", "event", "from_state", "to_state", "placement", "from_placement", "detail")
+    """Rows are kept as tuples (one append per event) and turned into columns once, at the end."""
+
+    __slots__ = ("rows", "add")
 
     def __init__(self):
-        for c in COLUMNS:
-            setattr(self, c, [])
+        self.rows: list[tuple] = []
+        append = self.rows.append
 
-    def add(self, time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
-        self.time.append(time)
-        self.child.append(child)
-        self.event.append(event)
-        self.from_state.append(from_state)
-        self.to_state.append(to_state)
-        self.placement.append(placement)
-        self.from_placement.append(from_placement)
-        self.detail.append(detail)
+        def add(time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
+            append((time, child, event, from_state, to_state, placement, from_placement, detail))
+
+        self.add = add
 
     def __len__(self):
-        return len(self.time)
+        return len(self.rows)
+
+    def column(self, name: str) -> list:
+        i = COLUMNS.index(name)
+        return [r[i] for r in self.rows]
 
     def to_frame(self) -> pd.DataFrame:
-        df = pd.DataFrame({c: getattr(self, c) for c in COLUMNS})
+        cols = list(zip(*self.rows)) if self.rows else [[] for _ in COLUMNS]
+        df = pd.DataFrame({c: list(v) for c, v in zip(COLUMNS, cols)})
         # fixed categories, so from/to columns share codes and compare fast
         states = pd.CategoricalDtype(("",) + STATES)
         places = pd.CategoricalDtype(("",) + PLACEMENT_TYPES + ("awaiting",))

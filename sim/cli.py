@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     from experiments.command import add_experiment_parser
 
     add_experiment_parser(sub)
+    from experiments.sensitivity_command import add_sensitivity_parser
+
+    add_sensitivity_parser(sub)
     try:  # calibration registers its own sub-command
         from calibration.command import add_calibrate_parser
     except ImportError:

@@ -1,0 +1,223 @@
+"""`carepath sensitivity FILE`: which uncertain inputs drive an output (tornado, Morris, Sobol)."""
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.files import file_sha256, read_snapshot, resolve_snapshot, write_csv, write_json
+from sim.params import load_params
+from sim.version import code_version
+
+from . import sensitivity as sa
+from .run import Cache, Context
+from .scenarios import load_scenarios
+
+
+def add_sensitivity_parser(sub) -> None:
+    from sim.cli import _positive_int, _seed
+
+    p = sub.add_parser(
+        "sensitivity", help="which uncertain inputs drive an output: tornado, Morris and Sobol indices",
+        description="Vary the uncertain inputs a sensitivity file declares (parameters or lever intensities, "
+                    "each between a low and a high bound) and measure one output (a level in a financial year, "
+                    "or a scenario's saving against the baseline): a one-way tornado, Morris elementary effects "
+                    "and/or Sobol indices, with 95%% intervals. Each evaluation is the mean over R replications "
+                    "with common random numbers. Finished replications are kept in --out/.cache, so an "
+                    "interrupted run resumes where it stopped. See docs/sensitivity.md.")
+    p.add_argument("file", metavar="FILE", help="sensitivity file (YAML), e.g. experiments/sensitivity.yaml")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--method", choices=("morris", "sobol", "both"), default=None,
+                   help="global method (default: the file's); the tornado is always run")
+    p.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+                   help="Morris trajectories r and/or Sobol base samples N (default: the file's)")
+    p.add_argument("--replications", type=_positive_int, default=None, metavar="R",
+                   help="replications per evaluation (default: the file's)")
+    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="random seed (default: the file's)")
+    p.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+                   help="parallel processes (default: the number of cores)")
+    p.add_argument("--no-cache", action="store_true", help="run everything again, ignoring finished replications")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    try:  # --backend / --scheduler, where the backends exist (sim/backends.py)
+        from sim.cli import add_backend_arguments
+    except ImportError:
+        pass
+    else:
+        add_backend_arguments(p)
+    p.set_defaults(handler=run_sensitivity_command)
+
+
+def _relative(base: Path, name: str) -> Path:
+    p = Path(name)
+    return p if p.is_absolute() else base.parent / p
+
+
+def load_analysis(path: Path) -> sa.Analysis:
+    spec = sa.load_sensitivity_file(path)
+    params_path = _relative(path, spec.baseline)
+    params = load_params(params_path)
+    sset = scen_path = None
+    if spec.scenarios:
+        scen_path = _relative(path, spec.scenarios)
+        sset = load_scenarios(scen_path)
+    return sa.Analysis(spec, path, params, params_path, sset, scen_path)
+
+
+def run_sensitivity_command(args) -> int:
+    from sim.batch import default_workers
+    from sim.cli import UsageError
+
+    t0 = time.perf_counter()
+    path = Path(args.file)
+    try:
+        a = load_analysis(path)
+    except sa.SensitivityError as exc:
+        raise UsageError(str(exc)) from None
+    spec = a.spec
+    method = args.method or spec.method
+    trajectories = args.samples or spec.morris.trajectories
+    n_sobol = args.samples or spec.sobol.samples
+    if method in ("morris", "both") and trajectories < 2:
+        raise UsageError("Morris needs at least 2 trajectories (--samples 2 or more)")
+    reps = args.replications or spec.replications
+    seed = spec.seed if args.seed is None else args.seed
+    workers = args.workers or default_workers()
+    out = Path(args.out)
+    snap_path = resolve_snapshot(a.params, a.params_path)
+    snapshot = read_snapshot(snap_path, a.params) if snap_path else None
+    snap_hash = file_sha256(snap_path) if snap_path else "cold"
+    cache = Cache(None if args.no_cache else out / ".cache")
+    k = len(a.inputs)
+    plan = sa.evaluations_per_method(k, method, trajectories, n_sobol, spec.sobol.second_order)
+    per_eval = reps * (2 if spec.output.kind == "saving" else 1)
+    print(f"carepath: {k} inputs, output {spec.output.describe()}; evaluations: "
+          + ", ".join(f"{m} {n}" for m, n in plan.items())
+          + f"; {per_eval} replications each (at most {sum(plan.values()) * per_eval} in all, fewer from the cache)",
+          file=sys.stderr)
+
+    backend = None
+    try:
+        from sim.cli import backend_from_args
+    except ImportError:
+        args.backend_used = "local"
+    else:
+        backend = backend_from_args(args, args.workers)
+
+    # target levers of the output scenario: resolved once at the base parameters
+    intensities = pd.DataFrame()
+    if spec.output.scenario is not None:
+        ctx = Context(a.params, snapshot, seed, a.params.digest() + "-" + snap_hash, cache,
+                      workers=workers, progress=not args.quiet)
+        if backend is not None:
+            ctx.backend = backend
+        fy = a.sset.target_year or spec.output.financial_year
+        try:
+            intensities = a.resolve_levers(ctx, fy)
+        finally:
+            if backend is None:
+                ctx.close()
+
+    ev = sa.Evaluator(a, snapshot, snap_hash, seed, reps, cache, workers, progress=not args.quiet,
+                      backend=backend)
+    try:
+        base_vals = a.base_values()
+        base_point = a.point(base_vals)
+        base_out, base_se = ev.evaluate(base_point)
+        if not np.isfinite(base_out):
+            raise UsageError(f"{path}: the model has no measure {spec.output.measure!r} in {spec.output.financial_year} "
+                             f"(see the measures in summary_by_fy.csv of `carepath run`)")
+        outside = [f"{i.label} (base {b:g})" for i, b in zip(a.inputs, base_vals) if not i.low <= b <= i.high]
+        if outside:
+            print(f"carepath: note: base value outside [low, high] for {', '.join(outside)}; "
+                  f"the tornado holds the others at their base values", file=sys.stderr)
+
+        groups: dict[str, np.ndarray] = {"tornado": np.array(sa.tornado_points(a, base_vals))}
+        if method in ("morris", "both"):
+            groups["morris"] = sa.morris_sample(a, trajectories, spec.morris.levels, seed)
+        if method in ("sobol", "both"):
+            groups["sobol"] = sa.sobol_sample(a, n_sobol, spec.sobol.second_order, seed)
+        points, owner = [], []
+        for g, X in groups.items():
+            for row in X:
+                points.append(a.point(row))
+                owner.append(g)
+        results = ev.evaluate_all(points)
+    finally:
+        ev.close()
+
+    ys = np.array([r[0] for r in results])
+    ses = np.array([r[1] for r in results])
+    evals = pd.DataFrame([dict(zip(a.labels, p.values)) for p in points])
+    evals.insert(0, "sample", [sum(1 for o in owner[:i] if o == owner[i]) for i in range(len(owner))])
+    evals.insert(0, "method", owner)
+    evals["output"] = ys
+    evals["output_standard_error"] = ses
+    base_row = pd.DataFrame([{"method": "base", "sample": 0, **dict(zip(a.labels, base_point.values)),
+                              "output": base_out, "output_standard_error": base_se}])
+    evals = pd.concat([base_row, evals], ignore_index=True)
+
+    sel = np.array(owner)
+    tor_pts = [p.values for p, o in zip(points, owner) if o == "tornado"]
+    tornado = sa.tornado_table(a, base_out, list(ys[sel == "tornado"]), tor_pts)
+    tornado["base_value"] = [base_vals[a.labels.index(n)] for n in tornado["input"]]
+    indices = []
+    if "morris" in groups:
+        Xm = np.array([p.values for p, o in zip(points, owner) if o == "morris"])
+        indices.append(sa.morris_indices(a, Xm, ys[sel == "morris"], spec.morris.levels, seed))
+    if "sobol" in groups:
+        indices.append(sa.sobol_indices(a, ys[sel == "sobol"], spec.sobol.second_order, seed))
+    ind = (pd.concat(indices, ignore_index=True) if indices
+           else pd.DataFrame(columns=["method", "input", "index", "value", "low", "high"]))
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = [write_csv(ind, out / "sensitivity_indices.csv"),
+               write_csv(tornado, out / "tornado.csv"),
+               write_csv(evals, out / "evaluations.csv")]
+    if len(intensities):
+        written.append(write_csv(intensities, out / "lever_intensities.csv"))
+    written.append(sa.plot_tornado(tornado, a, base_out, out / "tornado.png"))
+    if "morris" in groups:
+        written.append(sa.plot_morris(ind[ind["method"] == "morris"], a, out / "morris.png"))
+    wall = time.perf_counter() - t0
+    written.append(write_json({
+        "what": "carepath sensitivity",
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "sensitivity_file": str(path), "sensitivity_file_hash": file_sha256(path),
+        "params_file": str(a.params_path), "params_hash": a.params.digest(),
+        "scenario_file": str(a.scenario_path) if a.scenario_path else None,
+        "scenario_file_hash": file_sha256(a.scenario_path) if a.scenario_path else None,
+        "snapshot_file": str(snap_path) if snap_path else None, "snapshot_hash": snap_hash,
+        "output": spec.output.model_dump(), "output_at_base": base_out,
+        "inputs": [{**i.model_dump(), "base_value": b} for i, b in zip(a.inputs, base_vals)],
+        "method": method, "morris_trajectories": trajectories if "morris" in groups else None,
+        "morris_levels": spec.morris.levels if "morris" in groups else None,
+        "sobol_samples": n_sobol if "sobol" in groups else None,
+        "sobol_second_order": spec.sobol.second_order if "sobol" in groups else None,
+        "evaluations": {g: int(len(X)) for g, X in groups.items()} | {"base": 1},
+        "replications_per_evaluation": reps, "seed": seed, "workers": workers,
+        "backend": getattr(args, "backend_used", "local"),
+        "probability_inputs": "setting one outcome's probability renormalises the decision's other outcomes proportionally",
+        "levers_used": [lv.model_dump(mode="json") for lv in a.base_levers],
+        "code_version": code_version(), "python": platform.python_version(),
+        "wall_seconds": round(wall, 1),
+    }, out / "manifest.json"))
+
+    unit = f" {spec.output.unit}" if spec.output.unit else ""
+    print(f"carepath: {spec.output.describe()} at the base values: {base_out:,.1f}{unit}; {wall:.0f} s")
+    for _, r in tornado.iterrows():
+        print(f"  {r['input']}: {r['output_at_low']:,.1f} at {r['low_value']:g}, {r['output_at_high']:,.1f} "
+              f"at {r['high_value']:g} (swing {r['swing']:,.1f})")
+    if "morris" in groups:
+        m = ind[(ind["method"] == "morris") & (ind["index"] == "mu_star")].sort_values("value", ascending=False)
+        print("  Morris mu*: " + ", ".join(f"{r['input']} {r['value']:,.1f}" for _, r in m.iterrows()))
+    if "sobol" in groups:
+        s = ind[(ind["method"] == "sobol") & (ind["index"] == "ST")].sort_values("value", ascending=False)
+        print("  Sobol ST: " + ", ".join(f"{r['input']} {r['value']:.2f}" for _, r in s.iterrows()))
+    print(f"Wrote {len(written)} files to {out}/")
+    return 0

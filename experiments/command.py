@@ -19,7 +19,7 @@ from .scenarios import load_scenarios
 
 
 def add_experiment_parser(sub) -> None:
-    from sim.cli import _positive_int, _seed
+    from sim.cli import _positive_int, _seed, add_backend_arguments
 
     p = sub.add_parser(
         "experiment", help="run scenarios against the baseline and write the business case",
@@ -36,6 +36,7 @@ def add_experiment_parser(sub) -> None:
     p.add_argument("--out", default="results/business_case", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="run everything again, ignoring finished replications")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(p)
     p.set_defaults(handler=run_experiment_command)
 
 
@@ -72,6 +73,9 @@ def run_experiment_command(args) -> int:
             raise UsageError(f"{path}: scenario {sc.name!r} declares investment in {', '.join(outside)}, "
                              f"outside the business case years {years[0]} to {years[-1]}")
 
+    from sim.cli import backend_from_args
+
+    ctx.backend = backend_from_args(args, args.workers)
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
     finally:
@@ -115,7 +119,7 @@ def run_experiment_command(args) -> int:
         "snapshot_file": str(snap_path) if snap_path else None,
         "snapshot_hash": file_sha256(snap_path) if snap_path else None,
         "seed": seed, "replications": reps, "search_replications": sset.search_replications,
-        "workers": workers, "scenarios": [s.name for s in sset.scenarios],
+        "workers": workers, "backend": args.backend_used, "scenarios": [s.name for s in sset.scenarios],
         "code_version": code_version(), "python": platform.python_version(),
         "wall_seconds": round(wall, 1), "simulation_events": result.sim_events,
         "mean_replication_seconds": round(result.replication_seconds, 2),

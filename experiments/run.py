@@ -3,7 +3,8 @@ numbers), with levers stated as targets resolved to mechanism intensities first.
 
 Finished replications are cached on disk, keyed by the parameters' hash, the snapshot's hash, the
 seed, the scenario's levers and the replication number, so an interrupted experiment resumes
-without redoing them. Cache files are written atomically.
+without redoing them. Cache files are written atomically, each as soon as its replication
+finishes, whichever backend runs it (a local process pool or a Dask cluster, see sim/backends.py).
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import pickle
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.backends import Backend, LocalBackend
 from sim.batch import Progress
 from sim.calendar import FinancialYear, fy_edges
 from sim.files import atomic_write
@@ -74,18 +75,18 @@ class Context:
     cache: Cache
     workers: int = 1
     progress: bool = True
-    _pool: Optional[ProcessPoolExecutor] = None
+    backend: Optional[Backend] = None   # default: a local process pool of `workers`, made when first needed
 
-    def pool(self) -> ProcessPoolExecutor:
-        """One process pool for the whole experiment (workers start once)."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
-        return self._pool
+    def pool(self) -> Backend:
+        """One backend for the whole experiment (workers start once)."""
+        if self.backend is None:
+            self.backend = LocalBackend(self.workers)
+        return self.backend
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
 
     def key(self, levers: list[Lever], rep: int, stocks: bool) -> str:
         return f"{self.identity}-{self.seed}-{levers_digest(levers)}-{rep}-{'s' if stocks else 'n'}"
@@ -121,19 +122,20 @@ def run_many(ctx: Context, jobs: list[tuple[str, list[Lever], int]], stocks: boo
             results[key] = hit
     bar = Progress(len(names_of), label=label, enabled=ctx.progress)
     bar.done = len(names_of) - len(todo)
-    if ctx.workers <= 1 or len(todo) <= 1:
+    local = ctx.backend is None or isinstance(ctx.backend, LocalBackend)
+    if local and (ctx.workers <= 1 or len(todo) <= 1):
         for key, levers, rep in todo:
             results[key] = replicate(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks)
             ctx.cache.put(key, results[key])
             bar.step()
-    else:
-        pool = ctx.pool()
-        futures = {pool.submit(replicate, ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks): key
-                   for key, levers, rep in todo}
-        for f in as_completed(futures):
-            key = futures[f]
-            results[key] = f.result()
-            ctx.cache.put(key, results[key])
+    elif todo:
+        args = [(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks) for _, levers, rep in todo]
+        for i, value in ctx.pool().map_unordered(replicate, args):
+            key = todo[i][0]
+            if key in results:   # a task handed back twice (a lost worker's rerun) counts once
+                continue
+            results[key] = value
+            ctx.cache.put(key, value)
             bar.step()
     return {nr: results[key] for key, nrs in names_of.items() for nr in nrs}
 

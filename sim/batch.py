@@ -1,11 +1,11 @@
-"""Many replications, in parallel processes, with a progress bar; results identical whatever
-the number of workers, because each replication depends only on (parameters, seed, number)."""
+"""Many replications, in parallel processes or on a Dask cluster (see backends.py), with a progress
+bar; results identical whatever the backend and the number of workers, because each replication
+depends only on (parameters, seed, number)."""
 from __future__ import annotations
 
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -67,19 +67,23 @@ def default_workers() -> int:
 
 def run_replications(params: Params, seed: int, replications: int, snapshot: Optional[list[OpenCase]] = None,
                      workers: int = 1, keep_events: Callable[[int], bool] = lambda r: r == 0,
-                     progress: bool = True) -> list[ReplicationOutput]:
-    """Replications 0..R-1, sequentially (workers=1) or in a process pool; sorted by number."""
+                     progress: bool = True, backend=None) -> list[ReplicationOutput]:
+    """Replications 0..R-1, sequentially (workers=1), in a process pool, or on `backend` (a
+    sim.backends.Backend, which the caller closes); sorted by number, each exactly once."""
+    from .backends import LocalBackend
+
     bar = Progress(replications, enabled=progress)
-    outs = []
-    if workers <= 1 or replications <= 1:
-        for rep in range(replications):
-            outs.append(replication_output(params, seed, rep, snapshot, keep_events(rep)))
-            bar.step()
-    else:
-        with ProcessPoolExecutor(max_workers=min(workers, replications)) as pool:
-            futures = [pool.submit(replication_output, params, seed, rep, snapshot, keep_events(rep))
-                       for rep in range(replications)]
-            for f in as_completed(futures):
-                outs.append(f.result())
+    own = backend is None
+    if own:
+        backend = LocalBackend(min(workers, replications))
+    args = [(params, seed, rep, snapshot, keep_events(rep)) for rep in range(replications)]
+    outs: dict[int, ReplicationOutput] = {}
+    try:
+        for i, out in backend.map_unordered(replication_output, args):
+            if i not in outs:
+                outs[i] = out
                 bar.step()
-    return sorted(outs, key=lambda o: o.replication)
+    finally:
+        if own:
+            backend.close()
+    return [outs[rep] for rep in range(replications)]

@@ -12,6 +12,7 @@ from experiments.scenarios import ScenarioError
 
 from .initial import SnapshotError
 from .levers import LeverError
+from .backends import BackendError
 from .params import ParamsError, load_params
 
 EXIT_BAD_INPUT = 2
@@ -36,6 +37,27 @@ def _whole_number(least: int):
 
 _positive_int = _whole_number(1)
 _seed = _whole_number(0)
+
+
+def add_backend_arguments(parser) -> None:
+    """--backend and --scheduler: where the replications run (see docs/scaling.md)."""
+    parser.add_argument("--backend", choices=("local", "dask"), default=None,
+                        help="where replications run: 'local' processes (default) or a Dask cluster")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask; "
+                             "without it, --backend dask starts a local cluster of --workers processes)")
+
+
+def backend_from_args(args, workers):
+    """The Backend the command line asks for, or None for the plain local process pool."""
+    if (args.backend or "local") == "local" and not args.scheduler:
+        args.backend_used = "local"
+        return None
+    from .backends import make_backend
+
+    backend = make_backend(args.backend, workers, args.scheduler)
+    args.backend_used = backend.describe()
+    return backend
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--event-log", choices=("first", "all", "none"), default="first",
                      help="which replications' event logs to write (default: %(default)s)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_backend_arguments(run)
 
     snap = sub.add_parser("snapshot", help="make a synthetic starting caseload by running the model for decades",
                           description="Write a synthetic caseload snapshot (children open at each stage at "
@@ -132,10 +155,16 @@ def cmd_run(args) -> int:
 
     params_path, params = _load(args)
     snap_path, snapshot = _snapshot(args, params, params_path)
+    given_workers = args.workers
     workers = args.workers = args.workers or default_workers()
     t0 = time.perf_counter()
-    collected = run_and_collect(params, args.seed, args.replications, snapshot, workers, args.event_log,
-                                progress=not args.quiet)
+    backend = backend_from_args(args, given_workers)
+    try:
+        collected = run_and_collect(params, args.seed, args.replications, snapshot, workers, args.event_log,
+                                    progress=not args.quiet, backend=backend)
+    finally:
+        if backend is not None:
+            backend.close()
     out = Path(args.out)
     paths = write_run_outputs(collected, params, params_path, snap_path, args, out, time.perf_counter() - t0)
     from .outputs import headline
@@ -188,7 +217,7 @@ def main(argv=None) -> int:
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
     try:
         return handler(args)
-    except (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError) as exc:
+    except (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError, BackendError) as exc:
         print(f"carepath: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:  # data errors from calibration and file system problems

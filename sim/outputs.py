@@ -25,9 +25,12 @@ class Collected:
     replication_seconds: list
 
 
-def run_and_collect(params, seed, replications, snapshot, workers, event_log="first", progress=True) -> Collected:
+def run_and_collect(params, seed, replications, snapshot, workers, event_log="first", progress=True,
+                    backend=None) -> Collected:
+    """`backend`: a sim.backends.Backend to run on (default: a local process pool of `workers`)."""
     keep = {"first": lambda r: r == 0, "all": lambda r: True, "none": lambda r: False}[event_log]
-    outs = run_replications(params, seed, replications, snapshot, workers=workers, keep_events=keep, progress=progress)
+    outs = run_replications(params, seed, replications, snapshot, workers=workers, keep_events=keep, progress=progress,
+                            backend=backend)
     events = [o.events for o in outs if o.events is not None]
     return Collected(
         summary=pd.concat([o.summary for o in outs], ignore_index=True),
@@ -57,6 +60,7 @@ def manifest(params, params_path, snapshot_path, args, collected: Collected, wal
         "seed": args.seed,
         "replications": args.replications,
         "workers": args.workers,
+        "backend": getattr(args, "backend_used", None) or "local",
         "code_version": code_version(),
         "python": platform.python_version(),
         "wall_seconds": round(wall, 2),

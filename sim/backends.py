@@ -1,0 +1,207 @@
+"""Where replications run: a local process pool, or a Dask distributed cluster.
+
+Both backends take a function and a list of argument tuples and yield ``(index, result)`` pairs
+as tasks finish (in any order), so callers can update a progress bar and an on-disk cache as
+replications complete and key each result by its position (and so by scenario and replication).
+A replication depends only on its arguments (parameters, seed, replication number, levers), so
+the results do not depend on the backend or on the number of workers.
+
+Dask (https://distributed.dask.org): ``DaskBackend(address)`` connects to a running scheduler;
+with no address it starts a ``LocalCluster`` of single-threaded worker processes. Tasks are
+submitted with ``pure=False, retries=2``; if a worker dies the scheduler reruns the tasks it was
+running or whose results it held. Arguments shared by every task (the parameters and the starting
+caseload) go to the cluster once, as a task of their own that the scheduler can rerun if the
+worker holding them is lost, rather than once per replication.
+"""
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+BACKENDS = ("local", "dask")
+CONNECT_TIMEOUT = "5s"
+
+
+class BackendError(Exception):
+    """A backend that cannot be used: dask missing, or no scheduler at the given address."""
+
+
+class Backend:
+    """The interface: map_unordered(fn, args_list) -> (index, result) pairs as they finish."""
+
+    name = "backend"
+
+    def map_unordered(self, fn: Callable, args_list: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def describe(self) -> str:
+        return self.name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LocalBackend(Backend):
+    """In this process (workers=1) or a process pool that starts once and is reused across calls."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1):
+        self.workers = max(1, int(workers))
+        self._pool: Optional[ProcessPoolExecutor] = None
+
+    def map_unordered(self, fn, args_list):
+        args_list = list(args_list)
+        if self.workers <= 1 or len(args_list) <= 1:
+            for i, args in enumerate(args_list):
+                yield i, fn(*args)
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
+        try:
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def describe(self) -> str:
+        return f"local ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
+def _value(x):
+    """A task that returns its argument: how shared inputs are placed on the cluster once."""
+    return x
+
+
+_SMALL = (int, float, str, bool, bytes, type(None))
+
+
+class DaskBackend(Backend):
+    """A dask.distributed Client: to `scheduler_address`, or to an embedded LocalCluster of
+    `workers` single-threaded processes."""
+
+    name = "dask"
+
+    def __init__(self, scheduler_address: Optional[str] = None, workers: Optional[int] = None,
+                 retries: int = 2, connect_timeout: str = CONNECT_TIMEOUT):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise BackendError("the dask backend needs dask.distributed: pip install \"dask[distributed]\"") from None
+        self.address, self.retries, self.cluster = scheduler_address, retries, None
+        if scheduler_address:
+            _check_address(scheduler_address)
+            try:
+                with _quiet("distributed"):
+                    self.client = Client(scheduler_address, timeout=connect_timeout, set_as_default=False)
+            except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
+                why = " ".join(str(exc).split()) or type(exc).__name__
+                raise BackendError(f"cannot reach a Dask scheduler at {scheduler_address!r}: {why}") from None
+        else:
+            from .batch import default_workers
+
+            self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                        processes=True, dashboard_address=":0", worker_dashboard_address=None,
+                                        silence_logs=logging.ERROR)
+            self.client = Client(self.cluster, set_as_default=False)
+
+    def _share(self, args_list: list[tuple]) -> list[tuple]:
+        """Replace arguments that are the same (large) object in every task by one future each."""
+        if len(args_list) < 2:
+            return args_list
+        first = args_list[0]
+        shared = {}
+        for pos, a in enumerate(first):
+            if isinstance(a, _SMALL):
+                continue
+            if all(len(t) > pos and t[pos] is a for t in args_list):
+                shared[pos] = self.client.submit(_value, a, pure=False, retries=self.retries)
+        if not shared:
+            return args_list
+        return [tuple(shared.get(pos, a) for pos, a in enumerate(t)) for t in args_list]
+
+    def map_unordered(self, fn, args_list):
+        from distributed import as_completed as dask_as_completed
+
+        args_list = self._share(list(args_list))
+        futures = [self.client.submit(fn, *args, pure=False, retries=self.retries) for args in args_list]
+        index = {f.key: i for i, f in enumerate(futures)}
+        seen = set()
+        try:
+            for f in dask_as_completed(futures, loop=self.client.loop):
+                i = index[f.key]
+                if i in seen:      # never hand back a task twice
+                    continue
+                seen.add(i)
+                yield i, f.result()
+                f.release()
+        finally:
+            pending = [f for f in futures if index[f.key] not in seen]
+            if pending:
+                self.client.cancel(pending)
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+                self.cluster = None
+
+    def describe(self) -> str:
+        return f"dask ({self.address or 'local cluster'})"
+
+
+def _check_address(address: str) -> None:
+    """A malformed address is refused before any connection is tried."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise BackendError(f"not a Dask scheduler address: {address!r} ({' '.join(str(exc).split())}); "
+                           "expected e.g. tcp://host:8786") from None
+
+
+class _quiet:
+    """Hold a logger's messages back while connecting, so a bad address gives one line."""
+
+    def __init__(self, name: str):
+        self.logger = logging.getLogger(name)
+
+    def __enter__(self):
+        self.level = self.logger.level
+        self.logger.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.level)
+
+
+def make_backend(kind: Optional[str] = None, workers: Optional[int] = None, scheduler: Optional[str] = None) -> Backend:
+    """A backend from command-line choices; with no `kind`, a `scheduler` address implies dask."""
+    from .batch import default_workers
+
+    kind = kind or ("dask" if scheduler else "local")
+    if scheduler and kind == "local":
+        raise BackendError("--scheduler needs --backend dask")
+    if kind == "dask":
+        return DaskBackend(scheduler, workers)
+    if kind == "local":
+        return LocalBackend(workers or default_workers())
+    raise BackendError(f"unknown backend {kind!r}; choose from {', '.join(BACKENDS)}")

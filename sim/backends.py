@@ -97,7 +97,7 @@ class DaskBackend(Backend):
     name = "dask"
 
     def __init__(self, scheduler_address: Optional[str] = None, workers: Optional[int] = None,
-                 retries: int = 2, connect_timeout: str = CONNECT_TIMEOUT):
+                 retries: int = 2, connect_timeout: Optional[str] = None):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -107,7 +107,8 @@ class DaskBackend(Backend):
             _check_address(scheduler_address)
             try:
                 with _quiet("distributed"):
-                    self.client = Client(scheduler_address, timeout=connect_timeout, set_as_default=False)
+                    self.client = Client(scheduler_address, timeout=connect_timeout or CONNECT_TIMEOUT,
+                                         set_as_default=False)
             except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
                 why = " ".join(str(exc).split()) or type(exc).__name__
                 raise BackendError(f"cannot reach a Dask scheduler at {scheduler_address!r}: {why}") from None

@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--workers", type=_positive_int, default=None, metavar="W")
     val.add_argument("--out", default="docs/validation.md", metavar="FILE")
     val.add_argument("--quiet", action="store_true")
+    add_backend_arguments(val)
 
     from experiments.command import add_experiment_parser
 
@@ -199,8 +200,14 @@ def cmd_validate(args) -> int:
 
     params_path, params = _load(args)
     snap_path, snapshot = _snapshot(args, params, params_path)
-    path = write_validation(params, snapshot, args.seed, args.replications, args.workers or default_workers(),
-                            Path(args.out), progress=not args.quiet, params_path=params_path)
+    workers = args.workers or default_workers()
+    backend = backend_from_args(args, workers)
+    try:
+        path = write_validation(params, snapshot, args.seed, args.replications, workers, Path(args.out),
+                                progress=not args.quiet, params_path=params_path, backend=backend)
+    finally:
+        if backend is not None:
+            backend.close()
     print(f"Wrote the validation table to {path}")
     return 0
 

@@ -160,9 +160,10 @@ def render(table: pd.DataFrame, contacts: pd.DataFrame, replications: int, seed:
     return "\n".join(lines)
 
 
-def write_validation(params, snapshot, seed, replications, workers, out: Path, progress=True, params_path=None) -> Path:
+def write_validation(params, snapshot, seed, replications, workers, out: Path, progress=True, params_path=None,
+                     backend=None) -> Path:
     outs = run_replications(params, seed, replications, snapshot, workers=workers,
-                            keep_events=lambda r: False, progress=progress)
+                            keep_events=lambda r: False, progress=progress, backend=backend)
     summary = pd.concat([o.summary for o in outs], ignore_index=True)
     stocks = pd.concat([o.stocks for o in outs], ignore_index=True)
     table = compare(summary)

@@ -249,10 +249,17 @@ class Pathway:
     def _close(self, child: Child, event: str, detail: str, recontact: Optional[str]):
         self._move(child, event, "out", detail=detail)
         child.closure = recontact or ""
-        if recontact is not None:
-            self._maybe_recontact(child, recontact)
+        if recontact is None or not self._maybe_recontact(child, recontact):
+            self._retire(child)
 
-    def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0):
+    @staticmethod
+    def _retire(child: Child) -> None:
+        """A closed child with no return scheduled is never touched again: free the working
+        memory (draw counters, contact history), keep what the outputs need (id, birth date)."""
+        child.draws = None
+        child.contacts = None
+
+    def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0) -> bool:
         """Perhaps bring the child back to the front door after a closure of this kind.
 
         For a child closed `elapsed` days before the start (snapshot), the chance is conditional
@@ -260,7 +267,7 @@ class Pathway:
         """
         rc = self.p.recontact.get(kind)
         if rc is None:
-            return
+            return False
         p = rc.probability
         if kind in ("cin_closed", "cp_closed"):
             p *= 1.0 - self.mech.value("recontact_reduction", self.env.now)
@@ -268,11 +275,12 @@ class Pathway:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
         if self.u(child, "recontact") >= p:
-            return
+            return False
         d = rc.delay.sample(self.u(child, "recontact_delay"), elapsed)
         if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
-            return
+            return False
         self.env.timeout(d).callbacks.append(lambda _ev: self._return(child, rc.referral_probability))
+        return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):
         if child.state != "out":
@@ -640,8 +648,8 @@ class Pathway:
             self.allowances.append((child.id, now, now + t18, "adoption"))
         if reason == "reunification" and self._maybe_reenter(child):
             return
-        if reason in ("reunification", "sgo", "cao", "other"):
-            self._maybe_recontact(child, "care_exit")
+        if reason not in ("reunification", "sgo", "cao", "other") or not self._maybe_recontact(child, "care_exit"):
+            self._retire(child)
 
     def _maybe_reenter(self, child: Child, elapsed: float = 0.0) -> bool:
         """Perhaps bring a child who went home back into care (conditional on `elapsed`, as above)."""
@@ -828,8 +836,8 @@ class Pathway:
             if case.closure == "reunification" and self._maybe_reenter(child, case.state_elapsed):
                 return
             kind = "care_exit" if case.closure == "reunification" else case.closure
-            if kind:
-                self._maybe_recontact(child, kind, case.state_elapsed)
+            if not kind or not self._maybe_recontact(child, kind, case.state_elapsed):
+                self._retire(child)
             return
         child.state = case.state
         child.state_since = -case.state_elapsed

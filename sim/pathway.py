@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import math
+from array import array
 from typing import Optional
 
 import simpy
@@ -45,10 +46,14 @@ def _route_table(routes: dict[str, Route]):
 class Pathway:
     def __init__(self, params: Params, seed: int, replication: int,
                  snapshot: Optional[list[OpenCase]] = None, mechanisms: Optional[Mechanisms] = None,
-                 trace: bool = False):
-        """`trace` also logs every change of team allocations (for tests; costs speed)."""
+                 trace: bool = False, keep_closed: bool = False):
+        """`trace` also logs every change of team allocations (for tests; costs speed);
+        `keep_closed` keeps closed children whole, for `open_cases` (the warm-up snapshot)."""
         self.p = params
         self.trace = trace
+        self.keep_closed = keep_closed
+        self.retired_ids = array("q")     # children closed for good: id and date of birth only
+        self.retired_dobs = array("d")
         self.env = simpy.Environment()
         self.streams = Streams(seed, replication)
         self.mech = mechanisms or Mechanisms()
@@ -252,12 +257,15 @@ class Pathway:
         if recontact is None or not self._maybe_recontact(child, recontact):
             self._retire(child)
 
-    @staticmethod
-    def _retire(child: Child) -> None:
-        """A closed child with no return scheduled is never touched again: free the working
-        memory (draw counters, contact history), keep what the outputs need (id, birth date)."""
+    def _retire(self, child: Child) -> None:
+        """A closed child with no return scheduled is never touched again: keep only what the
+        outputs need (id, birth date), unless the run must report its recently closed cases."""
         child.draws = None
         child.contacts = None
+        if not self.keep_closed:
+            self.retired_ids.append(child.id)
+            self.retired_dobs.append(child.dob)
+            self.children.pop(child.id, None)
 
     def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0) -> bool:
         """Perhaps bring the child back to the front door after a closure of this kind.

@@ -41,12 +41,14 @@ def run_replication(params: Params, seed: int, replication: int,
                     mechanisms: Optional[Mechanisms] = None, trace: bool = False,
                     keep_open_cases: bool = False) -> ReplicationResult:
     t0 = time.perf_counter()
-    model = Pathway(params, seed, replication, snapshot=snapshot, mechanisms=mechanisms, trace=trace)
+    model = Pathway(params, seed, replication, snapshot=snapshot, mechanisms=mechanisms, trace=trace,
+                    keep_closed=keep_open_cases)
     model.run()
     events = model.log.to_frame()
-    children = pd.DataFrame(
-        {"child": list(model.children.keys()), "dob": [c.dob for c in model.children.values()]}
-    )
+    children = pd.DataFrame({
+        "child": list(model.retired_ids) + list(model.children.keys()),
+        "dob": list(model.retired_dobs) + [c.dob for c in model.children.values()],
+    }).sort_values("child", kind="stable").reset_index(drop=True)
     allowances = pd.DataFrame(model.allowances, columns=["child", "start", "end", "kind"])
     cl = model.caplog
     capacity = pd.DataFrame({"time": cl.time, "resource": cl.resource, "capacity": cl.capacity, "in_use": cl.in_use})

@@ -94,8 +94,8 @@ class Output(BaseModel):
     def describe(self) -> str:
         what = self.measure.replace("_", " ")
         if self.kind == "saving":
-            return f"{self.scenario} saving in {what}, {self.financial_year}"
-        return f"{what} in {self.financial_year}" + (f" ({self.scenario})" if self.scenario else "")
+            return f"saving in {what} of scenario {self.scenario} against the baseline, {self.financial_year}"
+        return f"{what} in {self.financial_year}" + (f", scenario {self.scenario}" if self.scenario else "")
 
 
 class MorrisOptions(BaseModel):
@@ -602,10 +602,20 @@ def evaluations_per_method(k: int, method: str, trajectories: int, samples: int,
 
 
 # -------------------------------------------------------------------------------- charts
-def _axis_label(analysis: Analysis) -> str:
+def _scale(analysis: Analysis, values) -> tuple[float, str]:
+    """Divide by this and show this unit: money in £m or £k, other outputs as they are."""
     out = analysis.spec.output
-    unit = f" ({out.unit})" if out.unit else (" (£)" if out.measure.startswith("cost") else "")
-    return out.describe()[0].upper() + out.describe()[1:] + unit
+    unit = out.unit or ("£" if out.measure.startswith("cost") else "")
+    top = float(np.nanmax(np.abs(np.asarray(values, dtype=float)))) if len(values) else 0.0
+    if unit == "£" and top >= 1e6:
+        return 1e6, "£m"
+    if unit == "£" and top >= 1e4:
+        return 1e3, "£k"
+    return 1.0, unit
+
+
+def _axis_label(analysis: Analysis, unit: str) -> str:
+    return analysis.spec.output.describe() + (f" ({unit})" if unit else "")
 
 
 def plot_tornado(tornado: pd.DataFrame, analysis: Analysis, base_out: float, path: Path) -> Path:
@@ -618,47 +628,58 @@ def plot_tornado(tornado: pd.DataFrame, analysis: Analysis, base_out: float, pat
     from sim.charts import _save
 
     t = tornado.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.55 * len(t)))
+    div, unit = _scale(analysis, list(t["output_at_low"]) + list(t["output_at_high"]) + [base_out])
+    lo, hi, base = t["output_at_low"] / div, t["output_at_high"] / div, base_out / div
+    fig, ax = plt.subplots(figsize=(10, 1.4 + 0.6 * len(t)))
     y = np.arange(len(t))
-    ax.barh(y, t["output_at_low"] - base_out, left=base_out, color="tab:blue", alpha=0.8, label="input at its low bound")
-    ax.barh(y, t["output_at_high"] - base_out, left=base_out, color="tab:orange", alpha=0.8, label="input at its high bound")
-    ax.axvline(base_out, color="black", lw=1)
+    ax.barh(y, lo - base, left=base, color="tab:blue", alpha=0.8, label="input at its low bound")
+    ax.barh(y, hi - base, left=base, color="tab:orange", alpha=0.8, label="input at its high bound")
+    ax.axvline(base, color="black", lw=1)
     labels = []
     for _, r in t.iterrows():
-        unit = f" {r['unit']}" if r["unit"] else ""
-        labels.append(f"{r['input']}\n{r['low_value']:g} to {r['high_value']:g}{unit}")
+        u = f" {r['unit']}" if r["unit"] else ""
+        labels.append(f"{r['input']}\n{r['low_value']:g} to {r['high_value']:g}{u}")
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel(_axis_label(analysis))
-    ax.set_title(f"One input at a time, the others at their base values (base: {base_out:,.0f})")
+    ax.set_xlabel(_axis_label(analysis, unit))
+    ax.set_title(f"One input at a time, the others at their base values\n(output at the base values: "
+                 f"{base:,.2f}{' ' + unit if unit else ''})", fontsize=11)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 
 
 def plot_morris(ind: pd.DataFrame, analysis: Analysis, path: Path) -> Path:
-    """Morris screening: mean absolute elementary effect (mu*) against their spread (sigma)."""
+    """Morris screening: mean absolute elementary effect (mu*) against their spread (sigma).
+    Points are numbered; the key beside the chart names them (largest mu* first)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from sim.charts import _save
 
-    w = ind.pivot_table(index="input", columns="index", values="value")
+    w = ind.pivot_table(index="input", columns="index", values="value").sort_values("mu_star", ascending=False)
     conf = ind[ind["index"] == "mu_star"].set_index("input")
-    fig, ax = plt.subplots(figsize=(8, 6))
-    for name, r in w.iterrows():
-        err = r["mu_star"] - conf.loc[name, "low"]
-        ax.errorbar(r["mu_star"], r["sigma"], xerr=[[err], [conf.loc[name, "high"] - r["mu_star"]]],
-                    fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
-        ax.annotate(name, (r["mu_star"], r["sigma"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    top = float(np.nanmax([w["mu_star"].max(), w["sigma"].max(), 1e-9]))
-    ax.plot([0, top], [0, top], color="gray", lw=0.8, ls="--", label="sigma = mu*")
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-    what = _axis_label(analysis)
-    ax.set_xlabel(f"mu*: mean absolute effect of moving the input across its range\non {what}")
-    ax.set_ylabel("sigma: spread of the effects (interactions, non-linearity)")
-    ax.set_title("Morris screening: inputs to the right matter most (bars: 95% interval of mu*)")
+    div, unit = _scale(analysis, list(w["mu_star"]) + list(w["sigma"]))
+    fig, ax = plt.subplots(figsize=(11, 6))
+    key = []
+    for n, (name, r) in enumerate(w.iterrows(), start=1):
+        x, s = r["mu_star"] / div, r["sigma"] / div
+        lo, hi = conf.loc[name, "low"] / div, conf.loc[name, "high"] / div
+        ax.errorbar(x, s, xerr=[[x - lo], [hi - x]], fmt="o", color="tab:blue", ecolor="tab:gray", capsize=3)
+        ax.annotate(str(n), (x, s), textcoords="offset points", xytext=(4, 4), fontsize=9, weight="bold")
+        key.append(f"{n}  {name}")
+    top_x = float(np.nanmax([(conf["high"] / div).max(), 1e-12])) * 1.05
+    top_y = float(np.nanmax([(w["sigma"] / div).max(), 1e-12])) * 1.3
+    d = min(top_x, top_y)
+    ax.plot([0, d], [0, d], color="gray", lw=0.8, ls="--", label="sigma = mu* (above: interactions or non-linearity)")
+    ax.set_xlim(0, top_x)
+    ax.set_ylim(0, top_y)
+    u = f" ({unit})" if unit else ""
+    ax.set_xlabel(f"mu*{u}: mean absolute change in the output when the input moves across its range")
+    ax.set_ylabel(f"sigma{u}: spread of those changes")
+    ax.set_title(f"Morris screening of {analysis.spec.output.describe()}\n"
+                 "inputs to the right matter most (bars: 95% interval of mu*)", fontsize=11)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
+    fig.text(0.99, 0.5, "\n".join(key), ha="left", va="center", fontsize=9, transform=fig.transFigure)
     return _save(fig, path)

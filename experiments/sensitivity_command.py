@@ -208,8 +208,9 @@ def run_sensitivity_command(args) -> int:
         "wall_seconds": round(wall, 1),
     }, out / "manifest.json"))
 
-    unit = f" {spec.output.unit}" if spec.output.unit else ""
-    print(f"carepath: {spec.output.describe()} at the base values: {base_out:,.1f}{unit}; {wall:.0f} s")
+    money = spec.output.unit == "£" or (not spec.output.unit and spec.output.measure.startswith("cost"))
+    shown = f"£{base_out:,.0f}" if money else f"{base_out:,.1f}{' ' + spec.output.unit if spec.output.unit else ''}"
+    print(f"carepath: {spec.output.describe()}, at the base values: {shown}; {wall:.0f} s")
     for _, r in tornado.iterrows():
         print(f"  {r['input']}: {r['output_at_low']:,.1f} at {r['low_value']:g}, {r['output_at_high']:,.1f} "
               f"at {r['high_value']:g} (swing {r['swing']:,.1f})")

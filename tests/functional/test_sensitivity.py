@@ -155,3 +155,20 @@ def test_saving_of_a_scenario_with_a_lever_input(tiny_params, tmp_path):
     tor = pd.read_csv(out / "tornado.csv").iloc[0]
     assert tor["output_at_low"] == 0.0           # common random numbers: no lever, no difference
     assert tor["output_at_high"] > 0             # fewer children in care costs less
+
+
+@pytest.mark.slow
+def test_sobol_indices_with_intervals(tiny_params, tmp_path):
+    """Saltelli sampling: S1, ST and S2 rows with intervals; an input with no effect gets 0."""
+    spec = _write(tmp_path, tiny_params, replications=1)
+    out = tmp_path / "out"
+    assert main(["sensitivity", str(spec), "--out", str(out), "--method", "sobol", "--samples", "2",
+                 "--workers", "2", "--quiet"]) == 0
+    ind = pd.read_csv(out / "sensitivity_indices.csv")
+    assert set(ind["method"]) == {"sobol"} and set(ind["index"]) == {"S1", "ST", "S2"}
+    s = ind.set_index(["index", "input"])["value"]
+    assert s[("ST", "other placement weekly cost")] == 0.0 and s[("S1", "other placement weekly cost")] == 0.0
+    assert (ind["low"] <= ind["value"]).all() and (ind["value"] <= ind["high"]).all()
+    ev = pd.read_csv(out / "evaluations.csv")
+    assert (ev["method"] == "sobol").sum() == 2 * (2 * 3 + 2)
+    assert not (out / "morris.png").exists()

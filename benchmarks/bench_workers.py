@@ -1,0 +1,43 @@
+"""Speed-up from 1 to 2 local worker processes: the same replications (default baseline, full
+horizon), timed from submission to the last result, outputs not written.
+
+Usage: python benchmarks/bench_workers.py [--replications 6]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sim.batch import run_replications  # noqa: E402
+from sim.files import read_snapshot, resolve_snapshot  # noqa: E402
+from sim.params import load_params  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replications", type=int, default=6)
+    args = ap.parse_args()
+    path = ROOT / "experiments" / "baseline.yaml"
+    params = load_params(path)
+    snapshot = read_snapshot(resolve_snapshot(params, path), params)
+    times, results = {}, {}
+    for w in (1, 2):
+        t0 = time.perf_counter()
+        outs = run_replications(params, 12345, args.replications, snapshot, workers=w,
+                                keep_events=lambda r: False, progress=False)
+        times[w] = time.perf_counter() - t0
+        results[w] = [o.summary for o in outs]
+    same = all(a.equals(b) for a, b in zip(results[1], results[2]))
+    print(f"{args.replications} replications on {os.cpu_count()} cores: 1 worker {times[1]:.1f} s, "
+          f"2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x; results identical: {same}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

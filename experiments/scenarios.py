@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.calendar import FinancialYear
 from sim.levers import Lever
-from sim.params import describe_validation_error
+from sim.params import describe_validation_error, read_yaml_mapping
 
 
 class ScenarioError(ValueError):
@@ -127,17 +126,7 @@ class ScenarioSet(BaseModel):
 
 
 def load_scenarios(path: str | Path) -> ScenarioSet:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: scenario file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{path}: malformed YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "scenario file", ScenarioError)
     try:
         return ScenarioSet.model_validate(data)
     except ValidationError as err:

@@ -30,13 +30,12 @@ from typing import Literal, Optional
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.batch import Progress
 from sim.calendar import fy_edges
 from sim.levers import FRACTIONS, Lever
-from sim.params import Params, ParamsError, describe_validation_error, load_params, params_from_dict
+from sim.params import Params, ParamsError, describe_validation_error, load_params, params_from_dict, read_yaml_mapping
 
 from .run import BASELINE, Cache, Context, resolve_scenarios, run_many
 from .scenarios import ScenarioSet, load_scenarios
@@ -144,17 +143,7 @@ class SensitivityFile(BaseModel):
 
 
 def load_sensitivity_file(path: str | Path) -> SensitivityFile:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SensitivityError(f"{path}: sensitivity file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise SensitivityError(f"{path}: malformed YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict):
-        raise SensitivityError(f"{path}: expected a mapping at the top level")
+    data = read_yaml_mapping(path, "sensitivity file", SensitivityError)
     try:
         return SensitivityFile.model_validate(data)
     except ValidationError as err:

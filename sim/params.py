@@ -424,24 +424,30 @@ def params_from_dict(data: dict, source: str = "parameters") -> Params:
         raise ParamsError(describe_validation_error(err, source)) from None
 
 
-def load_params(path: str | Path) -> Params:
+def read_yaml_mapping(path: str | Path, what: str, error: type[Exception]) -> dict:
+    """A YAML file's top-level mapping; any problem raises `error` with one plain line naming
+    the file (and the line and column of malformed YAML). `what` names the file in messages."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError(f"{path}: parameter file not found") from None
+        raise error(f"{path}: {what} not found") from None
     except OSError as exc:
-        raise ParamsError(f"{path}: cannot read parameter file ({exc.strerror})") from None
+        raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ParamsError(f"{path}: malformed YAML{at}: {problem}") from None
+        raise error(f"{path}: malformed YAML{at}: {problem}") from None
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of parameter names to values at the top level")
-    return params_from_dict(data, str(path))
+        raise error(f"{path}: expected a mapping of names to values at the top level")
+    return data
+
+
+def load_params(path: str | Path) -> Params:
+    return params_from_dict(read_yaml_mapping(path, "parameter file", ParamsError), str(path))
 
 
 def save_params(params: Params, path: str | Path) -> None:

@@ -24,7 +24,7 @@ def add_experiment_parser(sub) -> None:
     p = sub.add_parser(
         "experiment", help="run scenarios against the baseline and write the business case",
         description="Run a scenario set (a baseline plus named scenarios, each a list of levers) with common "
-                    "random numbers, and write savings by financial year with 95%% intervals, return on "
+                    "random numbers, and write savings by financial year with 95% intervals, return on "
                     "investment, lever effects, outcomes and a report into --out. Finished replications are "
                     "kept in --out/.cache, so an interrupted run resumes where it stopped.")
     p.add_argument("file", metavar="FILE", help="scenario set (YAML), e.g. experiments/business_case.yaml")

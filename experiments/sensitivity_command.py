@@ -27,7 +27,7 @@ def add_sensitivity_parser(sub) -> None:
         description="Vary the uncertain inputs a sensitivity file declares (parameters or lever intensities, "
                     "each between a low and a high bound) and measure one output (a level in a financial year, "
                     "or a scenario's saving against the baseline): a one-way tornado, Morris elementary effects "
-                    "and/or Sobol indices, with 95%% intervals. Each evaluation is the mean over R replications "
+                    "and/or Sobol indices, with 95% intervals. Each evaluation is the mean over R replications "
                     "with common random numbers. Finished replications are kept in --out/.cache, so an "
                     "interrupted run resumes where it stopped. See docs/sensitivity.md.")
     p.add_argument("file", metavar="FILE", help="sensitivity file (YAML), e.g. experiments/sensitivity.yaml")

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="compare the baseline with the council's published figures",
                          description="Run the baseline and write a table of model against published figures "
-                                     "(target, model mean, 95%% interval) as Markdown.")
+                                     "(target, model mean, 95% interval) as Markdown.")
     val.add_argument("--params", default="experiments/baseline.yaml", metavar="FILE")
     val.add_argument("--replications", type=_positive_int, default=20, metavar="R")
     val.add_argument("--seed", type=_seed, default=12345, metavar="S")

@@ -2,7 +2,7 @@
 numbers), with levers stated as targets resolved to mechanism intensities first.
 
 Finished replications are cached on disk, keyed by the parameters' hash, the snapshot's hash, the
-seed, the scenario's levers and the replication number, so an interrupted experiment resumes
+model code's hash (sim/*.py), the seed, the scenario's levers and the replication number, so an interrupted experiment resumes
 without redoing them. Cache files are written atomically, each as soon as its replication
 finishes, whichever backend runs it (a local process pool or a Dask cluster, see sim/backends.py).
 """
@@ -27,6 +27,7 @@ from sim.files import atomic_write
 from sim.levers import Lever, build_mechanisms
 from sim.measures import stocks_by_month, summary_by_fy
 from sim.runner import run_replication
+from sim.version import model_digest
 
 BASELINE = "baseline"
 
@@ -89,7 +90,9 @@ class Context:
             self.backend = None
 
     def key(self, levers: list[Lever], rep: int, stocks: bool) -> str:
-        return f"{self.identity}-{self.seed}-{levers_digest(levers)}-{rep}-{'s' if stocks else 'n'}"
+        """Parameters and snapshot, model code, seed, levers and replication: what a result depends on."""
+        return (f"{self.identity}-{model_digest()}-{self.seed}-{levers_digest(levers)}-{rep}-"
+                f"{'s' if stocks else 'n'}")
 
 
 def replicate(params, snapshot, seed: int, rep: int, levers: list[Lever], stocks: bool) -> dict:

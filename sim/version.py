@@ -20,3 +20,21 @@ def code_version() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     return info
+
+
+_MODEL_DIGEST = None
+
+
+def model_digest() -> str:
+    """A hash of the model's source files (sim/*.py): cached results are reused only while the
+    code that made them is unchanged, whatever else (docs, reports) changes."""
+    global _MODEL_DIGEST
+    if _MODEL_DIGEST is None:
+        import hashlib
+
+        h = hashlib.sha256()
+        for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+        _MODEL_DIGEST = h.hexdigest()[:12]
+    return _MODEL_DIGEST

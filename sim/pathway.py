@@ -11,9 +11,11 @@ import datetime as dt
 import gc
 import math
 from array import array
+from heapq import heappush
 from typing import Optional
 
 import simpy
+from simpy.core import NORMAL
 
 from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
@@ -31,6 +33,22 @@ ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fr
 
 # a child's placement need is the group its placement belongs to
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
+
+
+class _Wake:
+    """The lightest SimPy event: when SimPy processes it, it calls `fn()`. SimPy's event loop
+    needs only `callbacks` and `_ok` of an event; a Timeout with a callback costs twice as much."""
+
+    __slots__ = ("callbacks", "fn")
+    _ok = True
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.callbacks = [_wake]
+
+
+def _wake(ev: _Wake) -> None:
+    ev.fn()
 
 
 def _mixture_mean(routes: dict[str, Route]) -> float:
@@ -120,6 +138,13 @@ class Pathway:
                     workers = ch.value
             self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock)
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
+
+    def _after(self, delay: float, fn) -> None:
+        """Call `fn()` `delay` days from now, in SimPy's event order (as a Timeout would)."""
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        env = self.env
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Wake(fn)))
 
     # ---------------------------------------------------------------------------- randomness
     def u(self, child: Child, stream: str) -> float:
@@ -287,7 +312,7 @@ class Pathway:
         d = rc.delay.sample(self.u(child, "recontact_delay"), elapsed)
         if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
             return False
-        self.env.timeout(d).callbacks.append(lambda _ev: self._return(child, rc.referral_probability))
+        self._after(d, lambda: self._return(child, rc.referral_probability))
         return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):
@@ -295,14 +320,6 @@ class Pathway:
             return
         child.return_referral_p = referral_probability
         self._contact(child)
-
-    def _team_wait(self, team: Team, child: Child):
-        """Request allocation; an event to wait on if the team is full, else None."""
-        if team.request(child.id):
-            return None
-        ev = self.env.event()
-        team.on_allocate(child.id, ev.succeed)
-        return ev
 
     # ------------------------------------------------------------------------- front door
     # Contacts are the bulk of events, so the front door runs on event callbacks rather than a
@@ -318,7 +335,7 @@ class Pathway:
             team.on_allocate(child.id, lambda: self._screen(child, elapsed))
             # a contact still waiting at the 18th birthday closes then
             t18 = max(child.time_to_18(self.env.now), 0.0)
-            self.env.timeout(t18).callbacks.append(lambda _ev: self._age_out_waiting(child, team))
+            self._after(t18, lambda: self._age_out_waiting(child, team))
 
     def _age_out_waiting(self, child: Child, team: Team):
         if child.id in team.waiting and child.state in ("contact", "assessment"):
@@ -329,7 +346,7 @@ class Pathway:
     def _screen(self, child: Child, elapsed: float):
         d = self.screening.sample(self.u(child, "screening"), elapsed)
         d, _ = self._capped(child, d)
-        self.env.timeout(d).callbacks.append(lambda _ev: self._screened(child))
+        self._after(d, lambda: self._screened(child))
 
     def _screened(self, child: Child):
         now = self.env.now
@@ -357,11 +374,14 @@ class Pathway:
             if recent >= fd.escalation_contacts:
                 outcome, escalated = "referral", True
         if outcome == "referral":
-            self.env.process(self._referral(child, escalated))
+            self._referral(child, escalated)
         else:
             self._close(child, "contact_closed", outcome, outcome)
 
     # ------------------------------------------------------------------------- assessment
+    # From referral to the end of plans, each step is a callback at its time (`_after`), as at the
+    # front door: a SimPy process per referral cost three events and a generator for little gain.
+    # Care, with its many kinds of pending moves, stays a SimPy process.
     def _referral(self, child: Child, escalated: bool):
         now = self.env.now
         flags = []
@@ -374,22 +394,26 @@ class Pathway:
         if self.u(child, "referral_nfa") < self.p.assessment.nfa_before_assessment:
             self._close(child, "referral_nfa", "nfa", "assessment_nfa")
             return
-        yield from self._assessment(child)
+        self._assessment(child)
 
     def _assessment(self, child: Child, elapsed: float = 0.0):
         team = self.teams["assessment"]
-        ev = self._team_wait(team, child)
-        if ev is not None:
-            birthday = self.env.timeout(max(child.time_to_18(self.env.now), 0.0))
-            yield ev | birthday
-            if not ev.triggered:  # still waiting for a social worker at 18
-                self._age_out_waiting(child, team)
-                return
+        if team.request(child.id):
+            self._assessment_start(child, elapsed)
+            return
+        # waiting for a social worker: start when allocated (just after the step that freed the
+        # worker), or close at the 18th birthday if still waiting then
+        team.on_allocate(child.id, lambda: self._after(0.0, lambda: self._assessment_start(child, elapsed)))
+        self._after(max(child.time_to_18(self.env.now), 0.0), lambda: self._age_out_waiting(child, team))
+
+    def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
         d = self.p.assessment.duration.sample(self.u(child, "assessment_duration"), elapsed)
         d, adult = self._capped(child, d)
-        yield self.env.timeout(d)
-        team.release(child.id)
+        self._after(d, lambda: self._assessment_end(child, adult))
+
+    def _assessment_end(self, child: Child, adult: bool):
+        self.teams["assessment"].release(child.id)
         if adult:
             self._close(child, "assessment_complete", "turned 18", None)
             return
@@ -397,11 +421,11 @@ class Pathway:
         if outcome == "nfa":
             self._close(child, "assessment_complete", "nfa", "assessment_nfa")
         elif outcome == "cin":
-            yield from self._cin_plan(child, "assessment_complete")
+            self._cin_plan(child, "assessment_complete")
         elif outcome == "s47":
-            yield from self._s47(child, "assessment_complete")
+            self._s47(child, "assessment_complete")
         else:
-            yield from self._toward_care(child, "assessment_complete")
+            self._toward_care(child, "assessment_complete")
 
     def _s47(self, child: Child, event: str, elapsed: float = 0.0):
         if elapsed == 0.0:
@@ -410,20 +434,22 @@ class Pathway:
         team.request(child.id)
         d = self.p.s47.duration.sample(self.u(child, "s47_duration"), elapsed)
         d, adult = self._capped(child, d)
-        yield self.env.timeout(d)
-        team.release(child.id)
+        self._after(d, lambda: self._s47_end(child, adult))
+
+    def _s47_end(self, child: Child, adult: bool):
+        self.teams["safeguarding"].release(child.id)
         if adult:
             self._close(child, "s47_end", "turned 18", None)
             return
         outcome = choose(*self.s47_outcomes, self.u(child, "s47_outcome"))
         if outcome == "cp":
-            yield from self._cp_plan(child)
+            self._cp_plan(child)
         elif outcome == "cin":
-            yield from self._cin_plan(child, "s47_end")
+            self._cin_plan(child, "s47_end")
         elif outcome == "nfa":
             self._close(child, "s47_end", "nfa", "assessment_nfa")
         else:
-            yield from self._toward_care(child, "s47_end")
+            self._toward_care(child, "s47_end")
 
     # ------------------------------------------------------------------------------ plans
     def _shorten(self, d: float, elapsed: float, mechanism: str, mean_days: float) -> float:
@@ -471,16 +497,18 @@ class Pathway:
         route, d = self._plan_route(child, self.cin_routes, "cin_route", "cin_duration", 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
-        yield self.env.timeout(d)
-        team.release(child.id)
+        self._after(d, lambda: self._cin_plan_end(child, route, adult))
+
+    def _cin_plan_end(self, child: Child, route: str, adult: bool):
+        self.teams["safeguarding"].release(child.id)
         if adult:
             self._close(child, "cin_plan_end", "turned 18", None)
         elif route in ("closed", "step_down_early_help"):
             self._close(child, "cin_plan_end", route, "cin_closed")
         elif route == "s47":
-            yield from self._s47(child, "cin_plan_end")
+            self._s47(child, "cin_plan_end")
         else:
-            yield from self._toward_care(child, "cin_plan_end")
+            self._toward_care(child, "cin_plan_end")
 
     def _cp_plan(self, child: Child, elapsed: float = 0.0):
         if elapsed == 0.0:
@@ -491,16 +519,18 @@ class Pathway:
         route, d = self._plan_route(child, self.cp_routes, "cp_route", "cp_duration", 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
-        yield self.env.timeout(d)
-        team.release(child.id)
+        self._after(d, lambda: self._cp_plan_end(child, route, adult))
+
+    def _cp_plan_end(self, child: Child, route: str, adult: bool):
+        self.teams["safeguarding"].release(child.id)
         if adult:
             self._close(child, "cp_plan_end", "turned 18", None)
         elif route == "closed":
             self._close(child, "cp_plan_end", "closed", "cp_closed")
         elif route == "step_down_cin":
-            yield from self._cin_plan(child, "cp_plan_end")
+            self._cin_plan(child, "cp_plan_end")
         else:
-            yield from self._toward_care(child, "cp_plan_end")
+            self._toward_care(child, "cp_plan_end")
 
     # ------------------------------------------------------------------------- edge of care
     def _toward_care(self, child: Child, event: str):
@@ -515,10 +545,10 @@ class Pathway:
         if diverted:
             if child.state == "cin":  # the old plan ends and a new one starts at once
                 self._move(child, "cin_plan_end", "out", detail="edge_of_care")
-            yield from self._cin_plan(child, "edge_of_care")
+            self._cin_plan(child, "edge_of_care")
             return
         self._move(child, "care_entry", "care", detail=event)
-        yield from self._care(child)
+        self.env.process(self._care(child))
 
     # ------------------------------------------------------------------------------- care
     def _draw_need(self, child: Child, age: float) -> str:
@@ -856,20 +886,19 @@ class Pathway:
             return
         if case.state == "assessment":
             child.last_referral = -case.state_elapsed
-            proc = self._assessment(child, case.state_elapsed)
+            self._assessment(child, case.state_elapsed)
         elif case.state == "s47":
-            proc = self._s47(child, "snapshot", case.state_elapsed)
+            self._s47(child, "snapshot", case.state_elapsed)
         elif case.state == "cin":
             child.cin_plans = 1
-            proc = self._cin_plan(child, "snapshot", case.state_elapsed)
+            self._cin_plan(child, "snapshot", case.state_elapsed)
         elif case.state == "cp":
             child.cp_plans = max(1, case.previous_cp_plans + 1)
-            proc = self._cp_plan(child, case.state_elapsed)
+            self._cp_plan(child, case.state_elapsed)
         elif case.state == "care":
-            proc = self._care(child, case)
+            self.env.process(self._care(child, case))
         else:
             raise ValueError(f"snapshot child {case.child_id}: unknown state {case.state!r}")
-        self.env.process(proc)
 
     # ---------------------------------------------------------------------------- results
     def open_cases(self, recent_days: float = 730.0) -> list[OpenCase]:

@@ -190,8 +190,8 @@ class Pathway:
                 self.env.process(self._at(day, lambda pool=pool, extra=extra: self._change_beds(pool, extra)))
         for case in self._snapshot:
             self._start_open_case(case)
-        self.env.process(self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact))
-        self.env.process(self._arrivals(self.p.arrivals.direct_care_entries, "arrivals_direct_care", self._new_direct_entry))
+        self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact)
+        self._arrivals(self.p.arrivals.direct_care_entries, "arrivals_direct_care", self._new_direct_entry)
         # The run allocates many long-lived objects and no reference cycles worth collecting
         # until it ends; the cyclic garbage collector would otherwise take half the run time.
         was_enabled = gc.isenabled()
@@ -222,23 +222,34 @@ class Pathway:
             lam *= rate.seasonality[self.month_index[int(t)]]
         return lam
 
-    def _arrivals(self, rate: ArrivalRate, stream: str, start_child):
-        """Non-homogeneous Poisson arrivals by thinning, from one global stream."""
+    def _arrival_times(self, rate: ArrivalRate, stream: str) -> list[float]:
+        """Non-homogeneous Poisson arrival times (days) by thinning, from one global stream."""
         if rate.per_month <= 0:
-            return
+            return []
         g = self.streams.glob(stream)
         growth_max = max(1.0, (1.0 + rate.trend_per_year) ** (self.horizon / DAYS_PER_YEAR))
         lam_max = rate.per_month * 12.0 / DAYS_PER_YEAR * growth_max * (max(rate.seasonality) if rate.seasonality else 1.0)
-        env = self.env
-        t = env.now
+        times, t, log, uniform = [], self.env.now, math.log, g.uniform
         while True:
-            t += -math.log(1.0 - g.uniform()) / lam_max
+            t += -log(1.0 - uniform()) / lam_max
             if t >= self.horizon:
-                return
-            accept = g.uniform() * lam_max <= self._rate_per_day(rate, t)
-            if accept:
-                yield env.timeout(t - env.now)
-                start_child()
+                return times
+            if uniform() * lam_max <= self._rate_per_day(rate, t):
+                times.append(t)
+
+    def _arrivals(self, rate: ArrivalRate, stream: str, start_child) -> None:
+        """Each arrival starts a child, then books the next arrival: one event an arrival."""
+        env, times = self.env, iter(self._arrival_times(rate, stream))
+
+        def arrive():
+            start_child()
+            t = next(times, None)
+            if t is not None:
+                self._after(t - env._now, arrive)
+
+        t = next(times, None)
+        if t is not None:
+            self._after(t - env._now, arrive)
 
     def _new_contact(self):
         cid = self._id_base + 2 * self._n_contact_children

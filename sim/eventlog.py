@@ -5,9 +5,11 @@ when the event is not a change of stage), `placement` (placement after the event
 in care), `from_placement`, `detail` (outcome, reason or flags). Stocks and flows are pure
 functions of these rows.
 
-Rows are stored compactly while the model runs: time and child in typed arrays, each text column
-as small integer codes into its own table of values (about 30 bytes an event rather than a
-Python tuple's 150), and turned into a DataFrame with categorical columns once, at the end.
+Rows are stored compactly while the model runs: time and child in typed arrays, and the six text
+columns together as one small integer, the row's *kind*: its index in a table of the distinct
+(event, from_state, to_state, placement, from_placement, detail) combinations seen so far. A run
+has a few hundred kinds, so a row costs 20 bytes and one dictionary look-up; the DataFrame with
+categorical columns is built once, at the end.
 """
 from __future__ import annotations
 
@@ -27,44 +29,24 @@ _FIXED = {
 
 
 class EventLog:
-    __slots__ = ("times", "children", "codes", "tables", "add")
+    __slots__ = ("times", "children", "kinds", "kind_table", "add")
 
     def __init__(self):
         self.times = array("d")
         self.children = array("q")
-        self.codes = [array("i") for _ in TEXT_COLUMNS]
-        self.tables: list[dict[str, int]] = [{} for _ in TEXT_COLUMNS]
-        t_add, c_add = self.times.append, self.children.append
-        (e_add, fs_add, ts_add, p_add, fp_add, d_add) = (c.append for c in self.codes)
-        (e_tab, fs_tab, ts_tab, p_tab, fp_tab, d_tab) = self.tables
+        self.kinds = array("i")
+        self.kind_table: dict[tuple[str, ...], int] = {}
+        t_add, c_add, k_add = self.times.append, self.children.append, self.kinds.append
+        table = self.kind_table
 
         def add(time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
+            key = (event, from_state, to_state, placement, from_placement, detail)
+            x = table.get(key)
+            if x is None:
+                x = table[key] = len(table)
             t_add(time)
             c_add(child)
-            x = e_tab.get(event)
-            if x is None:
-                x = e_tab[event] = len(e_tab)
-            e_add(x)
-            x = fs_tab.get(from_state)
-            if x is None:
-                x = fs_tab[from_state] = len(fs_tab)
-            fs_add(x)
-            x = ts_tab.get(to_state)
-            if x is None:
-                x = ts_tab[to_state] = len(ts_tab)
-            ts_add(x)
-            x = p_tab.get(placement)
-            if x is None:
-                x = p_tab[placement] = len(p_tab)
-            p_add(x)
-            x = fp_tab.get(from_placement)
-            if x is None:
-                x = fp_tab[from_placement] = len(fp_tab)
-            fp_add(x)
-            x = d_tab.get(detail)
-            if x is None:
-                x = d_tab[detail] = len(d_tab)
-            d_add(x)
+            k_add(x)
 
         self.add = add
 
@@ -72,17 +54,21 @@ class EventLog:
         return len(self.times)
 
     def to_frame(self) -> pd.DataFrame:
-        data = {"time": np.frombuffer(self.times, dtype=np.float64).copy() if len(self.times) else np.zeros(0),
-                "child": np.frombuffer(self.children, dtype=np.int64).copy() if len(self.children) else
-                np.zeros(0, dtype=np.int64)}
-        for name, codes, table in zip(TEXT_COLUMNS, self.codes, self.tables):
-            values = list(table)  # insertion order is code order
-            cat = pd.Categorical.from_codes(np.frombuffer(codes, dtype=np.int32).copy() if len(codes) else
-                                            np.zeros(0, dtype=np.int32), categories=values)
-            if name in _FIXED:  # fixed categories, so from/to columns share codes and compare fast
-                unknown = set(values) - set(_FIXED[name])
+        n = len(self.times)
+        data = {"time": np.frombuffer(self.times, dtype=np.float64).copy() if n else np.zeros(0),
+                "child": np.frombuffer(self.children, dtype=np.int64).copy() if n else np.zeros(0, dtype=np.int64)}
+        kinds = np.frombuffer(self.kinds, dtype=np.int32) if n else np.zeros(0, dtype=np.int32)
+        rows = list(self.kind_table)  # insertion order is kind order
+        for j, name in enumerate(TEXT_COLUMNS):
+            values = _FIXED.get(name)
+            if values is None:  # categories in order of first appearance
+                values = tuple(dict.fromkeys(r[j] for r in rows))
+            else:  # fixed categories, so from/to columns share codes and compare fast
+                unknown = {r[j] for r in rows} - set(values)
                 if unknown:
                     raise ValueError(f"event log column {name!r} holds unknown values: {sorted(unknown)}")
-                cat = cat.set_categories(_FIXED[name])
-            data[name] = cat
+            index = {v: i for i, v in enumerate(values)}
+            code_of_kind = np.array([index[r[j]] for r in rows], dtype=np.int32)
+            codes = code_of_kind[kinds] if n else np.zeros(0, dtype=np.int32)
+            data[name] = pd.Categorical.from_codes(codes, categories=list(values))
         return pd.DataFrame(data, columns=list(COLUMNS))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .streams import child_hash
+from .streams import N_CHILD_STREAMS, child_hash
 
 DAYS_PER_YEAR = 365.25
 
@@ -11,19 +11,20 @@ DAYS_PER_YEAR = 365.25
 class Child:
     """State and the history the rules need (contacts for escalation, last referral, repeat plans).
 
-    `draws` counts each child's uses of each named stream, so the k-th draw of a child from a
-    stream is always the same number whatever happens to other children.
+    `draws` counts each child's uses of each named stream (`sim.streams.S`), so the k-th draw of a
+    child from a stream is always the same number whatever happens to other children. `ahead`
+    holds first draws computed in advance for a block of new contacts (see `Pathway.u`).
     """
 
     __slots__ = (
         "id", "dob", "state", "placement", "carer", "high_cost", "need", "contacts",
         "last_referral", "cin_plans", "cp_plans", "care_periods", "draws", "period_start",
-        "state_since", "hash", "closure", "return_referral_p", "inhouse_ok",
+        "state_since", "hash", "closure", "return_referral_p", "inhouse_ok", "ahead",
     )
 
-    def __init__(self, id: int, dob: float):
+    def __init__(self, id: int, dob: float, hash: Optional[int] = None):
         self.id = id
-        self.hash = child_hash(id)
+        self.hash = child_hash(id) if hash is None else hash
         self.dob = dob  # days relative to the start date (negative: born before it)
         self.state = "out"
         self.placement = ""
@@ -35,7 +36,8 @@ class Child:
         self.cin_plans = 0
         self.cp_plans = 0
         self.care_periods = 0
-        self.draws: dict[str, int] = {}  # draws taken from each named stream
+        self.draws: list[int] = [0] * N_CHILD_STREAMS  # draws taken from each named stream
+        self.ahead: Optional[list[float]] = None
         self.period_start: Optional[float] = None
         self.state_since = 0.0
         self.inhouse_ok = None  # can an in-house carer meet this child's fostering need?

@@ -24,12 +24,15 @@ from .eventlog import EventLog
 from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
-from .streams import _GOLDEN, _INV53, _M64, Streams
+import numpy as np
+
+from .streams import _GOLDEN, _INV53, _M64, AHEAD, CHILD_STREAMS, S, Streams, child_hashes, uniforms_at
 from .vocab import PLACEMENT_GROUP
 
 INF = float("inf")
 PERMANENCE = ("reunification", "sgo", "adoption", "cao")
 ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fresh block
+AHEAD_BLOCK = 1024  # new contacts whose first draws are computed together
 
 # a child's placement need is the group its placement belongs to
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
@@ -83,7 +86,10 @@ class Pathway:
         self.start = params.horizon.start_date
         self._n_contact_children = 0
         self._n_direct_children = 0
-        self._cs: dict[str, int] = {}  # child stream keys by name, cached
+        self._keys = [self.streams.child(name).key for name in CHILD_STREAMS]  # by stream number
+        self._ahead_rows: list[list[float]] = []
+        self._ahead_hashes: list[int] = []
+        self._ahead_block = -1
         self._prepare_tables()
         self._build_capacity()
         self._snapshot = snapshot or []
@@ -147,19 +153,37 @@ class Pathway:
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Wake(fn)))
 
     # ---------------------------------------------------------------------------- randomness
-    def u(self, child: Child, stream: str) -> float:
-        """The child's next uniform from a named stream (see `sim.streams.ChildStream`)."""
-        key = self._cs.get(stream)
-        if key is None:
-            key = self._cs[stream] = self.streams.child(stream).key
+    def u(self, child: Child, stream: int) -> float:
+        """The child's next uniform from a numbered stream (`sim.streams.S`): the k-th output of a
+        SplitMix64 sequence keyed by stream and child (see `sim.streams.ChildStream`), inlined
+        because the model draws close to a million of them a replication."""
         draws = child.draws
-        k = draws.get(stream, 0) + 1
+        k = draws[stream] + 1
         draws[stream] = k
-        x = ((key ^ child.hash) + k * _GOLDEN) & _M64
+        if k == 1 and stream < AHEAD:
+            ahead = child.ahead
+            if ahead is not None:  # drawn in advance for a new contact: the same number
+                return ahead[stream]
+        x = ((self._keys[stream] ^ child.hash) + k * _GOLDEN) & _M64
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
         x ^= x >> 31
         return ((x >> 11) + 0.5) * _INV53
+
+    def _contact_ahead(self, n: int) -> tuple[int, list[float]]:
+        """Hash and first draws of the n-th new contact (computed a block at a time): the first
+        uniform of each of the `AHEAD` streams, then the first two of `age`."""
+        block, i = divmod(n, AHEAD_BLOCK)
+        if block != self._ahead_block:
+            ids = self._id_base + 2 * np.arange(block * AHEAD_BLOCK, (block + 1) * AHEAD_BLOCK, dtype=np.int64)
+            hashes = child_hashes(ids)
+            cols = [uniforms_at(hashes ^ np.uint64(self._keys[s]), 0) for s in range(AHEAD)]
+            age = hashes ^ np.uint64(self._keys[S.age])
+            cols += [uniforms_at(age, 0), uniforms_at(age, 1)]
+            self._ahead_rows = np.column_stack(cols).tolist()
+            self._ahead_hashes = hashes.tolist()
+            self._ahead_block = block
+        return self._ahead_hashes[i], self._ahead_rows[i]
 
     @staticmethod
     def _age_table(bands):
@@ -252,10 +276,14 @@ class Pathway:
             self._after(t - env._now, arrive)
 
     def _new_contact(self):
-        cid = self._id_base + 2 * self._n_contact_children
+        n = self._n_contact_children
+        cid = self._id_base + 2 * n
         self._n_contact_children += 1
-        child = Child(cid, 0.0)
-        age = self._age_from(self.contact_ages, self.u(child, "age"), self.u(child, "age"))
+        h, ahead = self._contact_ahead(n)
+        child = Child(cid, 0.0, h)
+        child.ahead = ahead
+        child.draws[S.age] = 2
+        age = self._age_from(self.contact_ages, ahead[AHEAD], ahead[AHEAD + 1])
         child.dob = self.env.now - age * DAYS_PER_YEAR
         self.children[cid] = child
         self._contact(child)
@@ -264,7 +292,7 @@ class Pathway:
         cid = self._id_base + 2 * self._n_direct_children + 1
         self._n_direct_children += 1
         child = Child(cid, 0.0)
-        age = self._age_from(self.direct_ages, self.u(child, "age"), self.u(child, "age"))
+        age = self._age_from(self.direct_ages, self.u(child, S.age), self.u(child, S.age))
         child.dob = self.env.now - age * DAYS_PER_YEAR
         self.children[cid] = child
         self._move(child, "care_entry", "care", detail="direct")
@@ -297,6 +325,7 @@ class Pathway:
         """A closed child with no return scheduled is never touched again: keep only what the
         outputs need (id, birth date), unless the run must report its recently closed cases."""
         child.draws = None
+        child.ahead = None
         child.contacts = None
         if not self.keep_closed:
             self.retired_ids.append(child.id)
@@ -318,9 +347,9 @@ class Pathway:
         if elapsed > 0.0:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
-        if self.u(child, "recontact") >= p:
+        if self.u(child, S.recontact) >= p:
             return False
-        d = rc.delay.sample(self.u(child, "recontact_delay"), elapsed)
+        d = rc.delay.sample(self.u(child, S.recontact_delay), elapsed)
         if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
             return False
         self._after(d, lambda: self._return(child, rc.referral_probability))
@@ -355,7 +384,7 @@ class Pathway:
                         "turned 18", None)
 
     def _screen(self, child: Child, elapsed: float):
-        d = self.screening.sample(self.u(child, "screening"), elapsed)
+        d = self.screening.sample(self.u(child, S.screening), elapsed)
         d, _ = self._capped(child, d)
         self._after(d, lambda: self._screened(child))
 
@@ -365,7 +394,7 @@ class Pathway:
         if child.time_to_18(now) <= 1e-9:
             self._close(child, "contact_closed", "turned 18", None)
             return
-        u = self.u(child, "front_door_outcome")
+        u = self.u(child, S.front_door_outcome)
         rp = child.return_referral_p
         if rp is None:
             outcome = choose(*self.fd_outcomes, u)
@@ -402,7 +431,7 @@ class Pathway:
             flags.append("escalated")
         child.last_referral = now
         self._move(child, "referral", "assessment", detail=",".join(flags))
-        if self.u(child, "referral_nfa") < self.p.assessment.nfa_before_assessment:
+        if self.u(child, S.referral_nfa) < self.p.assessment.nfa_before_assessment:
             self._close(child, "referral_nfa", "nfa", "assessment_nfa")
             return
         self._assessment(child)
@@ -419,7 +448,7 @@ class Pathway:
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
-        d = self.p.assessment.duration.sample(self.u(child, "assessment_duration"), elapsed)
+        d = self.p.assessment.duration.sample(self.u(child, S.assessment_duration), elapsed)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._assessment_end(child, adult))
 
@@ -428,7 +457,7 @@ class Pathway:
         if adult:
             self._close(child, "assessment_complete", "turned 18", None)
             return
-        outcome = choose(*self.assess_outcomes, self.u(child, "assessment_outcome"))
+        outcome = choose(*self.assess_outcomes, self.u(child, S.assessment_outcome))
         if outcome == "nfa":
             self._close(child, "assessment_complete", "nfa", "assessment_nfa")
         elif outcome == "cin":
@@ -443,7 +472,7 @@ class Pathway:
             self._move(child, "s47_start", "s47", detail=event)
         team = self.teams["safeguarding"]
         team.request(child.id)
-        d = self.p.s47.duration.sample(self.u(child, "s47_duration"), elapsed)
+        d = self.p.s47.duration.sample(self.u(child, S.s47_duration), elapsed)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._s47_end(child, adult))
 
@@ -452,7 +481,7 @@ class Pathway:
         if adult:
             self._close(child, "s47_end", "turned 18", None)
             return
-        outcome = choose(*self.s47_outcomes, self.u(child, "s47_outcome"))
+        outcome = choose(*self.s47_outcomes, self.u(child, S.s47_outcome))
         if outcome == "cp":
             self._cp_plan(child)
         elif outcome == "cin":
@@ -505,7 +534,7 @@ class Pathway:
             self._move(child, "cin_plan_start", "cin", detail="repeat" if child.cin_plans > 1 else "first")
         team = self.teams["safeguarding"]
         team.request(child.id)
-        route, d = self._plan_route(child, self.cin_routes, "cin_route", "cin_duration", 1.0, elapsed)
+        route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._cin_plan_end(child, route, adult))
@@ -527,7 +556,7 @@ class Pathway:
             self._move(child, "cp_plan_start", "cp", detail="repeat" if child.cp_plans > 1 else "first")
         team = self.teams["safeguarding"]
         team.request(child.id)
-        route, d = self._plan_route(child, self.cp_routes, "cp_route", "cp_duration", 1.0, elapsed)
+        route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._cp_plan_end(child, route, adult))
@@ -547,10 +576,10 @@ class Pathway:
     def _toward_care(self, child: Child, event: str):
         """A child heading into care may be offered edge-of-care support that keeps them home."""
         eoc = self.p.edge_of_care
-        offered = self.u(child, "edge_of_care_offer") < eoc.offered_share
-        success_u = self.u(child, "edge_of_care_success")
+        offered = self.u(child, S.edge_of_care_offer) < eoc.offered_share
+        success_u = self.u(child, S.edge_of_care_success)
         extra = self.mech.value("care_entry_divert", self.env.now)
-        diverted = (offered and success_u < eoc.success_probability) or self.u(child, "edge_of_care_lever") < extra
+        diverted = (offered and success_u < eoc.success_probability) or self.u(child, S.edge_of_care_lever) < extra
         if offered or extra > 0:
             self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
         if diverted:
@@ -565,9 +594,9 @@ class Pathway:
     def _draw_need(self, child: Child, age: float) -> str:
         for band, (names, cum) in self.need_tables:
             if band.contains(age):
-                return choose(names, cum, self.u(child, "placement_need"))
+                return choose(names, cum, self.u(child, S.placement_need))
         names, cum = self.need_tables[-1][1]
-        return choose(names, cum, self.u(child, "placement_need"))
+        return choose(names, cum, self.u(child, S.placement_need))
 
     def _care(self, child: Child, case: Optional[OpenCase] = None):
         env = self.env
@@ -589,7 +618,7 @@ class Pathway:
                 band, kin_table, other_table = b, kt, ot
                 break
         table = kin_table if need == "kinship" else other_table
-        route, d = self._plan_route(child, table, "care_exit_route", "care_exit_time", 1.0, elapsed)
+        route, d = self._plan_route(child, table, S.care_exit_route, S.care_exit_time, 1.0, elapsed)
         if route == "age18":
             d = INF
         elif route in PERMANENCE:
@@ -635,8 +664,8 @@ class Pathway:
                 to_semi = semi if (grp in ("foster", "residential") and age >= 16) else 0.0
                 rates = (rate, step, to_semi)
                 total = (rate + step + to_semi) / DAYS_PER_YEAR
-                move_at = now - math.log(1.0 - self.u(child, "placement_move_time")) / total if total > 0 else INF
-                which = self.u(child, "placement_move_kind") * (rate + step + to_semi)
+                move_at = now - math.log(1.0 - self.u(child, S.placement_move_time)) / total if total > 0 else INF
+                which = self.u(child, S.placement_move_kind) * (rate + step + to_semi)
             t16 = child.dob + 16 * DAYS_PER_YEAR
             if lever_at is None:
                 # candidate exits at the lever's full rate from when it starts, under 16 only;
@@ -645,7 +674,7 @@ class Pathway:
                 lever_max = (kin_max if name == "kinship_sgo_rate" else reun_max) if age < 16 else 0.0
                 lever_at = INF
                 if lever_max > 0:
-                    lever_at = max(now, mech.start(name)) - math.log(1.0 - self.u(child, "lever_exit_time")) / (
+                    lever_at = max(now, mech.start(name)) - math.log(1.0 - self.u(child, S.lever_exit_time)) / (
                         lever_max / DAYS_PER_YEAR)
                     if lever_at >= t16:
                         lever_at = INF
@@ -661,7 +690,7 @@ class Pathway:
             if nxt == lever_at:
                 name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"
                 lever_at = None
-                if self.u(child, "lever_exit_accept") * lever_max < mech.value(name, env.now):
+                if self.u(child, S.lever_exit_accept) * lever_max < mech.value(name, env.now):
                     reason = "sgo" if name == "kinship_sgo_rate" else "reunification"
                     self._note(child, "lever_exit", reason)
                     return reason
@@ -675,11 +704,11 @@ class Pathway:
                 self._replace(child, "semi_independent", "step_to_semi_independence")
             else:
                 if grp == "foster" and mech.active("breakdown_reduction"):
-                    if self.u(child, "breakdown_prevented") < mech.value("breakdown_reduction", env.now):
+                    if self.u(child, S.breakdown_prevented) < mech.value("breakdown_reduction", env.now):
                         self._note(child, "breakdown_prevented")
                         continue
                 table = self.next_need.get(grp)
-                new_need = choose(*table, self.u(child, "placement_next_need")) if table else grp
+                new_need = choose(*table, self.u(child, S.placement_next_need)) if table else grp
                 if new_need == "semi_independent" and child.age(env.now) < 16:
                     new_need = "foster"
                 self._replace(child, new_need, "breakdown")
@@ -691,9 +720,9 @@ class Pathway:
         t18 = child.time_to_18(now)
         child.closure = "reunification" if reason == "reunification" else (
             "care_exit" if reason in ("sgo", "cao", "other") else "")
-        if reason == "sgo" and self.u(child, "allowance") < self.p.care.sgo_allowance_share and t18 > 0:
+        if reason == "sgo" and self.u(child, S.allowance) < self.p.care.sgo_allowance_share and t18 > 0:
             self.allowances.append((child.id, now, now + t18, "sgo"))
-        elif reason == "adoption" and self.u(child, "allowance") < self.p.care.adoption_allowance_share and t18 > 0:
+        elif reason == "adoption" and self.u(child, S.allowance) < self.p.care.adoption_allowance_share and t18 > 0:
             self.allowances.append((child.id, now, now + t18, "adoption"))
         if reason == "reunification" and self._maybe_reenter(child):
             return
@@ -707,8 +736,8 @@ class Pathway:
         if elapsed > 0.0:
             s = re.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
-        u = self.u(child, "reentry")
-        d = re.delay.sample(self.u(child, "reentry_delay"), elapsed)
+        u = self.u(child, S.reentry)
+        d = re.delay.sample(self.u(child, S.reentry_delay), elapsed)
         if u < p and d < child.time_to_18(self.env.now) and self.env.now + d < self.horizon:
             self.env.process(self._reenter(child, d))
             return True
@@ -728,7 +757,7 @@ class Pathway:
             return need
         if need == "foster":
             if child.inhouse_ok is None:  # decided once per placement need, not at every retry
-                child.inhouse_ok = self.u(child, "inhouse_suitable") < self.p.care.inhouse_foster_suitable_share
+                child.inhouse_ok = self.u(child, S.inhouse_suitable) < self.p.care.inhouse_foster_suitable_share
             suitable = child.inhouse_ok
             if preferred is not None:  # a snapshot child stays with the kind of carer they have
                 suitable = preferred == "foster_inhouse"
@@ -750,7 +779,7 @@ class Pathway:
         for name in order:
             if self.beds[name].take():
                 if name == "residential_spot":
-                    child.high_cost = self.u(child, "spot_cost") < self.p.care.spot_residential_over_4100_share
+                    child.high_cost = self.u(child, S.spot_cost) < self.p.care.spot_residential_over_4100_share
                 return name
         return None
 

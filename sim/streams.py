@@ -21,6 +21,53 @@ _INV53 = 1.0 / (1 << 53)
 _BLOCK = 4096
 
 
+class S:
+    """The per-child streams, by number (an index into a child's draw counters).
+
+    The first `AHEAD` are what a new contact needs at the front door and on referral; the model
+    draws their first uniforms for blocks of new contacts at once (`first_draws`), which gives the
+    same numbers as drawing them one by one, at a fraction of the cost.
+    """
+
+    screening = 0
+    front_door_outcome = 1
+    recontact = 2
+    recontact_delay = 3
+    referral_nfa = 4
+    assessment_duration = 5
+    assessment_outcome = 6
+    age = 7
+    s47_duration = 8
+    s47_outcome = 9
+    cin_route = 10
+    cin_duration = 11
+    cp_route = 12
+    cp_duration = 13
+    edge_of_care_offer = 14
+    edge_of_care_success = 15
+    edge_of_care_lever = 16
+    placement_need = 17
+    care_exit_route = 18
+    care_exit_time = 19
+    placement_move_time = 20
+    placement_move_kind = 21
+    placement_next_need = 22
+    lever_exit_time = 23
+    lever_exit_accept = 24
+    breakdown_prevented = 25
+    inhouse_suitable = 26
+    spot_cost = 27
+    allowance = 28
+    reentry = 29
+    reentry_delay = 30
+
+
+AHEAD = 7
+CHILD_STREAMS: tuple[str, ...] = tuple(sorted((k for k in vars(S) if not k.startswith("_")), key=lambda k: getattr(S, k)))
+N_CHILD_STREAMS = len(CHILD_STREAMS)
+assert [getattr(S, k) for k in CHILD_STREAMS] == list(range(N_CHILD_STREAMS))
+
+
 def _mix(x: int) -> int:
     x &= _M64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
@@ -79,6 +126,24 @@ class ChildStream:
 def child_hash(child_id: int) -> int:
     """A well-mixed 64-bit identity of a child, combined with each stream's key."""
     return _mix(_mix(child_id + _GOLDEN))
+
+
+def _mix_array(x: np.ndarray) -> np.ndarray:
+    """`_mix` on an array of uint64 (numpy wraps at 2**64 as `& _M64` does)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def child_hashes(child_ids: np.ndarray) -> np.ndarray:
+    """`child_hash` of many children at once (uint64)."""
+    return _mix_array(_mix_array(child_ids.astype(np.int64).view(np.uint64) + np.uint64(_GOLDEN)))
+
+
+def uniforms_at(bases: np.ndarray, k: int) -> np.ndarray:
+    """`uniform_at(base, k)` for an array of bases: the same numbers, computed together."""
+    x = _mix_array(bases + np.uint64(((k + 1) * _GOLDEN) & _M64))
+    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) * _INV53
 
 
 def uniform_at(base: int, k: int) -> float:

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import stats
 
 from sim.child import Child
-from sim.streams import ChildStream, GlobalStream, Streams, stream_key, uniform_at
+from sim.streams import (CHILD_STREAMS, ChildStream, GlobalStream, S, Streams, child_hash, child_hashes,
+                         stream_key, uniform_at, uniforms_at)
 
 ALPHA = 0.001
 
@@ -66,24 +67,25 @@ def test_a_childs_kth_draw_does_not_depend_on_other_children():
     class _P:  # Pathway.u needs only the streams; build a minimal object around it
         pass
 
-    pw = _P()
-    pw.streams, pw._cs = Streams(99, 4), {}
-    u = Pathway.u.__get__(pw)
+    def minimal():
+        pw = _P()
+        pw.streams = Streams(99, 4)
+        pw._keys = [pw.streams.child(name).key for name in CHILD_STREAMS]
+        return Pathway.u.__get__(pw)
 
+    u = minimal()
     alone = Child(500, -1000.0)
-    seq_alone = [u(alone, "screening") for _ in range(5)]
+    seq_alone = [u(alone, S.screening) for _ in range(5)]
 
-    pw2 = _P()
-    pw2.streams, pw2._cs = Streams(99, 4), {}
-    u2 = Pathway.u.__get__(pw2)
+    u2 = minimal()
     others = [Child(i, -1000.0) for i in range(50)]
     crowd = Child(500, -1000.0)
     seq_crowd = []
     for k in range(5):
         for o in others:  # other children draw in between
-            u2(o, "screening")
-        u2(crowd, "assessment_duration")  # and the child itself from another stream
-        seq_crowd.append(u2(crowd, "screening"))
+            u2(o, S.screening)
+        u2(crowd, S.assessment_duration)  # and the child itself from another stream
+        seq_crowd.append(u2(crowd, S.screening))
     assert seq_alone == seq_crowd
     # and the model's inlined generator is the reference counter-based stream
     ref = ChildStream(99, 4, "screening")
@@ -130,3 +132,35 @@ def test_streams_do_not_depend_on_the_order_they_are_created_or_used():
     assert a1 == a2 and b1 == b2
     assert s1.child("q").uniform(8, 2) == s2.child("q").uniform(8, 2)
     assert s1.glob("a") is s1.glob("a")  # one stream per name, so draws continue
+
+
+def test_draws_computed_in_blocks_equal_draws_one_by_one():
+    """New contacts' first draws are computed for a block of children at once (numpy); they must
+    be the very numbers the one-by-one generator gives, or common random numbers would break."""
+    ids = np.array([0, 1, 2, 10_000_000, 10_000_002, 2**40 + 7, 2**62 + 3], dtype=np.int64)
+    hashes = child_hashes(ids)
+    assert [int(h) for h in hashes] == [child_hash(int(i)) for i in ids]
+    key = stream_key(12345, 3, "screening")
+    for k in (0, 1, 5):
+        block = uniforms_at(hashes ^ np.uint64(key), k).tolist()
+        assert block == [uniform_at(key ^ child_hash(int(i)), k) for i in ids]
+
+
+def test_a_new_contacts_draws_do_not_depend_on_the_block_they_were_drawn_in():
+    """The model's own draws for new contacts (drawn ahead in blocks) equal the reference stream."""
+    from pathlib import Path
+
+    from sim.params import load_params
+    from sim.pathway import AHEAD_BLOCK, Pathway
+    from sim.streams import AHEAD
+
+    params = load_params(Path(__file__).resolve().parents[2] / "experiments" / "baseline.yaml")
+    pw = Pathway(params, 7, 2)
+    for n in (0, 5, AHEAD_BLOCK - 1, AHEAD_BLOCK, 3 * AHEAD_BLOCK + 17):
+        h, ahead = pw._contact_ahead(n)
+        cid = pw._id_base + 2 * n
+        assert h == child_hash(cid)
+        for s in range(AHEAD):
+            assert ahead[s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 0)
+        age = ChildStream(7, 2, "age")
+        assert ahead[AHEAD:AHEAD + 2] == [age.uniform(cid, 0), age.uniform(cid, 1)]

@@ -6,6 +6,7 @@ time it changes, so tests can check that capacity is never exceeded and measures
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from typing import Callable, Optional
 
 
@@ -31,6 +32,7 @@ class FosterCarer:
     places: int
     children: int = 0
     resigned: bool = False  # takes no new children; leaves when the last one moves on
+    listed: bool = False    # in the pool's heap of carers who may have a free place
 
 
 class FosterCarerPool:
@@ -38,6 +40,10 @@ class FosterCarerPool:
 
     Carers join and resign over time. A carer who resigns while caring keeps the children placed
     and leaves when the last one moves on, so no placement is ended by a resignation.
+
+    A child goes to the longest-serving carer with a free place. Carers with a free place are
+    kept in a heap by joining order and counts are kept as they change, so placing a child does
+    not scan every carer (which made an eight-times-larger council sixty times slower here).
     """
 
     name = "foster_inhouse"
@@ -48,6 +54,8 @@ class FosterCarerPool:
         self._next_id = 0
         self.in_use = 0
         self.open_places = 0  # places of carers who have not resigned
+        self.active = 0       # carers who have not resigned
+        self._free: list[tuple[int, FosterCarer]] = []  # (id, carer): may have a place; stale entries skipped
         self._record()
 
     # -- carers ------------------------------------------------------------------------------
@@ -56,13 +64,21 @@ class FosterCarerPool:
         self._next_id += 1
         self.carers.append(c)
         self.open_places += places
+        self.active += 1
+        self._list(c)
         self._record()
         return c
+
+    def _list(self, c: FosterCarer) -> None:
+        if not c.listed and not c.resigned and c.children < c.places:
+            c.listed = True
+            heappush(self._free, (c.id, c))
 
     def resign(self, carer: FosterCarer) -> None:
         if carer.resigned:
             return
         carer.resigned = True
+        self.active -= 1
         self.open_places -= carer.places
         self.in_use -= carer.children  # children staying on no longer use an open place
         if carer.children == 0:
@@ -84,13 +100,25 @@ class FosterCarerPool:
         """A place with the first carer who has one (never `exclude`), or None."""
         if self.in_use >= self.open_places:
             return None
-        for c in self.carers:
-            if not c.resigned and c.children < c.places and c is not exclude:
-                c.children += 1
-                self.in_use += 1
-                self._record()
-                return c
-        return None
+        heap, skipped, found = self._free, None, None
+        while heap:
+            c = heap[0][1]
+            if c.resigned or c.children >= c.places:  # stale: full or gone
+                heappop(heap)
+                c.listed = False
+            elif c is exclude:
+                skipped = heappop(heap)
+            else:
+                found = c
+                break
+        if skipped is not None:
+            heappush(heap, skipped)
+        if found is None:
+            return None
+        found.children += 1
+        self.in_use += 1
+        self._record()
+        return found
 
     def give_back(self, carer: FosterCarer) -> None:
         carer.children -= 1
@@ -99,13 +127,13 @@ class FosterCarerPool:
                 self.carers.remove(carer)
         else:
             self.in_use -= 1
+            self._list(carer)
         self._record()
 
     def _record(self) -> None:
         t = self.clock()
         self.log.record(t, self.name, self.open_places, self.in_use)
-        active = sum(1 for c in self.carers if not c.resigned)
-        self.log.record(t, "foster_carers", active, len(self.carers))
+        self.log.record(t, "foster_carers", self.active, len(self.carers))
 
 
 class BedPool:

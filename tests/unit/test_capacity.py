@@ -114,3 +114,37 @@ def test_team_capacity_is_workers_times_limit_rounded_down():
     assert t.capacity == 7
     t.set_workers(0)
     assert t.capacity == 0 and not t.request(9)
+
+
+def test_foster_pool_places_with_the_longest_serving_carer_who_has_room():
+    """The pool keeps carers with room in a heap; whatever the sequence of joins, resignations,
+    placements (with a carer to avoid) and moves, it must choose exactly as a scan of every
+    carer in joining order would, and its counts must match a recount."""
+    import random
+
+    rnd = random.Random(3)
+    log, clock = CapacityLog(), Clock()
+    pool = FosterCarerPool(log, clock)
+    placed = []  # carers of children placed, one entry a child
+    for step in range(4000):
+        clock.t = float(step)
+        r = rnd.random()
+        if r < 0.08:
+            pool.add_carer(rnd.choice([0, 1, 1, 2, 3]))
+        elif r < 0.12 and pool.carers:
+            pool.resign(rnd.choice(pool.carers))
+        elif r < 0.6:
+            exclude = rnd.choice(placed) if placed and rnd.random() < 0.3 else None
+            expected = next((c for c in pool.carers if not c.resigned and c.children < c.places and c is not exclude), None)
+            if pool.in_use >= pool.open_places:
+                expected = None
+            got = pool.take(exclude=exclude)
+            assert got is expected, step
+            if got is not None:
+                placed.append(got)
+        elif placed:
+            pool.give_back(placed.pop(rnd.randrange(len(placed))))
+        active = [c for c in pool.carers if not c.resigned]
+        assert pool.active == len(active)
+        assert pool.in_use == sum(c.children for c in active) <= pool.open_places == sum(c.places for c in active)
+    assert len(placed) > 50  # the pool was busy, not empty

@@ -177,10 +177,12 @@ class Pathway:
         if block != self._ahead_block:
             ids = self._id_base + 2 * np.arange(block * AHEAD_BLOCK, (block + 1) * AHEAD_BLOCK, dtype=np.int64)
             hashes = child_hashes(ids)
-            cols = [uniforms_at(hashes ^ np.uint64(self._keys[s]), 0) for s in range(AHEAD)]
-            age = hashes ^ np.uint64(self._keys[S.age])
-            cols += [uniforms_at(age, 0), uniforms_at(age, 1)]
-            self._ahead_rows = np.column_stack(cols).tolist()
+            keys = np.array(self._keys[:AHEAD] + [self._keys[S.age]], dtype=np.uint64)
+            bases = hashes[:, None] ^ keys[None, :]
+            rows = np.empty((len(ids), AHEAD + 2))
+            rows[:, :AHEAD + 1] = uniforms_at(bases, 0)
+            rows[:, AHEAD + 1] = uniforms_at(bases[:, AHEAD], 1)
+            self._ahead_rows = rows.tolist()
             self._ahead_hashes = hashes.tolist()
             self._ahead_block = block
         return self._ahead_hashes[i], self._ahead_rows[i]

@@ -2,7 +2,8 @@
 care, care with placements and moves, exits, and the returns that make involvement repeat.
 
 `Pathway` holds one replication's environment, parameters, streams, capacities and logs. It does
-no file I/O. Levers act through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes
+no file I/O. For speed it reads the clock as `env._now` and books callbacks straight onto SimPy's
+event queue (`_after`), as SimPy's own `Environment.schedule` does. Levers act through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes
 only what it names and every other random draw stays the same.
 """
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Pathway:
             self.month_index.append((m - 4) % 12)
 
     def _build_capacity(self):
-        cap, clock = self.p.capacity, lambda: self.env.now
+        cap, clock = self.p.capacity, lambda: self.env._now
         self.foster = FosterCarerPool(self.caplog, clock)
         self.beds = {
             "residential_inhouse": BedPool("residential_inhouse", cap.residential_inhouse_beds, self.caplog, clock),
@@ -143,6 +144,7 @@ class Pathway:
                 if ch.date <= self.start:
                     workers = ch.value
             self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock)
+        self._front_door = self.teams["front_door"]
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
 
     def _after(self, delay: float, fn) -> None:
@@ -255,7 +257,7 @@ class Pathway:
         g = self.streams.glob(stream)
         growth_max = max(1.0, (1.0 + rate.trend_per_year) ** (self.horizon / DAYS_PER_YEAR))
         lam_max = rate.per_month * 12.0 / DAYS_PER_YEAR * growth_max * (max(rate.seasonality) if rate.seasonality else 1.0)
-        times, t, log, uniform = [], self.env.now, math.log, g.uniform
+        times, t, log, uniform = [], self.env._now, math.log, g.uniform
         while True:
             t += -log(1.0 - uniform()) / lam_max
             if t >= self.horizon:
@@ -286,7 +288,7 @@ class Pathway:
         child.ahead = ahead
         child.draws[S.age] = 2
         age = self._age_from(self.contact_ages, ahead[AHEAD], ahead[AHEAD + 1])
-        child.dob = self.env.now - age * DAYS_PER_YEAR
+        child.dob = self.env._now - age * DAYS_PER_YEAR
         self.children[cid] = child
         self._contact(child)
 
@@ -295,24 +297,24 @@ class Pathway:
         self._n_direct_children += 1
         child = Child(cid, 0.0)
         age = self._age_from(self.direct_ages, self.u(child, S.age), self.u(child, S.age))
-        child.dob = self.env.now - age * DAYS_PER_YEAR
+        child.dob = self.env._now - age * DAYS_PER_YEAR
         self.children[cid] = child
         self._move(child, "care_entry", "care", detail="direct")
         self.env.process(self._care(child))
 
     # ---------------------------------------------------------------------------- helpers
     def _move(self, child: Child, event: str, to_state: str, detail: str = ""):
-        now = self.env.now
+        now = self.env._now
         self.log.add(now, child.id, event, child.state, to_state, "", "", detail)
         child.state = to_state
         child.state_since = now
 
     def _note(self, child: Child, event: str, detail: str = ""):
-        self.log.add(self.env.now, child.id, event, child.state, child.state, child.placement, "", detail)
+        self.log.add(self.env._now, child.id, event, child.state, child.state, child.placement, "", detail)
 
     def _capped(self, child: Child, d: float) -> tuple[float, bool]:
         """A duration cut at the 18th birthday; True if the birthday comes first."""
-        t18 = child.time_to_18(self.env.now)
+        t18 = child.time_to_18(self.env._now)
         if d >= t18:
             return max(t18, 0.0), True
         return d, False
@@ -345,14 +347,14 @@ class Pathway:
             return False
         p = rc.probability
         if kind in ("cin_closed", "cp_closed"):
-            p *= 1.0 - self.mech.value("recontact_reduction", self.env.now)
+            p *= 1.0 - self.mech.value("recontact_reduction", self.env._now)
         if elapsed > 0.0:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
         if self.u(child, S.recontact) >= p:
             return False
         d = rc.delay.sample(self.u(child, S.recontact_delay), elapsed)
-        if d >= child.time_to_18(self.env.now) or self.env.now + d >= self.horizon:
+        if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
         self._after(d, lambda: self._return(child, rc.referral_probability))
         return True
@@ -369,14 +371,14 @@ class Pathway:
     def _contact(self, child: Child, elapsed: float = 0.0):
         if elapsed == 0.0:
             self._move(child, "contact", "contact")
-        child.contacts.append(self.env.now - elapsed)
-        team = self.teams["front_door"]
+        child.contacts.append(self.env._now - elapsed)
+        team = self._front_door
         if team.request(child.id):
             self._screen(child, elapsed)
         else:
             team.on_allocate(child.id, lambda: self._screen(child, elapsed))
             # a contact still waiting at the 18th birthday closes then
-            t18 = max(child.time_to_18(self.env.now), 0.0)
+            t18 = max(child.time_to_18(self.env._now), 0.0)
             self._after(t18, lambda: self._age_out_waiting(child, team))
 
     def _age_out_waiting(self, child: Child, team: Team):
@@ -391,8 +393,8 @@ class Pathway:
         self._after(d, lambda: self._screened(child))
 
     def _screened(self, child: Child):
-        now = self.env.now
-        self.teams["front_door"].release(child.id)
+        now = self.env._now
+        self._front_door.release(child.id)
         if child.time_to_18(now) <= 1e-9:
             self._close(child, "contact_closed", "turned 18", None)
             return
@@ -425,7 +427,7 @@ class Pathway:
     # front door: a SimPy process per referral cost three events and a generator for little gain.
     # Care, with its many kinds of pending moves, stays a SimPy process.
     def _referral(self, child: Child, escalated: bool):
-        now = self.env.now
+        now = self.env._now
         flags = []
         if child.last_referral is not None and now - child.last_referral <= 365.0:
             flags.append("rereferral")
@@ -446,7 +448,7 @@ class Pathway:
         # waiting for a social worker: start when allocated (just after the step that freed the
         # worker), or close at the 18th birthday if still waiting then
         team.on_allocate(child.id, lambda: self._after(0.0, lambda: self._assessment_start(child, elapsed)))
-        self._after(max(child.time_to_18(self.env.now), 0.0), lambda: self._age_out_waiting(child, team))
+        self._after(max(child.time_to_18(self.env._now), 0.0), lambda: self._age_out_waiting(child, team))
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
@@ -499,13 +501,13 @@ class Pathway:
         same share, weeks*7/mean, judged at the time it would have ended."""
         if not self.mech.active(mechanism) or d == INF or mean_days <= 0:
             return d
-        weeks = self.mech.value(mechanism, self.env.now + d)
+        weeks = self.mech.value(mechanism, self.env._now + d)
         if weeks <= 0:
             return d
         share = min(0.95, 7.0 * weeks / mean_days)
         shorter = max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
         # a case is never cut to end before the lever began acting
-        return max(shorter, min(d, self.mech.start(mechanism) - self.env.now))
+        return max(shorter, min(d, self.mech.start(mechanism) - self.env._now))
 
     def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
         names, cum, durations = table
@@ -580,7 +582,7 @@ class Pathway:
         eoc = self.p.edge_of_care
         offered = self.u(child, S.edge_of_care_offer) < eoc.offered_share
         success_u = self.u(child, S.edge_of_care_success)
-        extra = self.mech.value("care_entry_divert", self.env.now)
+        extra = self.mech.value("care_entry_divert", self.env._now)
         diverted = (offered and success_u < eoc.success_probability) or self.u(child, S.edge_of_care_lever) < extra
         if offered or extra > 0:
             self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
@@ -718,7 +720,7 @@ class Pathway:
                 lever_at = None  # eligibility may change with the placement
 
     def _after_care(self, child: Child, reason: str):
-        now = self.env.now
+        now = self.env._now
         t18 = child.time_to_18(now)
         child.closure = "reunification" if reason == "reunification" else (
             "care_exit" if reason in ("sgo", "cao", "other") else "")
@@ -740,7 +742,7 @@ class Pathway:
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
         u = self.u(child, S.reentry)
         d = re.delay.sample(self.u(child, S.reentry_delay), elapsed)
-        if u < p and d < child.time_to_18(self.env.now) and self.env.now + d < self.horizon:
+        if u < p and d < child.time_to_18(self.env._now) and self.env._now + d < self.horizon:
             self.env.process(self._reenter(child, d))
             return True
         return False
@@ -794,7 +796,7 @@ class Pathway:
             placement = "awaiting"
             self.waiting_for_placement[child.id] = child
         detail = reason + (",over_4100" if placement == "residential_spot" and child.high_cost else "")
-        self.log.add(self.env.now, child.id, "placed", "care", "care", placement, old, detail)
+        self.log.add(self.env._now, child.id, "placed", "care", "care", placement, old, detail)
         child.placement = placement
 
     def _release(self, placement: str, carer) -> None:
@@ -821,7 +823,7 @@ class Pathway:
         if old == "awaiting":
             self.waiting_for_placement.pop(child.id, None)
         child.placement = ""
-        self.log.add(self.env.now, child.id, "placement_end", "care", "care", "", old, "exit")
+        self.log.add(self.env._now, child.id, "placement_end", "care", "care", "", old, "exit")
         self._release(old, carer)
 
     def _serve_waiting(self):
@@ -831,7 +833,7 @@ class Pathway:
             if placement is None:
                 continue
             del self.waiting_for_placement[cid]
-            self.log.add(self.env.now, child.id, "placed", "care", "care", placement, "awaiting",
+            self.log.add(self.env._now, child.id, "placed", "care", "care", placement, "awaiting",
                          "waited" + (",over_4100" if placement == "residential_spot" and child.high_cost else ""))
             child.placement = placement
 
@@ -852,7 +854,7 @@ class Pathway:
         u = self.streams.glob(stream_prefix + "carer_tenure").uniform()
         if fc.leaving_rate_per_year > 0:
             tenure = -math.log(1.0 - u) / fc.leaving_rate_per_year * DAYS_PER_YEAR
-            if self.env.now + tenure < self.horizon:
+            if self.env._now + tenure < self.horizon:
                 self.env.process(self._carer_resigns(carer, tenure))
         if places and self.waiting_for_placement:
             self._serve_waiting()
@@ -864,9 +866,9 @@ class Pathway:
             # a retention lever cancels a share of resignations; the carer stays on afresh
             if self.mech.active("carer_leaving_reduction"):
                 g = self.streams.glob("carer_retention")
-                if g.uniform() < self.mech.value("carer_leaving_reduction", self.env.now):
+                if g.uniform() < self.mech.value("carer_leaving_reduction", self.env._now):
                     tenure = -math.log(1.0 - g.uniform()) / fc.leaving_rate_per_year * DAYS_PER_YEAR
-                    if self.env.now + tenure < self.horizon:
+                    if self.env._now + tenure < self.horizon:
                         continue
                     return
             self.foster.resign(carer)
@@ -946,7 +948,7 @@ class Pathway:
     def open_cases(self, recent_days: float = 730.0) -> list[OpenCase]:
         """The caseload at the current time, as a snapshot a later run can start from: open
         cases, and children closed within `recent_days` who may return."""
-        now = self.env.now
+        now = self.env._now
         cases = []
         for c in self.children.values():
             if c.age(now) >= 18:

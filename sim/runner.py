@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from .initial import OpenCase
@@ -45,9 +46,13 @@ def run_replication(params: Params, seed: int, replication: int,
                     keep_closed=keep_open_cases)
     model.run()
     events = model.log.to_frame()
+    model.log = None  # the frame holds the rows now; free the arrays before building the rest
     children = pd.DataFrame({
-        "child": list(model.retired_ids) + list(model.children.keys()),
-        "dob": list(model.retired_dobs) + [c.dob for c in model.children.values()],
+        "child": np.concatenate([np.frombuffer(model.retired_ids, dtype=np.int64),
+                                 np.fromiter(model.children.keys(), dtype=np.int64, count=len(model.children))]),
+        "dob": np.concatenate([np.frombuffer(model.retired_dobs, dtype=np.float64),
+                               np.fromiter((c.dob for c in model.children.values()), dtype=np.float64,
+                                           count=len(model.children))]),
     }).sort_values("child", kind="stable").reset_index(drop=True)
     allowances = pd.DataFrame(model.allowances, columns=["child", "start", "end", "kind"])
     cl = model.caplog

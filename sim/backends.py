@@ -12,6 +12,12 @@ submitted with ``pure=False, retries=2``; if a worker dies the scheduler reruns 
 running or whose results it held. Arguments shared by every task (the parameters and the starting
 caseload) go to the cluster once, as a task of their own that the scheduler can rerun if the
 worker holding them is lost, rather than once per replication.
+
+The workers of a running cluster are checked before any task goes to them (`_check_workers`):
+each must import carepath and hash the model code as this process does. A worker that cannot
+import `sim` would otherwise die unpickling its first task, and with every worker gone the run
+would wait for ever; one with other model code would give other numbers under this code's cache
+keys.
 """
 from __future__ import annotations
 
@@ -89,6 +95,11 @@ def _value(x):
 
 _SMALL = (int, float, str, bool, bytes, type(None))
 
+# Evaluated on each worker of a running cluster (with the built-in `eval`, so that a worker without
+# carepath can still answer): import what replications need, return the model code's hash.
+_WORKER_CHECK = ("[__import__(m) for m in ('sim.runner', 'sim.batch', 'experiments.run')] "
+                 "and __import__('sim.version').version.model_digest()")
+
 
 class DaskBackend(Backend):
     """A dask.distributed Client: to `scheduler_address`, or to an embedded LocalCluster of
@@ -103,6 +114,7 @@ class DaskBackend(Backend):
         except ImportError:
             raise BackendError("the dask backend needs dask.distributed: pip install \"dask[distributed]\"") from None
         self.address, self.retries, self.cluster = scheduler_address, retries, None
+        self._checked: set[str] = set()
         if scheduler_address:
             _check_address(scheduler_address)
             try:
@@ -112,6 +124,11 @@ class DaskBackend(Backend):
             except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
                 why = " ".join(str(exc).split()) or type(exc).__name__
                 raise BackendError(f"cannot reach a Dask scheduler at {scheduler_address!r}: {why}") from None
+            try:
+                self._check_workers()
+            except BaseException:
+                self.client.close()
+                raise
         else:
             from .batch import default_workers
 
@@ -119,6 +136,36 @@ class DaskBackend(Backend):
                                         processes=True, dashboard_address=":0", worker_dashboard_address=None,
                                         silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
+
+    def _check_workers(self) -> None:
+        """Every worker of a running cluster not yet checked can import carepath and has the same
+        model code as this process; otherwise a BackendError naming the workers. The workers of
+        an embedded LocalCluster share this process's environment and are not checked. A worker
+        that joins after the last check is checked before the next batch of tasks."""
+        if self.cluster is not None:
+            return
+        new = sorted(w for w in self.client.ncores() if w not in self._checked)
+        if not new:
+            return
+        from .version import model_digest
+
+        answers = self.client.run(eval, _WORKER_CHECK, {}, workers=new, on_error="return")
+        failed = sorted(w for w, a in answers.items() if isinstance(a, ImportError))
+        if failed:
+            exc = answers[failed[0]]
+            raise BackendError(
+                f"{_workers(failed)} of the Dask cluster at {self.address} cannot import carepath "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())}): install carepath (pip install -e .) "
+                "in the environment that runs `dask worker` on each machine (see docs/scaling.md)")
+        here = model_digest()
+        other = sorted(w for w, a in answers.items() if isinstance(a, str) and a != here)
+        if other:
+            raise BackendError(
+                f"{_workers(other)} of the Dask cluster at {self.address} {'run' if len(other) > 1 else 'runs'} "
+                f"other model code (hash of sim/*.py {answers[other[0]]}, here {here}): install the same "
+                "commit of carepath on every machine (see docs/scaling.md)")
+        # any other failure (e.g. a worker that left meanwhile): asked again before the next batch
+        self._checked.update(w for w, a in answers.items() if a == here)
 
     def _share(self, args_list: list[tuple]) -> list[tuple]:
         """Replace arguments that are the same (large) object in every task by one future each."""
@@ -138,6 +185,7 @@ class DaskBackend(Backend):
     def map_unordered(self, fn, args_list):
         from distributed import as_completed as dask_as_completed
 
+        self._check_workers()
         args_list = self._share(list(args_list))
         futures = [self.client.submit(fn, *args, pure=False, retries=self.retries) for args in args_list]
         index = {f.key: i for i, f in enumerate(futures)}
@@ -165,6 +213,11 @@ class DaskBackend(Backend):
 
     def describe(self) -> str:
         return f"dask ({self.address or 'local cluster'})"
+
+
+def _workers(addresses: list[str]) -> str:
+    return (f"the worker at {addresses[0]}" if len(addresses) == 1
+            else f"{len(addresses)} workers ({', '.join(addresses)})")
 
 
 def _check_address(address: str) -> None:

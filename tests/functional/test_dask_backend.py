@@ -3,12 +3,20 @@ the number of workers; a worker lost mid-run loses nothing and counts nothing tw
 that cannot be reached ends in one line and exit status 2.
 
 Replications run over one financial year (2021/22) from the shipped snapshot, on LocalClusters of
-2 single-threaded worker processes."""
+2 single-threaded worker processes, and once on a cluster set up as docs/scaling.md describes for
+several machines: `dask scheduler` and `dask worker` processes started from the command line, over
+TCP on this machine, with `carepath run` a process of its own. A worker that cannot import carepath,
+or that runs other model code, is refused in one line before any task reaches it."""
 from __future__ import annotations
 
 import copy
+import json
 import os
+import signal
+import site
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -66,14 +74,27 @@ def test_replications_on_two_dask_workers_equal_the_local_ones(cluster, one_year
     _same(run_replications(one_year, SEED, REPS, snapshot, backend=cluster, progress=False), local_outs)
 
 
-def test_carepath_run_against_a_running_scheduler_writes_the_same_tables(cluster, tmp_path, repo):
+def _run_args(repo: Path) -> list[str]:
+    return ["run", "--params", str(repo / "experiments" / "baseline.yaml"), "--years", "1",
+            "--replications", "2", "--seed", str(SEED), "--quiet", "--event-log", "none"]
+
+
+RUN_TABLES = ("summary_by_fy.csv", "stocks_by_month.csv")
+
+
+@pytest.fixture(scope="module")
+def local_run(repo, tmp_path_factory) -> Path:
+    """`carepath run` (one year, 2 replications) on the local backend: the reference."""
+    out = tmp_path_factory.mktemp("local_run")
+    assert main(_run_args(repo) + ["--out", str(out), "--workers", "1"]) == 0
+    return out
+
+
+def test_carepath_run_against_a_running_scheduler_writes_the_same_tables(cluster, tmp_path, repo, local_run):
     address = cluster.cluster.scheduler_address
-    common = ["run", "--params", str(repo / "experiments" / "baseline.yaml"), "--years", "1",
-              "--replications", "2", "--seed", str(SEED), "--quiet", "--event-log", "none"]
-    assert main(common + ["--out", str(tmp_path / "local"), "--workers", "1"]) == 0
-    assert main(common + ["--out", str(tmp_path / "dask"), "--scheduler", address]) == 0
-    for name in ("summary_by_fy.csv", "stocks_by_month.csv"):
-        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
+    assert main(_run_args(repo) + ["--out", str(tmp_path / "dask"), "--scheduler", address]) == 0
+    for name in RUN_TABLES:
+        assert (local_run / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
     manifest = yaml.safe_load((tmp_path / "dask" / "manifest.json").read_text())
     assert manifest["backend"] == f"dask ({address})"
 
@@ -173,3 +194,119 @@ def test_a_scheduler_with_the_local_backend_is_refused(tmp_path, repo, capsys):
     rc = main(["run", "--params", str(repo / "experiments" / "baseline.yaml"), "--out", str(tmp_path / "out"),
                "--backend", "local", "--scheduler", "tcp://127.0.0.1:8786"])
     assert rc == 2 and "--scheduler needs --backend dask" in capsys.readouterr().err
+
+
+# ------------------------------------------------- a scheduler and workers as separate processes
+# As docs/scaling.md sets up several machines, but on this one, over TCP: `dask scheduler` and
+# `dask worker` from the command line, the workers started in another folder with no PYTHONPATH
+# (as on a machine where carepath is only installed, not the current folder), and `carepath run`
+# as a process of its own.
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """start(name, argv, cwd, env) -> Popen, each in a process group of its own (with the
+    processes it starts, e.g. a `dask worker`'s worker processes); every group is ended at teardown."""
+    missing = [n for n in ("dask", "carepath") if not (BIN / n).exists()]
+    if missing:
+        pytest.skip(f"no {' or '.join(missing)} command next to {sys.executable} (run the tests from the .venv)")
+    started = []
+
+    def start(name, argv, cwd, env=None):
+        log = open(tmp_path / f"{name}.log", "wb")
+        p = subprocess.Popen([str(a) for a in argv], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        log.close()
+        started.append(p)
+        return p
+
+    try:
+        yield start
+    finally:
+        for p in reversed(started):
+            _end_group(p, signal.SIGTERM)
+        for p in reversed(started):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+            _end_group(p, signal.SIGKILL)      # what did not stop on SIGTERM
+            p.wait()
+
+
+def _end_group(p: subprocess.Popen, sig) -> None:
+    try:
+        os.killpg(p.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _env_without_pythonpath() -> dict:
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
+def _scheduler(start, tmp_path) -> str:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    start("scheduler", [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                        "--no-dashboard"], cwd=tmp_path, env=_env_without_pythonpath())
+    return address
+
+
+def _wait_for_workers(address: str, n: int, tmp_path) -> None:
+    from distributed import Client
+
+    try:
+        with Client(address, timeout="60s", set_as_default=False) as client:
+            client.wait_for_workers(n, timeout=90)
+            assert len(client.ncores()) == n
+    except Exception:
+        raise AssertionError(f"{n} workers did not join {address}:\n{_logs(tmp_path)}") from None
+
+
+def _logs(tmp_path) -> str:
+    return "\n".join(f"--- {f.name}\n" + "\n".join(f.read_text(errors="replace").splitlines()[-25:])
+                     for f in sorted(tmp_path.glob("*.log")))
+
+
+def test_separate_scheduler_and_worker_processes_give_the_same_tables(processes, tmp_path, repo, local_run,
+                                                                      monkeypatch, capsys):
+    address = _scheduler(processes, tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    processes("workers", [BIN / "dask", "worker", address, "--nthreads", "1", "--nworkers", "2", "--no-dashboard"],
+              cwd=elsewhere, env=_env_without_pythonpath())
+    _wait_for_workers(address, 2, tmp_path)
+    out = tmp_path / "out"
+    done = subprocess.run([BIN / "carepath", *_run_args(repo), "--out", out, "--scheduler", address],
+                          cwd=tmp_path, env=_env_without_pythonpath(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{done.stderr}\n{_logs(tmp_path)}"
+    for name in RUN_TABLES:
+        assert (local_run / name).read_bytes() == (out / name).read_bytes(), name
+    assert json.loads((out / "manifest.json").read_text())["backend"] == f"dask ({address})"
+    # the same workers, but this process hashes its model code differently (as another commit would)
+    monkeypatch.setattr("sim.version._MODEL_DIGEST", "0" * 12)
+    assert main(_run_args(repo) + ["--out", str(tmp_path / "refused"), "--scheduler", address]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "2 workers" in err and "other model code" in err, err
+    assert not (tmp_path / "refused").exists()
+
+
+def test_a_worker_that_cannot_import_carepath_is_refused_in_one_line(processes, tmp_path, repo):
+    """Such a worker would die on its first task and leave the run waiting for ever."""
+    address = _scheduler(processes, tmp_path)
+    env = _env_without_pythonpath() | {"PYTHONPATH": os.pathsep.join(site.getsitepackages())}
+    # -S: the dependencies are on PYTHONPATH, but the site-packages .pth files, among them the
+    # editable install of carepath, are not read; `-c` puts the (empty) current folder first
+    processes("worker", [sys.executable, "-S", "-c", "import sys; from dask.__main__ import main; sys.exit(main())",
+                         "worker", address, "--nthreads", "1", "--no-dashboard"], cwd=tmp_path, env=env)
+    _wait_for_workers(address, 1, tmp_path)
+    try:   # a process of its own, so that a regression fails here rather than hanging the tests
+        done = subprocess.run([BIN / "carepath", *_run_args(repo), "--out", tmp_path / "out", "--scheduler", address],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"carepath run still waiting after 60 s\n{_logs(tmp_path)}") from None
+    err = done.stderr
+    assert done.returncode == 2, f"{err}\n{_logs(tmp_path)}"
+    assert len(err.strip().splitlines()) == 1 and "cannot import carepath" in err and "No module named 'sim'" in err, err
+    assert not (tmp_path / "out").exists()

@@ -11,7 +11,8 @@ with no address it starts a ``LocalCluster`` of single-threaded worker processes
 submitted with ``pure=False, retries=2``; if a worker dies the scheduler reruns the tasks it was
 running or whose results it held. Arguments shared by every task (the parameters and the starting
 caseload) go to the cluster once, as a task of their own that the scheduler can rerun if the
-worker holding them is lost, rather than once per replication.
+worker holding them is lost, rather than once per replication; an object already sent in an
+earlier call (the caseload, for every evaluation of a sensitivity analysis) is not sent again.
 
 The workers of a running cluster are checked before any task goes to them (`_check_workers`):
 each must import carepath and hash the model code as this process does. A worker that cannot
@@ -115,6 +116,7 @@ class DaskBackend(Backend):
             raise BackendError("the dask backend needs dask.distributed: pip install \"dask[distributed]\"") from None
         self.address, self.retries, self.cluster = scheduler_address, retries, None
         self._checked: set[str] = set()
+        self._sent: dict[int, tuple] = {}    # id -> (object, its future on the cluster): see _share
         if scheduler_address:
             _check_address(scheduler_address)
             try:
@@ -168,8 +170,12 @@ class DaskBackend(Backend):
         self._checked.update(w for w, a in answers.items() if a == here)
 
     def _share(self, args_list: list[tuple]) -> list[tuple]:
-        """Replace arguments that are the same (large) object in every task by one future each."""
-        if len(args_list) < 2:
+        """Replace arguments that are the same (large) object in every task by one future each.
+        The future is kept for later calls with the same object (the same starting caseload for
+        every evaluation of a sensitivity analysis, or every step of a target search), so that
+        object goes to the cluster once while this backend lives. Shared objects must not be
+        changed after they are sent."""
+        if not args_list:
             return args_list
         first = args_list[0]
         shared = {}
@@ -177,10 +183,19 @@ class DaskBackend(Backend):
             if isinstance(a, _SMALL):
                 continue
             if all(len(t) > pos and t[pos] is a for t in args_list):
-                shared[pos] = self.client.submit(_value, a, pure=False, retries=self.retries)
+                shared[pos] = self._future_of(a)
         if not shared:
             return args_list
         return [tuple(shared.get(pos, a) for pos, a in enumerate(t)) for t in args_list]
+
+    def _future_of(self, obj):
+        """The future holding `obj` on the cluster, submitted the first time `obj` is seen."""
+        hit = self._sent.get(id(obj))
+        if hit is not None and hit[0] is obj and hit[1].status not in ("error", "cancelled", "lost"):
+            return hit[1]
+        future = self.client.submit(_value, obj, pure=False, retries=self.retries)
+        self._sent[id(obj)] = (obj, future)    # holding obj keeps its id from being reused
+        return future
 
     def map_unordered(self, fn, args_list):
         from distributed import as_completed as dask_as_completed
@@ -204,6 +219,7 @@ class DaskBackend(Backend):
                 self.client.cancel(pending)
 
     def close(self) -> None:
+        self._sent.clear()
         try:
             self.client.close()
         finally:

@@ -79,7 +79,15 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    paths["snapshot"] = _csv(result.snapshot, out / "snapshot.csv")
+    ids = result.supply.get("synthetic_child_ids")
+    if ids:  # no CIN census: the front door's open cases come from a warm-up run (calibration.supply)
+        label = (f"# child_id {ids[0]} to {ids[1]}: SYNTHETIC front-door cases (contacts, assessments, S47, CIN and CP "
+                 "plans, recently closed cases) from a warm-up run of the template's front door, as no CIN census was "
+                 "given; the other rows are from the data. See calibration_summary.csv.\n")
+        paths["snapshot"] = _atomic(out / "snapshot.csv", lambda p: p.write_text(
+            label + result.snapshot.to_csv(index=False), encoding="utf-8"))
+    else:
+        paths["snapshot"] = _csv(result.snapshot, out / "snapshot.csv")
     header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
               f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
     text = header + yaml.safe_dump(result.params.model_dump(mode="json"), sort_keys=False)

@@ -53,6 +53,7 @@ class FitResult:
     quality: DataQuality = field(default_factory=DataQuality)
     extract_date: pd.Timestamp = None
     data_start: pd.Timestamp = None
+    supply: dict = field(default_factory=dict)    # no CIN census: entries into care (calibration.supply)
 
     def kept_from_template(self) -> list[str]:
         return list(self.log.loc[self.log["source"] == "template", "parameter"])
@@ -957,8 +958,7 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
     else:
         for m in ("referrals_per_year", "rereferral_within_12_months", "cin_plan_median_days", "cp_plan_median_days"):
             f.add(m, np.nan, source="not estimable", note="no CIN census given")
-        for p_ in ("arrivals.direct_care_entries", "arrivals.age_at_direct_entry", "assessment", "s47",
-                   "cin_plan.routes", "cp_plan.routes"):
+        for p_ in ("assessment", "s47", "cin_plan.routes", "cp_plan.routes"):
             f.log.template(p_, "no CIN census given")
     if contacts is not None and len(contacts.contacts):
         f.contacts()
@@ -977,11 +977,20 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
     start = extract.date() + dt.timedelta(days=1)
     f.p["horizon"] = {"start_date": start.isoformat(), "end_date": (start + length).isoformat()}
     f.p["initial_caseload"] = "snapshot.csv"
+    no_cin = cin is None or not len(cin.referrals)
+    if no_cin:
+        # entries into care from SSDA903 itself: direct entries = observed - the template's front door
+        from calibration.supply import fit_care_supply
+        fit_care_supply(f)
     f.p["name"] = name or f"calibrated to data extracted {extract.date().isoformat()}"
     f.p["description"] = (f"Fitted by carepath calibrate from activity data extracted on {extract.date().isoformat()}, "
                           f"starting from the template '{template.name}'. See calibration_summary.csv.")
     params = params_from_dict(f.p, "fitted parameters")
     snap = f.snapshot()
+    if no_cin:
+        # recent care leavers (SSDA903) and the front door's caseload from its warm-up (synthetic)
+        from calibration.supply import extra_snapshot
+        snap = extra_snapshot(f, snap, params.horizon.start_date)
     quality = DataQuality()
     for src in (ssda903, cin, contacts):
         if src is not None:
@@ -989,6 +998,7 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
     log = f.log.frame()
     summary = pd.DataFrame(f.summary, columns=["measure", "value", "low", "high", "source", "note"])
     res = FitResult(params=params, snapshot=snap, summary=summary, log=log, curves=f.curves, monthly=f.monthly,
-                    quality=quality, extract_date=extract, data_start=getattr(f, "data_start", None))
+                    quality=quality, extract_date=extract, data_start=getattr(f, "data_start", None),
+                    supply=getattr(f, "supply", {}))
     res.route_fits = f.route_fits
     return res

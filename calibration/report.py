@@ -192,7 +192,7 @@ def build_report(result, summary: pd.DataFrame, dq: pd.DataFrame, back: dict | N
             parts.append(_km_chart(result.curves[key]))
     parts.append("<h2>3. Arrivals against fitted rates</h2><p class='note'>Monthly counts and the Poisson "
                  "log-linear fit (trend, and seasonality when there are two years or more of busy months).</p>")
-    for key in ("referrals", "contacts", "new_contacts", "care_entries", "direct_care_entries"):
+    for key in ("referrals", "contacts", "new_contacts", "care_entries", "first_care_entries", "direct_care_entries"):
         if key in result.monthly:
             parts.append(_rate_chart(key, result.monthly[key]))
     parts.append("<h2>4. Summary</h2>" + _table(summary))

@@ -49,6 +49,9 @@ def test_result_is_a_valid_parameter_set_and_snapshot(fitted):
     cases = cases_from_frame(res.snapshot, res.params.horizon.start_date)
     states = {c.state for c in cases}
     assert {"care", "cin", "cp"} <= states
+    # with a CIN census nothing of calibration.supply runs: no warm-up cases, no care leavers
+    assert res.supply == {} and "closure" not in res.snapshot.columns
+    assert res.log.set_index("parameter").loc["arrivals.direct_care_entries", "source"] == "data"
 
 
 def test_counts_and_first_placement_shares_match_the_realised_truth(fitted):

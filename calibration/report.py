@@ -205,9 +205,13 @@ def build_report(result, summary: pd.DataFrame, dq: pd.DataFrame, back: dict | N
         parts.append(f"<p>Parameters fitted on the data up to {back['start']:%d/%m/%Y} only; the model started "
                      f"from the caseload open on that date and ran to the extract date ({back['replications']} "
                      f"runs, {back['seconds']:.0f} s). Monthly stocks against the data, with the mean absolute "
-                     "percentage error (MAPE) of the model's mean. Children in contact or assessment at the start "
-                     "and recently closed children who return are not in the starting caseload, so early months "
-                     "of CIN and CP may run low.</p>")
+                     "percentage error (MAPE) of the model's mean. "
+                     + ("With no CIN census, the starting caseload's contacts, assessments, CIN and CP plans come "
+                        "from a warm-up of the fitted front door (synthetic cases), with the recent care leavers "
+                        "the SSDA903 shows; early months of CIN and CP show the warm-up, not the council.</p>"
+                        if not sources.get("CIN census") else
+                        "Children in contact or assessment at the start and recently closed children who return "
+                        "are not in the starting caseload, so early months of CIN and CP may run low.</p>"))
         mape = pd.DataFrame({"series": list(back["mape"]), "MAPE %": list(back["mape"].values())})
         parts.append(_table(mape, "{:.1f}"))
         for srs, part in back["table"].groupby("series", sort=False):

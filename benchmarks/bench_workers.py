@@ -1,12 +1,16 @@
 """Speed-up from 1 to 2 local worker processes: the same replications (default baseline, full
 horizon), timed from submission to the last result, outputs not written.
 
-Usage: python benchmarks/bench_workers.py [--replications 6]
+The machine's speed varies from minute to minute (a shared virtual machine), so 1 and 2 workers
+are timed in turn, `--repeats` times each, and the speed-up is the ratio of the median times.
+
+Usage: python benchmarks/bench_workers.py [--replications 6] [--repeats 3]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,20 +26,25 @@ from sim.params import load_params  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=6)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     path = ROOT / "experiments" / "baseline.yaml"
     params = load_params(path)
     snapshot = read_snapshot(resolve_snapshot(params, path), params)
-    times, results = {}, {}
-    for w in (1, 2):
-        t0 = time.perf_counter()
-        outs = run_replications(params, 12345, args.replications, snapshot, workers=w,
-                                keep_events=lambda r: False, progress=False)
-        times[w] = time.perf_counter() - t0
-        results[w] = [o.summary for o in outs]
+    times, results = {1: [], 2: []}, {}
+    for _ in range(args.repeats):
+        for w in (1, 2):
+            t0 = time.perf_counter()
+            outs = run_replications(params, 12345, args.replications, snapshot, workers=w,
+                                    keep_events=lambda r: False, progress=False)
+            times[w].append(time.perf_counter() - t0)
+            results[w] = [o.summary for o in outs]
     same = all(a.equals(b) for a, b in zip(results[1], results[2]))
-    print(f"{args.replications} replications on {os.cpu_count()} cores: 1 worker {times[1]:.1f} s, "
-          f"2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x; results identical: {same}")
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    print(f"{args.replications} replications on {os.cpu_count()} cores, median of {args.repeats}: "
+          f"1 worker {one:.1f} s ({', '.join(f'{t:.1f}' for t in times[1])}), "
+          f"2 workers {two:.1f} s ({', '.join(f'{t:.1f}' for t in times[2])}), "
+          f"speed-up {one / two:.2f}x; results identical: {same}")
     return 0
 
 

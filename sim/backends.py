@@ -6,6 +6,11 @@ replications complete and key each result by its position (and so by scenario an
 A replication depends only on its arguments (parameters, seed, replication number, levers), so
 the results do not depend on the backend or on the number of workers.
 
+Local: a process pool. Where processes start by forking (Linux), an argument that is the same
+object in every task of the first batch (the starting caseload, 2 MB pickled) is left in the
+parent's memory before the workers fork, so they inherit it instead of unpickling it once a task;
+later batches that pass the same object benefit too.
+
 Dask (https://distributed.dask.org): ``DaskBackend(address)`` connects to a running scheduler;
 with no address it starts a ``LocalCluster`` of single-threaded worker processes. Tasks are
 submitted with ``pure=False, retries=2``; if a worker dies the scheduler reruns the tasks it was
@@ -23,6 +28,7 @@ keys.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Optional, Sequence
 
@@ -63,6 +69,7 @@ class LocalBackend(Backend):
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
         self._pool: Optional[ProcessPoolExecutor] = None
+        self._held: dict[int, Any] = {}  # what this pool's workers inherited (see _inherit)
 
     def map_unordered(self, fn, args_list):
         args_list = list(args_list)
@@ -71,8 +78,16 @@ class LocalBackend(Backend):
                 yield i, fn(*args)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
-        futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
+            context = None
+            if "fork" in multiprocessing.get_all_start_methods():
+                context = multiprocessing.get_context("fork")
+                self._held = _inherit(args_list)  # before the workers fork
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        if self._held:
+            futures = {self._pool.submit(_call_inherited, fn, _mark_inherited(args, self._held)): i
+                       for i, args in enumerate(args_list)}
+        else:
+            futures = {self._pool.submit(fn, *args): i for i, args in enumerate(args_list)}
         try:
             for f in as_completed(futures):
                 yield futures[f], f.result()
@@ -84,9 +99,46 @@ class LocalBackend(Backend):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            for key in self._held:
+                _INHERITED.pop(key, None)
+            self._held = {}
 
     def describe(self) -> str:
         return f"local ({self.workers} worker{'s' if self.workers != 1 else ''})"
+
+
+# Objects workers inherit from the parent at fork: id -> object (holding it keeps the id unique).
+# Filled only in the parent, before its pool forks; read in the workers.
+_INHERITED: dict[int, Any] = {}
+
+
+class _Inherited:
+    """Stands for an argument the worker already holds (see `_inherit`)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: int):
+        self.key = key
+
+
+def _inherit(args_list: Sequence[tuple]) -> dict[int, Any]:
+    """Register the large arguments shared by every task, for workers forked next to inherit;
+    returns them (id -> object), which is what that pool's workers will hold."""
+    held = {}
+    if len(args_list) >= 2:
+        for pos, a in enumerate(args_list[0]):
+            if not isinstance(a, _SMALL) and all(len(t) > pos and t[pos] is a for t in args_list):
+                held[id(a)] = a
+    _INHERITED.update(held)
+    return held
+
+
+def _mark_inherited(args: tuple, held: dict[int, Any]) -> tuple:
+    return tuple(_Inherited(id(a)) if held.get(id(a)) is a else a for a in args)
+
+
+def _call_inherited(fn, args: tuple):
+    return fn(*(_INHERITED[a.key] if isinstance(a, _Inherited) else a for a in args))
 
 
 def _value(x):

@@ -24,13 +24,18 @@ So, when there is no CIN census:
   contacts' trend, are its steady rate, by age;
 * **direct entries** = observed - front door, never below zero, shared out over the age bands
   where the front door makes fewer than observed; with the observed trend and seasonality;
-* if the front door alone makes more than observed, by more than its own sampling error, its
-  four routes into care (assessment, S47, CIN plan and CP plan outcomes `care`) are scaled down
-  by observed / front door and it is run again (at most `MAX_SCALINGS` times);
+* if the front door alone makes more than observed, by more than its own sampling error, the
+  council is taken to be smaller than the template: its contacts a month and the social workers
+  of its front door, assessment and safeguarding teams are scaled down by observed / front door,
+  and it is run again (at most `MAX_SCALINGS` times). Councils differ in size far more than in
+  how often a contact ends in care, and SSDA903 alone cannot tell the two apart, so volume is the
+  better guess; it keeps CIN and CP caseloads (and their social work cost) in proportion to the
+  council's children in care;
 * **starting caseload**: the open front-door cases and recently closed front-door cases at the
   end of one warm-up run (synthetic: the template's front door has no data behind it either),
   and the children who left care in the last two years, from SSDA903 (real), as recently closed
-  cases who may come back (`care.reentry`, `recontact.care_exit`).
+  cases who may come back (`care.reentry`, `recontact.care_exit`; `calibration.closed`, which the
+  full-data path uses too).
 
 Everything done is written to the fit log. The numbers are in `FitResult.supply`.
 """
@@ -41,16 +46,16 @@ import math
 import numpy as np
 import pandas as pd
 
+from calibration.closed import RECENT_DAYS, care_leavers  # noqa: F401 - shared with the full-data path
+
 WARMUP_YEARS = 8            # the front door's flows settle in about four (plans, then returns)
 MEASURE_YEARS = 3           # the last years of the warm-up, whose entries give the steady rate
 WARMUP_REPLICATIONS = 2
 WARMUP_SEED = 903
-RECENT_DAYS = 730           # children who left care this recently may come back (as the model's snapshots)
 SUPPLY_BANDS = (0, 1, 5, 10, 16, 18)   # the direct-entry bands and the care exit-route bands together
 MAX_SCALINGS = 3
 FRONT_DOOR_STATES = ("contact", "assessment", "s47", "cin", "cp")
 FRONT_DOOR_CLOSURES = ("nfa", "early_help", "assessment_nfa", "cin_closed", "cp_closed")
-LEAVER_CLOSURE = {"reunification": "reunification", "sgo": "care_exit", "cao": "care_exit", "other": "care_exit"}
 DAYS_PER_YEAR = 365.25
 
 
@@ -75,25 +80,23 @@ def first_entries(periods_all: pd.DataFrame, periods: pd.DataFrame) -> pd.Series
     return pd.Series(~reentry.reindex(key, fill_value=False).to_numpy(bool), index=periods.index)
 
 
-def _scale_routes_into_care(p: dict, k: float) -> None:
-    """Multiply the chance of each front-door route into care by k; the other outcomes of the same
-    decision take up the difference in proportion to their chances."""
-    from calibration.fit import _round_probs
+FRONT_DOOR_TEAMS = ("front_door", "assessment", "safeguarding")
 
-    def scale(probs: dict) -> dict:
-        care = probs.get("care", 0.0)
-        rest = 1.0 - care
-        new = care * k
-        out = {kk: (new if kk == "care" else (v * (1.0 - new) / rest if rest > 0 else 0.0)) for kk, v in probs.items()}
-        return _round_probs(out)
 
-    for sect in ("assessment", "s47"):
-        p[sect]["outcomes"] = scale(p[sect]["outcomes"])
-    for sect in ("cin_plan", "cp_plan"):
-        routes = p[sect]["routes"]
-        probs = scale({r: v["probability"] for r, v in routes.items()})
-        for r, v in routes.items():
-            v["probability"] = probs[r]
+def _scale_front_door(p: dict, k: float) -> None:
+    """Make the front door k times as busy: k times the new contacts a month, and k times the
+    social workers of the teams that serve contacts, referrals and plans (so they are as busy as
+    in the template). Its conversion rates (referral, assessment, plan outcomes) stay the
+    template's."""
+    c = p["arrivals"]["new_contacts"]
+    c["per_month"] = round(c["per_month"] * k, 3)
+    for name in FRONT_DOOR_TEAMS:
+        team = p["capacity"]["teams"].get(name)
+        if team is None:
+            continue
+        team["workers"] = round(team["workers"] * k, 3)
+        for ch in team.get("changes") or []:
+            ch["value"] = round(ch["value"] * k, 3)
 
 
 def simulate_front_door(p: dict, replications: int = WARMUP_REPLICATIONS, years: int = WARMUP_YEARS,
@@ -150,29 +153,6 @@ def front_door_caseload(cases, start_date) -> pd.DataFrame:
     return cases_to_frame(keep, start_date)
 
 
-def care_leavers(periods_all: pd.DataFrame, extract: pd.Timestamp) -> pd.DataFrame:
-    """Children whose last period of care ended in the `RECENT_DAYS` before the extract date with
-    a return home, an SGO, a CAO or another exit the model can bring back, under 18 on the
-    forecast's first day: snapshot rows in state `closed`."""
-    start = extract + pd.Timedelta(days=1)
-    p = periods_all.sort_values(["child", "start"], kind="stable")
-    last = p[~p.duplicated("child", keep="last")]
-    ok = (last["end"].notna() & (last["end"] <= extract) & (last["end"] > extract - pd.Timedelta(days=RECENT_DAYS))
-          & last["exit_reason"].isin(list(LEAVER_CLOSURE)) & last["dob"].notna())
-    last = last[ok]
-    age = ((start - last["dob"]).dt.days) / DAYS_PER_YEAR
-    last = last[(age < 18) & (last["dob"] <= extract)]
-    return pd.DataFrame({
-        "child": last["child"].to_numpy(),
-        "dob": last["dob"].dt.date.astype(str).to_numpy(),
-        "state": "closed",
-        "state_start": last["end"].dt.date.astype(str).to_numpy(),
-        "care_start": "", "placement": "", "previous_cp_plans": 0,
-        "closure": last["exit_reason"].map(LEAVER_CLOSURE).to_numpy(),
-        "last_referral": "",
-    })
-
-
 def fit_care_supply(f) -> None:
     """Set `arrivals.direct_care_entries` and `age_at_direct_entry` (and, if needed, scale the
     front door's routes into care) for a `calibration.fit._Fitter` with no CIN census; logs every
@@ -206,7 +186,7 @@ def fit_care_supply(f) -> None:
     # scale while the front door makes more than observed by more than its own sampling error
     while sim["per_month"] - sim["se"] > observed and len(scalings) < MAX_SCALINGS:
         k = observed / sim["per_month"]
-        _scale_routes_into_care(f.p, k)
+        _scale_front_door(f.p, k)
         k_total *= k
         scalings.append((sim["per_month"], k))
         sim = simulate_front_door(f.p)
@@ -221,13 +201,13 @@ def fit_care_supply(f) -> None:
                 f"{sim['trend']:+.1%} a year) makes {fd:.2f} a month (Poisson standard error {sim['se']:.2f})")
     if scalings:
         steps = "; ".join(f"{a:.2f} a month -> x{k:.3f}" for a, k in scalings)
-        f.log.data("front_door.routes_into_care", sim["entries"],
-                   f"no CIN census: the front door alone made {fd0:.2f} entries into care a month, more than the "
-                   f"{observed:.2f} first entries a month in SSDA903 (by more than its standard error), so the chances of its four routes into care "
-                   f"(assessment.outcomes.care, s47.outcomes.care, cin_plan.routes.care, cp_plan.routes.care) were "
-                   f"multiplied by {k_total:.3f} in all ({steps}; the other outcomes of each decision take up the "
-                   f"difference; scaled again while still over by more than the standard error, at most {MAX_SCALINGS} "
-                   f"times); run again, it makes {fd:.2f} a month")
+        f.log.data("front_door.volume", sim["entries"],
+                   f"no CIN census: the template's front door alone made {fd0:.2f} entries into care a month, more "
+                   f"than the {observed:.2f} first entries a month in SSDA903 (by more than its standard error), so "
+                   f"the council is taken to be smaller: new contacts a month and the social workers of the "
+                   f"{', '.join(FRONT_DOOR_TEAMS)} teams were multiplied by {k_total:.3f} in all ({steps}; again "
+                   f"while still over by more than the standard error, at most {MAX_SCALINGS} times), keeping the "
+                   f"template's conversion rates; run again, it makes {fd:.2f} a month")
     a = f.p["arrivals"]["direct_care_entries"]
     a["per_month"] = round(direct, 3)
     # trend and seasonality: the observed first entries' own. Giving direct entries whatever growth
@@ -269,7 +249,7 @@ def fit_care_supply(f) -> None:
                        + (f"; the front door alone makes more than observed at {', '.join(over)}, and these bands run "
                           "high" if over else ""))
     f.supply.update({"front_door_per_month": fd, "front_door_se": sim["se"], "front_door_before_scaling": fd0, "direct_per_month": direct,
-                     "scaled_routes_into_care": k_total, "observed_by_band": obs_band.tolist(),
+                     "scaled_front_door": k_total, "observed_by_band": obs_band.tolist(),
                      "front_door_by_band": fd_band.tolist(), "bands": list(SUPPLY_BANDS),
                      "observed_trend": trend_obs, "front_door_entries": sim["entries"],
                      "front_door_months": sim["months"]})

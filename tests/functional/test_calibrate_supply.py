@@ -103,12 +103,18 @@ def test_a_front_door_that_alone_makes_too_many_is_scaled_down(data, baseline_di
     sup = res.supply
     obs, fd, se = sup["observed_per_month"], sup["front_door_per_month"], sup["front_door_se"]
     assert sup["front_door_before_scaling"] > 1.2 * obs
-    k = sup["scaled_routes_into_care"]
+    k = sup["scaled_front_door"]
     assert 0 < k < 1
     # the re-run front door makes the observed rate, within its own sampling error
     assert abs(fd - obs) < 3 * se, (fd, obs, se)
     assert res.params.arrivals.direct_care_entries.per_month == pytest.approx(max(0.0, obs - fd), abs=1e-3)
     p, t = res.params, template
-    assert p.assessment.outcomes["care"] == pytest.approx(t.assessment.outcomes["care"] * k, abs=2e-4)
-    assert p.cp_plan.routes["care"].probability == pytest.approx(t.cp_plan.routes["care"].probability * k, abs=2e-4)
-    assert res.log.set_index("parameter").loc["front_door.routes_into_care", "source"] == "data"
+    # a smaller council: fewer contacts and social workers, the template's conversion rates
+    assert p.arrivals.new_contacts.per_month == pytest.approx(t.arrivals.new_contacts.per_month * k, rel=1e-3)
+    teams, tteams = dict(p.capacity.teams), dict(t.capacity.teams)
+    for name in ("front_door", "assessment", "safeguarding"):
+        assert teams[name].workers == pytest.approx(tteams[name].workers * k, rel=1e-3)
+    assert teams["children_in_care"].workers == tteams["children_in_care"].workers
+    assert p.assessment.outcomes == t.assessment.outcomes
+    assert p.cp_plan.routes["care"].probability == t.cp_plan.routes["care"].probability
+    assert res.log.set_index("parameter").loc["front_door.volume", "source"] == "data"

@@ -1,6 +1,8 @@
 """Pieces of calibration.supply (entries into care without a CIN census) on hand-made rows."""
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pytest
 import yaml
@@ -26,24 +28,23 @@ def test_a_period_after_a_return_home_is_not_a_first_entry():
     assert supply.first_entries(p, window).tolist() == [False, True, True]
 
 
-def test_scaling_the_routes_into_care_keeps_every_decision_summing_to_one():
+def test_scaling_the_front_door_scales_its_volume_and_workers_not_its_conversion_rates():
     d = yaml.safe_load(open("experiments/baseline.yaml", encoding="utf-8"))
-    before = {"assessment": dict(d["assessment"]["outcomes"]), "s47": dict(d["s47"]["outcomes"]),
-              "cin_plan": {r: v["probability"] for r, v in d["cin_plan"]["routes"].items()},
-              "cp_plan": {r: v["probability"] for r, v in d["cp_plan"]["routes"].items()}}
-    supply._scale_routes_into_care(d, 0.5)
-    after = {"assessment": d["assessment"]["outcomes"], "s47": d["s47"]["outcomes"],
-             "cin_plan": {r: v["probability"] for r, v in d["cin_plan"]["routes"].items()},
-             "cp_plan": {r: v["probability"] for r, v in d["cp_plan"]["routes"].items()}}
-    for sect in before:
-        assert sum(after[sect].values()) == pytest.approx(1.0, abs=1e-9)
-        assert after[sect]["care"] == pytest.approx(before[sect]["care"] * 0.5, abs=1e-4)
-        # the other outcomes keep their proportions
-        rest_b = {k: v for k, v in before[sect].items() if k != "care"}
-        rest_a = {k: v for k, v in after[sect].items() if k != "care"}
-        tb, ta = sum(rest_b.values()), sum(rest_a.values())
-        for k in rest_b:
-            assert rest_a[k] / ta == pytest.approx(rest_b[k] / tb, abs=1e-3)
+    before = copy.deepcopy(d)
+    supply._scale_front_door(d, 0.25)
+    assert d["arrivals"]["new_contacts"]["per_month"] == pytest.approx(before["arrivals"]["new_contacts"]["per_month"] * 0.25)
+    for name in ("front_door", "assessment", "safeguarding"):
+        t, t0 = d["capacity"]["teams"][name], before["capacity"]["teams"][name]
+        assert t["workers"] == pytest.approx(t0["workers"] * 0.25)
+        assert t["caseload_limit"] == t0["caseload_limit"]
+        assert [c["value"] for c in t.get("changes") or []] == pytest.approx(
+            [c["value"] * 0.25 for c in t0.get("changes") or []])
+    assert d["capacity"]["teams"]["children_in_care"] == before["capacity"]["teams"]["children_in_care"]
+    for sect in ("front_door", "assessment", "s47", "cin_plan", "cp_plan", "care", "recontact"):
+        assert d[sect] == before[sect], sect
+    # still a valid parameter set
+    from sim.params import params_from_dict
+    params_from_dict(d)
 
 
 def test_recent_care_leavers_who_may_come_back():

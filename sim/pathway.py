@@ -367,7 +367,7 @@ class Pathway:
 
     # ------------------------------------------------------------------------- front door
     # Contacts are the bulk of events, so the front door runs on event callbacks rather than a
-    # SimPy process per contact; a process starts only when a contact becomes a referral.
+    # SimPy process per contact; referrals, assessments and plans run on callbacks too (below).
     def _contact(self, child: Child, elapsed: float = 0.0):
         if elapsed == 0.0:
             self._move(child, "contact", "contact")

@@ -18,8 +18,10 @@ This module finds them in the data, with the kinds `calibration.fit` uses to fit
 * **closed contacts** (contacts file): outcome `nfa` or `early_help`, left out if the child had a
   CIN episode open (as in `calibration.fit`) or was in care at the time.
 
-A child is counted once, by the last of these to close; a child with anything still open at the
-extract date (a period of care or a CIN episode) is not closed. Children without a date of
+A child is counted once, by the last of these to close, except that a child who went home from
+care in the last `RECENT_DAYS` stays a return home (`care.reentry` is fitted on the time from the
+return home to the next period of care, whatever happened at the front door between). A child
+with anything still open at the extract date (a period of care or a CIN episode) is not closed. Children without a date of
 birth, or 18 or over on the forecast's first day, are left out.
 """
 from __future__ import annotations
@@ -67,23 +69,27 @@ def _overlaps(items: pd.DataFrame, start: str, end: str, periods: pd.DataFrame, 
     return np.isin(np.arange(len(items)), m.loc[hit, "index"].to_numpy())
 
 
-def recently_closed(periods_all: pd.DataFrame, extract: pd.Timestamp, cin=None, contacts=None) -> pd.DataFrame:
+def recently_closed(periods_all: pd.DataFrame, extract: pd.Timestamp, cin=None, contacts=None,
+                    open_children=()) -> pd.DataFrame:
     """Snapshot rows (state `closed`) for the children whose last closure was in the `RECENT_DAYS`
     before the extract date and of a kind that may come back, with `child` (the data's identifier)
-    and `source` (care, cin or contacts). With SSDA903 alone these are the recent care leavers."""
+    and `source` (care, cin or contacts). With SSDA903 alone these are the recent care leavers.
+    `open_children` (the open snapshot's) are left out, as are children in care or with a CIN
+    episode open that is not a period of care's own."""
     extract = pd.Timestamp(extract)
     far = extract + pd.Timedelta(days=36525)
     p = periods_all[periods_all["start"] <= extract]
     parts = [pd.DataFrame({"child": p["child"].to_numpy(), "end": p["end"].to_numpy(),
                            "kind": p["exit_reason"].map(LEAVER_CLOSURE).fillna("").to_numpy(), "source": "care"})]
-    open_children = set(p.loc[p["end"].isna() | (p["end"] > extract), "child"])
+    open_children = set(open_children) | set(p.loc[p["end"].isna() | (p["end"] > extract), "child"])
     dobs = [p.dropna(subset=["dob"]).drop_duplicates("child").set_index("child")["dob"]]
     last_ref = prev_cp = None
     if cin is not None and len(cin.referrals):
         r = cin.referrals[cin.referrals["referral_date"] <= extract].copy()
         kinds = referral_closure_kinds(cin)[(cin.referrals["referral_date"] <= extract).to_numpy()]
-        open_children |= set(r.loc[r["closure_date"].isna() | (r["closure_date"] > extract), "child"])
         own = _overlaps(r, "referral_date", "closure_date", p, far)   # the care's own episode
+        open_ref = (r["closure_date"].isna() | (r["closure_date"] > extract)).to_numpy()
+        open_children |= set(r.loc[open_ref & ~own, "child"])
         parts.append(pd.DataFrame({"child": r["child"].to_numpy()[~own], "end": r["closure_date"].to_numpy()[~own],
                                    "kind": kinds[~own], "source": "cin"}))
         dobs.append(r.dropna(subset=["dob"]).drop_duplicates("child").set_index("child")["dob"])
@@ -99,11 +105,17 @@ def recently_closed(periods_all: pd.DataFrame, extract: pd.Timestamp, cin=None, 
                                    "kind": k["outcome"].to_numpy(), "source": "contacts"}))
         dobs.append(k.dropna(subset=["dob"]).drop_duplicates("child").set_index("child")["dob"])
     c = pd.concat(parts, ignore_index=True)
-    c = c[c["end"].notna() & ~c["child"].isin(open_children)]
+    c = c[c["end"].notna() & (c["end"] <= extract) & ~c["child"].isin(open_children)]
     c = c.assign(_prio=c["source"].map(_PRIORITY))
-    # the last closure of each child (on the same day, the deeper stage)
-    last = c.sort_values(["child", "end", "_prio"], ascending=[True, True, False], kind="stable")
-    last = last[~last.duplicated("child", keep="last")]
+    # the last closure of each child (on the same day, the deeper stage) ...
+    c = c.sort_values(["child", "end", "_prio"], ascending=[True, True, False], kind="stable")
+    last = c[~c.duplicated("child", keep="last")]
+    # ... except that a return home stays one until the child is back in care: care.reentry is
+    # fitted on the time from the return home to the next period of care, whatever came between
+    care = c[c["source"] == "care"]
+    care = care[~care.duplicated("child", keep="last")]
+    home = care[(care["kind"] == "reunification") & (care["end"] > extract - pd.Timedelta(days=RECENT_DAYS))]
+    last = pd.concat([last[~last["child"].isin(home["child"])], home], ignore_index=True)
     last = last[(last["end"] > extract - pd.Timedelta(days=RECENT_DAYS)) & (last["kind"] != "")]
     dob = pd.Series(dtype="datetime64[ns]")
     for d in dobs:   # SSDA903 first, then the CIN census, then contacts
@@ -142,7 +154,7 @@ def append_recently_closed(f, snap: pd.DataFrame) -> pd.DataFrame:
     for col in ("closure", "last_referral"):
         if col not in out:
             out[col] = ""
-    closed = recently_closed(f.s.periods, f.extract, f.c, f.k)
+    closed = recently_closed(f.s.periods, f.extract, f.c, f.k, getattr(f, "open_children", ()))
     n0 = int(out["child_id"].max()) if len(out) else 0
     closed["child_id"] = np.arange(n0 + 1, n0 + 1 + len(closed))
     leavers = closed[closed["source"] == "care"]

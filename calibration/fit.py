@@ -763,10 +763,8 @@ class _Fitter:
         # contacts about children open to social care at the time are not front-door arrivals
         k["open_case"] = False
         if self.c is not None:
-            r = self.c.referrals
-            m = k.reset_index()[["index", "child", "contact_date"]].merge(r[["child", "referral_date", "closure_date"]], on="child")
-            is_open = (m["referral_date"] < m["contact_date"]) & (m["closure_date"].isna() | (m["closure_date"] > m["contact_date"]))
-            k.loc[k.index.isin(m.loc[is_open, "index"]), "open_case"] = True
+            from calibration.closed import about_open_case
+            k["open_case"] = about_open_case(k, self.c.referrals)
         lookback = min(LOOKBACK_DAYS, max((self.extract - first).days - 365, 0))
         from_ = first + pd.Timedelta(days=lookback)
         new = k[~k["returning"] & ~k["open_case"]]
@@ -811,13 +809,9 @@ class _Fitter:
             c = k[(k["outcome"] == kind) & ~k["open_case"]][["child", "contact_date"]].rename(columns={"contact_date": "closed"})
             closures.append((kind, c))
         if self.c is not None:
-            r = self.c.referrals[self.c.referrals["closure_date"].notna()]
-            r = r[~r["reason_for_closure"].isin(["RC1", "RC2", "RC3", "RC4", "RC5", "RC6"])]
-            had_cp = r.set_index(["child", "referral_date"]).index.isin(
-                self.c.cp_plans.set_index(["child", "referral_date"]).index)
-            had_cin = r.set_index(["child", "referral_date"]).index.isin(
-                self.c.cin_plans.set_index(["child", "referral_date"]).index)
-            kinds = np.where(had_cp, "cp_closed", np.where(had_cin, "cin_closed", "assessment_nfa"))
+            from calibration.closed import referral_closure_kinds
+            kinds = referral_closure_kinds(self.c)   # "" if open or closed RC1 to RC6
+            r = self.c.referrals
             for kind in ("assessment_nfa", "cin_closed", "cp_closed"):
                 c = r[kinds == kind][["child", "closure_date"]].rename(columns={"closure_date": "closed"})
                 closures.append((kind, c))
@@ -871,16 +865,19 @@ class _Fitter:
 
     # ----------------------------------------------------------------------- snapshot
     def snapshot(self) -> pd.DataFrame:
-        return build_snapshot(self.s, self.c, self.extract)
+        snap = build_snapshot(self.s, self.c, self.extract, with_child=True)
+        self.open_children = set(snap.pop("child"))
+        return snap
 
 
-def build_snapshot(ssda903, cin, date) -> pd.DataFrame:
+def build_snapshot(ssda903, cin, date, with_child: bool = False) -> pd.DataFrame:
     """Children open at each stage on `date` (the columns of sim.initial.SNAPSHOT_COLUMNS).
 
     A child open at several stages is counted once, at the deepest: care, then CP plan, S47
     enquiry (started in the last 90 days, ICPC not yet held), CIN plan, assessment (started in
     the last 180 days, not yet authorised). Children are renumbered 1, 2... (the model needs
     whole numbers); children without a date of birth or aged 18 or over on the next day are left out.
+    `with_child` adds a last column `child`, the data's identifier.
     """
     d = pd.Timestamp(date)
     rows = {}
@@ -937,9 +934,9 @@ def build_snapshot(ssda903, cin, date) -> pd.DataFrame:
         out.append({"child_id": i, "dob": dob.date().isoformat(), "state": r["state"],
                     "state_start": pd.Timestamp(r["state_start"]).date().isoformat(),
                     "care_start": pd.Timestamp(r["care_start"]).date().isoformat() if r["care_start"] is not None else "",
-                    "placement": r["placement"], "previous_cp_plans": int(n_prev)})
+                    "placement": r["placement"], "previous_cp_plans": int(n_prev), "child": child})
     from sim.initial import SNAPSHOT_COLUMNS
-    return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS))
+    return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS) + (["child"] if with_child else []))
 
 
 def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date=None,
@@ -991,6 +988,11 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
         # recent care leavers (SSDA903) and the front door's caseload from its warm-up (synthetic)
         from calibration.supply import extra_snapshot
         snap = extra_snapshot(f, snap, params.horizon.start_date)
+    else:
+        # recently closed children who may come back: care leavers (SSDA903), closed CIN episodes
+        # (CIN census) and closed contacts (contacts file)
+        from calibration.closed import append_recently_closed
+        snap = append_recently_closed(f, snap)
     quality = DataQuality()
     for src in (ssda903, cin, contacts):
         if src is not None:

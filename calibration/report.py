@@ -210,8 +210,9 @@ def build_report(result, summary: pd.DataFrame, dq: pd.DataFrame, back: dict | N
                         "from a warm-up of the fitted front door (synthetic cases), with the recent care leavers "
                         "the SSDA903 shows; early months of CIN and CP show the warm-up, not the council.</p>"
                         if not sources.get("CIN census") else
-                        "Children in contact or assessment at the start and recently closed children who return "
-                        "are not in the starting caseload, so early months of CIN and CP may run low.</p>"))
+                        "The starting caseload holds the open cases and the children closed in the last two years "
+                        "who may come back (care leavers, closed CIN episodes and contacts); contacts still in "
+                        "screening are not in it.</p>"))
         mape = pd.DataFrame({"series": list(back["mape"]), "MAPE %": list(back["mape"].values())})
         parts.append(_table(mape, "{:.1f}"))
         for srs, part in back["table"].groupby("series", sort=False):

@@ -14,7 +14,7 @@ from calibration import fit as cf
 from calibration.cin_census import load_cin_census
 from calibration.contacts import load_contacts
 from calibration.ssda903 import load_ssda903
-from sim.initial import cases_from_frame
+from sim.initial import CLOSURES, cases_from_frame
 from sim.params import load_params, params_from_dict
 
 synthetic = pytest.importorskip("calibration.synthetic")
@@ -49,8 +49,12 @@ def test_result_is_a_valid_parameter_set_and_snapshot(fitted):
     cases = cases_from_frame(res.snapshot, res.params.horizon.start_date)
     states = {c.state for c in cases}
     assert {"care", "cin", "cp"} <= states
-    # with a CIN census nothing of calibration.supply runs: no warm-up cases, no care leavers
-    assert res.supply == {} and "closure" not in res.snapshot.columns
+    # with a CIN census nothing of calibration.supply runs (no warm-up cases); the recently closed
+    # children come from the data (calibration.closed), with the closure kinds the model knows
+    assert res.supply == {}
+    closed = res.snapshot[res.snapshot["state"] == "closed"]
+    assert len(closed) and set(closed["closure"]) <= set(CLOSURES)
+    assert set(res.snapshot.loc[res.snapshot["state"] != "closed", "closure"]) == {""}
     assert res.log.set_index("parameter").loc["arrivals.direct_care_entries", "source"] == "data"
 
 

@@ -39,6 +39,7 @@ LINK_DAYS = 14          # a plan ending this close to the next step counts as le
 MIN_CASES = 30          # fewer cases than this in a cell: keep the template
 MIN_EVENTS = 10         # fewer ended cases of a route than this: its duration is not fitted alone
 LOOKBACK_DAYS = 730     # a contact within this many days of an earlier one is a returning contact
+LATE_RETURN_DAYS = 182  # returns after six months are referred far less often: their share is fitted apart
 
 
 # ------------------------------------------------------------------------------- results
@@ -844,11 +845,31 @@ class _Fitter:
             rc["delay"] = model[1].model_dump(mode="json")
             note = (f"{int(ev.sum())} returns after {len(c)} closures; chance of a contact within {LOOKBACK_DAYS} days "
                     "(Kaplan-Meier) and its timing (empirical, conditional on returning within that time)")
-            if rc.get("referral_probability") is not None:
-                outs = nxt["outcome"].reindex(c.index)[ev & (t <= LOOKBACK_DAYS)]
-                rc["referral_probability"] = round(float((outs == "referral").mean()), 4)
-                note += "; referral_probability = share of those returning contacts referred"
+            note += self._return_referrals(rc, nxt["outcome"].reindex(c.index), ev & (t <= LOOKBACK_DAYS), t)
             self.log.data(name, len(c), note)
+
+    @staticmethod
+    def _return_referrals(rc: dict, outcome: pd.Series, returned: np.ndarray, t: np.ndarray) -> str:
+        """Share of returning contacts referred, early (within LATE_RETURN_DAYS of the closure) and
+        late apart where both have enough returns: a child back within weeks is referred far more
+        often than one back after a year. Returns the note for the fit log."""
+        known = np.asarray(returned, bool) & outcome.notna().to_numpy()
+        if known.sum() < MIN_CASES:
+            return "; too few returning contacts with an outcome to fit their referral share (template kept)"
+        ref = (outcome[known] == "referral").to_numpy()
+        early = t[known] <= LATE_RETURN_DAYS
+        if early.sum() >= MIN_CASES and (~early).sum() >= MIN_CASES:
+            rc["referral_probability"] = round(float(ref[early].mean()), 4)
+            rc["late_after_days"] = float(LATE_RETURN_DAYS)
+            rc["late_referral_probability"] = round(float(ref[~early].mean()), 4)
+            return (f"; referral_probability = share of returns within {LATE_RETURN_DAYS} days referred "
+                    f"({int(ref[early].sum())} of {int(early.sum())}), late_referral_probability = share of later "
+                    f"returns referred ({int(ref[~early].sum())} of {int((~early).sum())})")
+        rc["referral_probability"] = round(float(ref.mean()), 4)
+        rc.pop("late_after_days", None)
+        rc.pop("late_referral_probability", None)
+        return (f"; referral_probability = share of returning contacts referred ({int(ref.sum())} of {len(ref)}; "
+                f"too few early or late returns to fit them apart)")
 
     # ------------------------------------------------------------------------- costs
     def apply_costs(self):

@@ -96,6 +96,27 @@ class Recontact(Strict):
         description="chance the returning contact is referred (known children are referred more often); "
                     "none = the front door's usual outcomes",
     )
+    late_after_days: Optional[float] = Field(
+        None, gt=0,
+        description="returns more than this many days after the closure are 'late' and are referred with "
+                    "late_referral_probability instead (a child back soon is referred far more often than one "
+                    "back after a year); none = one chance whatever the delay",
+    )
+    late_referral_probability: Optional[float] = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _late(self):
+        if (self.late_after_days is None) != (self.late_referral_probability is None):
+            raise ValueError("late_after_days and late_referral_probability go together: give both or neither")
+        if self.late_after_days is not None and self.referral_probability is None:
+            raise ValueError("late_referral_probability needs referral_probability (the share for early returns)")
+        return self
+
+    def referral_chance(self, days_out: float) -> Optional[float]:
+        """The chance a return this many days after the closure is referred (None: usual outcomes)."""
+        if self.late_after_days is not None and days_out > self.late_after_days:
+            return self.late_referral_probability
+        return self.referral_probability
 
 
 class FrontDoor(Strict):

@@ -356,7 +356,8 @@ class Pathway:
         d = rc.delay.sample(self.u(child, S.recontact_delay), elapsed)
         if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
-        self._after(d, lambda: self._return(child, rc.referral_probability))
+        rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
+        self._after(d, lambda: self._return(child, rp))
         return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):

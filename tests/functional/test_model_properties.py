@@ -416,3 +416,32 @@ def test_zero_foster_carers_are_counted_as_zero(baseline_dict, with_years, build
     d["capacity"]["foster_carers"].update(initial_carers=0, joiners_per_year=0.0)
     r = run_replication(build(d), 6, 0, snapshot=None)
     assert _summary_dict(r)[("2021/22", "foster_carers_at_year_end")] == 0
+
+
+def test_a_late_return_to_the_front_door_is_referred_with_the_late_chance(baseline_dict, build):
+    """`recontact.<kind>.late_after_days` splits returns by the time out since the closure: the
+    model must hand a return the early or the late referral chance by that time, also for a
+    child closed before the start (time out = time already out + the rest of the delay)."""
+    from sim.initial import OpenCase
+    from sim.pathway import Pathway
+
+    d = baseline_dict
+    d["recontact"]["cin_closed"] = {"probability": 1.0, "delay": {"dist": "exponential", "mean_days": 150.0},
+                                    "referral_probability": 0.9, "late_after_days": 120.0,
+                                    "late_referral_probability": 0.05}
+    params = build(d)
+    snap = [OpenCase(child_id=i, dob=-3000.0, state="closed", state_elapsed=float(e), care_elapsed=0.0,
+                     placement="", previous_cp_plans=0, closure="cin_closed")
+            for i, e in zip(range(1, 401), np.tile([1.0, 60.0, 200.0, 400.0], 100))]
+    model = Pathway(params, 5, 0, snapshot=snap)
+    seen = []
+    model._return = lambda child, rp: seen.append((child.id, model.env.now, rp))
+    for case in snap:
+        model._start_open_case(case)
+    model.env.run(until=model.horizon)
+    elapsed = {c.child_id: c.state_elapsed for c in snap}
+    assert len(seen) > 300
+    for cid, now, rp in seen:
+        out = elapsed[cid] + now
+        assert rp == (0.9 if out <= 120.0 else 0.05), (cid, out, rp)
+    assert {rp for _, _, rp in seen} == {0.9, 0.05}

@@ -140,3 +140,31 @@ def test_costs_file(tmp_path):
     f.write_text("placement_type,weekly_cost\nfoster_agency,950\n")
     with pytest.raises(cf.DataError, match="foster_agency"):
         cf.load_costs(f)
+
+
+def test_referral_share_of_returns_is_fitted_early_and_late_apart():
+    """Returns within six months and later ones get their own referral share when each has
+    enough returns; otherwise one share; returns with no known outcome are left out."""
+    rng = np.random.default_rng(4)
+    n = 400
+    t = rng.uniform(1, 700, n)
+    early = t <= cf.LATE_RETURN_DAYS
+    referred = np.where(early, rng.random(n) < 0.8, rng.random(n) < 0.1)
+    outcome = pd.Series(np.where(referred, "referral", "nfa"), dtype=object)
+    outcome[::10] = None                      # outcome unknown: not counted
+    returned = np.ones(n, bool)
+    returned[::7] = False                     # not a return within the window: not counted
+    rc = {"referral_probability": 0.5}
+    note = cf._Fitter._return_referrals(rc, outcome, returned, t)
+    known = returned & outcome.notna().to_numpy()
+    assert rc["late_after_days"] == cf.LATE_RETURN_DAYS
+    assert rc["referral_probability"] == pytest.approx(referred[known & early].mean(), abs=1e-4)
+    assert rc["late_referral_probability"] == pytest.approx(referred[known & ~early].mean(), abs=1e-4)
+    assert "within 182 days" in note
+    # few late returns: one share for all, and no stale late fields
+    few = early | (np.arange(n) < 10)
+    rc2 = dict(rc)
+    cf._Fitter._return_referrals(rc2, outcome[few].reset_index(drop=True), returned[few], t[few])
+    assert "late_after_days" not in rc2 and "late_referral_probability" not in rc2
+    known2 = (returned & outcome.notna().to_numpy())[few]
+    assert rc2["referral_probability"] == pytest.approx(referred[few][known2].mean(), abs=1e-4)

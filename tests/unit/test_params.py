@@ -126,3 +126,28 @@ def test_yaml_round_trip_and_hash(baseline_params, tmp_path):
     d["capacity"]["foster_carers"]["initial_carers"] += 1
     assert params_from_dict(d).digest() != baseline_params.digest()
     assert yaml.safe_load(path.read_text())["name"] == baseline_params.name
+
+
+def test_late_returns_have_their_own_referral_chance(baseline_dict):
+    """A child back at the front door within weeks of a closure is referred far more often than
+    one back after a year (the data show 80% against 13% after a CIN plan): `late_after_days`
+    splits the two; both late fields go together and need the early share."""
+    d = baseline_dict
+    d["recontact"]["cin_closed"].update({"late_after_days": 182, "late_referral_probability": 0.1})
+    rc = params_from_dict(d).recontact["cin_closed"]
+    early = d["recontact"]["cin_closed"]["referral_probability"]
+    assert rc.referral_chance(30.0) == early and rc.referral_chance(182.0) == early
+    assert rc.referral_chance(182.5) == 0.1 and rc.referral_chance(600.0) == 0.1
+    assert params_from_dict(baseline_dict | {}).recontact["nfa"].referral_chance(500.0) is None
+    bad = [{"late_after_days": 182}, {"late_referral_probability": 0.1}]
+    for extra in bad:
+        d2 = yaml.safe_load(yaml.safe_dump(baseline_dict))
+        d2["recontact"]["assessment_nfa"].pop("late_after_days", None)
+        d2["recontact"]["assessment_nfa"].pop("late_referral_probability", None)
+        d2["recontact"]["assessment_nfa"].update(extra)
+        with pytest.raises(ParamsError, match="go together"):
+            params_from_dict(d2)
+    d3 = yaml.safe_load(yaml.safe_dump(baseline_dict))
+    d3["recontact"]["nfa"].update({"late_after_days": 182, "late_referral_probability": 0.1})
+    with pytest.raises(ParamsError, match="needs referral_probability"):
+        params_from_dict(d3)

@@ -149,12 +149,20 @@ def render(table: pd.DataFrame, contacts: pd.DataFrame, replications: int, seed:
     for r in table.itertuples():
         f = r.fmt.format
         tol = f(r.tolerance) if r.absolute else f"±{100 * r.tolerance / r.target:.0f}%"
+        if np.isnan(r.model_mean):  # the run does not reach the year (or holds no such case)
+            lines.append(f"| {r.measure} | {r.financial_year} | {f(r.target)} | not in this run (its years do not "
+                         f"cover {r.financial_year}) | – | – | – (tolerance {tol}) | {r.source} |")
+            continue
+        interval = f"{f(r.low)} to {f(r.high)}" if not np.isnan(r.low) else "– (one replication)"
         gap = f"{r.gap:+.1f} pts" if r.absolute else f"{r.gap_pct:+.1f}%"
         lines.append(f"| {r.measure} | {r.financial_year} | {f(r.target)} | {f(r.model_mean)} | "
-                     f"{f(r.low)} to {f(r.high)} | {gap} | {'yes' if r.within else 'NO'} (tolerance {tol}) | {r.source} |")
+                     f"{interval} | {gap} | {'yes' if r.within else 'NO'} (tolerance {tol}) | {r.source} |")
     lines += ["", "## Front door: open contacts", "",
               "| month end | council reported | model mean | model highest replication |", "|---|---|---|---|"]
     for r in contacts.itertuples():
+        if np.isnan(r.model_mean):
+            lines.append(f"| {r.month} | {r.reported} | not in this run | – |")
+            continue
         lines.append(f"| {r.month} | {r.reported} | {r.model_mean:,.0f} | {r.model_max:,.0f} |")
     lines += ["", EXPLANATIONS]
     return "\n".join(lines)

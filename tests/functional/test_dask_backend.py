@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import signal
 import site
 import socket
@@ -310,3 +311,18 @@ def test_a_worker_that_cannot_import_carepath_is_refused_in_one_line(processes, 
     assert done.returncode == 2, f"{err}\n{_logs(tmp_path)}"
     assert len(err.strip().splitlines()) == 1 and "cannot import carepath" in err and "No module named 'sim'" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_validate_on_dask_writes_the_same_table_as_locally(cluster, tmp_path, _baseline_dict_master, repo):
+    """`carepath validate --scheduler` (one year, 2 replications) writes byte for byte the table the
+    local backend writes; years the run does not reach say so in words, not 'nan'."""
+    d = copy.deepcopy(_baseline_dict_master)
+    d["horizon"] = {"start_date": "2021-04-01", "end_date": "2022-03-31"}
+    d["initial_caseload"] = str(repo / "experiments" / d["initial_caseload"])
+    params = _write_yaml(tmp_path / "one_year.yaml", d)
+    args = ["validate", "--params", str(params), "--replications", "2", "--quiet"]
+    assert main(args + ["--workers", "1", "--out", str(tmp_path / "local.md")]) == 0
+    assert main(args + ["--scheduler", cluster.cluster.scheduler_address, "--out", str(tmp_path / "dask.md")]) == 0
+    local = (tmp_path / "local.md").read_text(encoding="utf-8")
+    assert local == (tmp_path / "dask.md").read_text(encoding="utf-8")
+    assert not re.search(r"\bnan\b", local) and "not in this run" in local

@@ -724,7 +724,7 @@ class _Fitter:
         m = ent[["child", "start"]].reset_index().merge(ref[["child", "referral_date", "closure_date"]], on="child")
         open_ = (m["referral_date"] <= m["start"] - pd.Timedelta(days=LINK_DAYS)) & (
             m["closure_date"].isna() | (m["closure_date"] >= m["start"] - pd.Timedelta(days=LINK_DAYS)))
-        known = ent.index.isin(m.loc[open_, "index"])
+        known = ent.index.isin(m.loc[open_, "index"]) | self._in_front_door_window(ent)
         direct = ent[~known]
         tab = monthly_counts(direct["start"], start, self.extract)
         rf = fit_rate(tab, self.extract)
@@ -736,9 +736,29 @@ class _Fitter:
         if rf.seasonality:
             a["seasonality"] = rf.seasonality
         self.log.data("arrivals.direct_care_entries", len(direct),
-                      f"entries with no CIN episode open {LINK_DAYS} days before ({len(direct)} of {len(ent)}); {rf.note}")
+                      f"entries with no CIN episode open {LINK_DAYS} days before and not the outcome of an assessment or S47 enquiry ({len(direct)} of {len(ent)}); {rf.note}")
         ages = _years(direct["dob"], direct["start"])
         self._age_weights("arrivals.age_at_direct_entry", ages)
+
+    def _in_front_door_window(self, ent):
+        """Whether each entry falls where the assessment or S47 outcome fit already counts it as
+        a step into care: [start, authorised + LINK_DAYS] of an authorised assessment, or
+        [start, ICPC (or start + 30 days where none was needed) + LINK_DAYS] of a completed S47
+        enquiry. Such an entry must not also be a direct entry, or the model makes it twice."""
+        keys = ent[["child", "start"]].rename(columns={"start": "date"})
+        a = self.c.assessments
+        a = a[a["authorised"].notna()]
+        s = self.c.s47
+        s = s[s["icpc_date"].notna() | s["icpc_not_required"].fillna(False).astype(bool)].copy()
+        s["until"] = s["icpc_date"].fillna(s["start"] + pd.Timedelta(days=30))
+        hit = np.zeros(len(ent), bool)
+        for w, end_col in ((a, "authorised"), (s, "until")):
+            if not len(w):
+                continue
+            m = keys.reset_index(drop=True).reset_index().merge(w[["child", "start", end_col]], on="child")
+            inside = (m["date"] >= m["start"]) & (m["date"] <= m[end_col] + pd.Timedelta(days=LINK_DAYS))
+            hit |= pd.Index(range(len(ent))).isin(m.loc[inside, "index"])
+        return hit
 
     def _age_weights(self, path, ages):
         ages = ages.dropna()

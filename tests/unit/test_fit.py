@@ -168,3 +168,12 @@ def test_referral_share_of_returns_is_fitted_early_and_late_apart():
     assert "late_after_days" not in rc2 and "late_referral_probability" not in rc2
     known2 = (returned & outcome.notna().to_numpy())[few]
     assert rc2["referral_probability"] == pytest.approx(referred[few][known2].mean(), abs=1e-4)
+
+
+def test_entries_counted_as_assessment_or_s47_outcomes_are_not_also_direct_entries(fitted):
+    # every synthetic entry into care has a CIN episode (referral, assessment) just before it,
+    # so the fit attributes it to a front-door step and the direct stream stays near zero
+    res, _, truth = fitted
+    direct_per_year = 12 * res.params.arrivals.direct_care_entries.per_month
+    entries_per_year = truth.first_entries_per_year * truth.scale
+    assert direct_per_year < 0.1 * entries_per_year

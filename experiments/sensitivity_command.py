@@ -209,14 +209,22 @@ def run_sensitivity_command(args) -> int:
     }, out / "manifest.json"))
 
     money = spec.output.unit == "£" or (not spec.output.unit and spec.output.measure.startswith("cost"))
-    shown = f"£{base_out:,.0f}" if money else f"{base_out:,.1f}{' ' + spec.output.unit if spec.output.unit else ''}"
-    print(f"carepath: {spec.output.describe()}, at the base values: {shown}; {wall:.0f} s")
+
+    def show(v: float) -> str:
+        """An output value as an analyst reads it: £ in millions for money, else with its unit."""
+        if money:
+            return f"£{v / 1e6:,.2f}m" if abs(v) >= 100_000 else f"£{v:,.0f}"
+        return f"{v:,.1f}{' ' + spec.output.unit if spec.output.unit else ''}"
+
+    print(f"carepath: {spec.output.describe()}, at the base values: {show(base_out)}; {wall:.0f} s")
+    print("  one at a time (tornado), inputs at their low and high values:")
     for _, r in tornado.iterrows():
-        print(f"  {r['input']}: {r['output_at_low']:,.1f} at {r['low_value']:g}, {r['output_at_high']:,.1f} "
-              f"at {r['high_value']:g} (swing {r['swing']:,.1f})")
+        print(f"  {r['input']}: {show(r['output_at_low'])} at {r['low_value']:g}, {show(r['output_at_high'])} "
+              f"at {r['high_value']:g} (swing {show(r['swing'])})")
     if "morris" in groups:
         m = ind[(ind["method"] == "morris") & (ind["index"] == "mu_star")].sort_values("value", ascending=False)
-        print("  Morris mu*: " + ", ".join(f"{r['input']} {r['value']:,.1f}" for _, r in m.iterrows()))
+        print("  Morris mu* (mean absolute effect of moving an input across its range): "
+              + ", ".join(f"{r['input']} {show(r['value'])}" for _, r in m.iterrows()))
     if "sobol" in groups:
         s = ind[(ind["method"] == "sobol") & (ind["index"] == "ST")].sort_values("value", ascending=False)
         print("  Sobol ST: " + ", ".join(f"{r['input']} {r['value']:.2f}" for _, r in s.iterrows()))

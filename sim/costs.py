@@ -1,9 +1,13 @@
 """Costs by financial year: placements, social work and allowances, at grown prices.
 
 Unit costs are at start-date prices and grow by `price_growth_per_year` each April: a financial
-year k years after the first is priced at (1 + g)^k.
+year k years after the first is priced at (1 + g)^k. Social work and allowances may have growth
+rates of their own (`social_work_growth_per_year`, `allowance_growth_per_year`); a price-growth
+lever then acts on placements only.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 from .calendar import FinancialYear
 
@@ -28,6 +32,15 @@ def price_index(params, label: str, mechanisms=None) -> float:
             rate += (lever_g - g) * ramp.mean_over(a, b)
         idx *= 1.0 + rate
     return idx
+
+
+def growth_index(params, label: str, rate: Optional[float], mechanisms=None) -> float:
+    """Prices of a financial year relative to the first for costs with a yearly growth rate of
+    their own; None: they grow as placements do (`price_index`)."""
+    if rate is None:
+        return price_index(params, label, mechanisms)
+    first = FinancialYear.of(params.horizon.start_date).start_year
+    return (1.0 + rate) ** (FinancialYear.parse(label).start_year - first)
 
 
 def placement_weekly_costs(params) -> dict[str, float]:
@@ -69,5 +82,7 @@ def fy_costs(params, edges, places, states, allowances, mechanisms=None) -> dict
         sw = sum(states[s].integral(a, b)[0] * c.social_work_weekly.get(s, 0.0) for s in STATE_COST_KEYS)
         al = (allowances["sgo"].integral(a, b)[0] * c.sgo_allowance_weekly
               + allowances["adoption"].integral(a, b)[0] * c.adoption_allowance_weekly)
-        out[label] = {"placements": pl / 7.0 * idx, "social_work": sw / 7.0 * idx, "allowances": al / 7.0 * idx}
+        sw_idx = growth_index(params, label, c.social_work_growth_per_year, mechanisms)
+        al_idx = growth_index(params, label, c.allowance_growth_per_year, mechanisms)
+        out[label] = {"placements": pl / 7.0 * idx, "social_work": sw / 7.0 * sw_idx, "allowances": al / 7.0 * al_idx}
     return out

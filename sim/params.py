@@ -319,7 +319,9 @@ class Capacity(Strict):
 
 # --------------------------------------------------------------------------------- costs
 class Costs(Strict):
-    """Unit costs in £ at start-date prices, grown by `price_growth_per_year` each April."""
+    """Unit costs in £ at start-date prices, grown each April: placements by `price_growth_per_year`,
+    social work and allowances by their own rates where given (pay awards and allowance uprating
+    need not follow placement prices), else as placements."""
 
     placement_weekly: dict[str, float] = Field(description="£ a week by placement type")
     residential_spot_over_4100_weekly: float = Field(gt=4100)
@@ -331,6 +333,11 @@ class Costs(Strict):
     sgo_allowance_weekly: float = Field(ge=0)
     adoption_allowance_weekly: float = Field(ge=0)
     price_growth_per_year: float = Field(gt=-1)
+    social_work_growth_per_year: Optional[float] = Field(
+        None, gt=-1, description="yearly growth of social work costs (pay awards); none = price_growth_per_year "
+                                 "and any price-growth lever, as placements")
+    allowance_growth_per_year: Optional[float] = Field(
+        None, gt=-1, description="yearly growth of SGO and adoption allowances; none = as placements")
 
     @field_validator("placement_weekly")
     @classmethod

@@ -112,6 +112,21 @@ def test_costs_by_hand_with_price_growth_at_the_year_boundary(hand_result):
     assert m[(FY1, "placement_weekly_cost_average")] == pytest.approx(fy1 / (600 / 7))
 
 
+def test_social_work_and_allowances_can_grow_at_rates_of_their_own(hand_result):
+    """Pay awards and allowance uprating need not follow placement prices: with their own rates
+    set, those costs grow by them and placements keep the price growth."""
+    costs = hand_result.params.costs.model_copy(update={"social_work_growth_per_year": 0.05,
+                                                         "allowance_growth_per_year": 0.0})
+    params = hand_result.params.model_copy(update={"costs": costs})
+    m = _summary(ReplicationResult(**{**hand_result.__dict__, "params": params}))
+    base = _summary(hand_result)
+    assert m[(FY2, "cost_placements")] == pytest.approx(base[(FY2, "cost_placements")])
+    assert m[(FY2, "cost_social_work")] == pytest.approx(400 * 120 / 7 * 1.05)
+    assert m[(FY2, "cost_allowances")] == pytest.approx(330 * 180 / 7)
+    assert m[(FY1, "cost_social_work")] == pytest.approx(base[(FY1, "cost_social_work")])
+    assert m[(FY2, "price_index")] == pytest.approx(G)
+
+
 def test_plan_lengths_start_snapshot_spells_before_day_zero(hand_result):
     care = plan_lengths(hand_result.events, "care")
     row = care[care["child"] == 1].iloc[0]

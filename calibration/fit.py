@@ -701,6 +701,13 @@ class _Fitter:
             for r in routes_allowed:
                 if r in present:
                     dur = rf.fixed.get(r) or rf.durations[r].to_duration()
+                    emp = sv.empirical_route(t, r_all, rf, r)
+                    if emp is not None:
+                        if emp.chosen:
+                            dur = emp.duration
+                        self.log.data(f"{kind}.routes.{r}.duration", emp.n_events,
+                                      emp.note() + ("" if emp.duration is None else
+                                                    f"; the fitted {rf.durations[r].family} otherwise"))
                     routes[r] = {"probability": probs[r], "duration": dur.model_dump(mode="json")}
                 else:  # not seen: probability 0, the template's duration kept for the schema
                     routes[r] = {"probability": 0.0, "duration": tmpl_routes[r].duration.model_dump(mode="json")

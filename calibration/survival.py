@@ -672,6 +672,87 @@ def fit_routes(durations, routes, route_names: Sequence[str], cure_routes: Seque
                     iterations=it, loglik=ll, prob_se=se)
 
 
+# ------------------------------------------------------- empirical route durations (AJ + tail)
+EMPIRICAL_MIN_EVENTS = 100   # ended cases of a route (up to the cut-off) before its curve is used
+EMPIRICAL_MIN_AT_RISK = 30   # the curve is trusted up to the last event time with this many at risk
+EMPIRICAL_MIN_GAP = 0.05     # smallest gap (in probability) between the curve and the fit that counts
+
+
+@dataclass
+class EmpiricalChoice:
+    """Whether a route's duration is better taken from the data than from its parametric fit.
+
+    The route's duration curve is F_r(t) = CIF_r(t) / p_r (Aalen-Johansen cumulative incidence
+    over the route model's probability), used up to `cutoff` (the last event time with at least
+    EMPIRICAL_MIN_AT_RISK cases at risk) and continued beyond it by the fitted family's
+    conditional tail. It is chosen when the largest gap between F_r and the fitted CDF up to the
+    cut-off exceeds `critical` = max(EMPIRICAL_MIN_GAP, 1.36 / sqrt(n_events)), a
+    Kolmogorov-Smirnov-like 5% bound with a floor."""
+
+    route: str
+    chosen: bool
+    gap: float
+    critical: float
+    cutoff: float
+    n_events: int
+    duration: object = None   # sim.distributions.Empirical (when the curve is well supported)
+
+    def note(self) -> str:
+        if self.duration is None:
+            return f"{self.n_events} ended; too few for an empirical curve (need {EMPIRICAL_MIN_EVENTS})"
+        what = "empirical (Aalen-Johansen to the cut-off, fitted tail beyond)" if self.chosen else "parametric"
+        return (f"{what}: largest gap between the data's curve and the fitted CDF up to "
+                f"{self.cutoff:.0f} days is {self.gap:.3f} (empirical if above {self.critical:.3f}); "
+                f"{self.n_events} ended cases")
+
+
+def empirical_route(durations, routes, rf: "RouteFit", route: str, points: int = 40) -> Optional[EmpiricalChoice]:
+    """The empirical option for one free route of a fitted route model (None if the route has no
+    parametric fit). See `EmpiricalChoice` for the rule."""
+    fit = rf.durations.get(route)
+    if fit is None or route in rf.fixed:
+        return None
+    t = np.maximum(np.asarray(durations, dtype=float), MIN_DAYS)
+    r = _labels(routes)
+    names = list(rf.probabilities)
+    aj = aalen_johansen(t, r, names)
+    n_at = len(t) - np.searchsorted(np.sort(t), aj.times, side="left")
+    ok = aj.times[n_at >= EMPIRICAL_MIN_AT_RISK]
+    if len(ok) == 0:
+        return EmpiricalChoice(route, False, float("nan"), float("nan"), float("nan"), 0)
+    cutoff = float(ok[-1])
+    tr = np.sort(t[(r == route) & (t <= cutoff)])
+    n_ev = int(len(tr))
+    if n_ev < EMPIRICAL_MIN_EVENTS:
+        return EmpiricalChoice(route, False, float("nan"), float("nan"), cutoff, n_ev)
+    p = rf.probabilities[route]
+    times = np.unique(tr)
+    f_emp = np.minimum(aj.at(route, times) / p, 1.0)
+    f_par = np.atleast_1d(fit.cdf(times))
+    f_emp_before = np.minimum(aj.at(route, times - 1e-9) / p, 1.0)   # left limits of the step curve
+    gap = float(max(np.max(np.abs(f_emp - f_par)), np.max(np.abs(f_emp_before - f_par))))
+    critical = max(EMPIRICAL_MIN_GAP, 1.36 / math.sqrt(n_ev))
+    # the curve: quantiles of the route's ended cases up to the cut-off, then the fitted tail
+    grid = np.unique(np.concatenate([np.quantile(tr, np.linspace(0, 1, points)), [cutoff]]))
+    grid = grid[grid > 0]
+    s = np.minimum.accumulate(np.clip(1.0 - aj.at(route, grid) / p, 0.0, 1.0))
+    s_cut, s_par_cut = float(s[-1]), float(np.atleast_1d(fit.sf(cutoff))[0])
+    tail_t, tail_s = [], []
+    if s_cut > 1e-4 and s_par_cut > 1e-12:
+        for q in (0.8, 0.6, 0.4, 0.25, 0.15, 0.08, 0.04, 0.02, 0.01, 0.003, 0.001):
+            x = fit.quantile(1.0 - s_par_cut * q)
+            if np.isfinite(x) and x > (tail_t[-1] if tail_t else cutoff):
+                tail_t.append(float(x))
+                tail_s.append(s_cut * q)
+    times_days = [float(round(x, 2)) for x in np.concatenate([grid, tail_t])]
+    surv = [float(round(x, 5)) for x in np.concatenate([s, tail_s])]
+    keep = [0] + [i for i in range(1, len(times_days)) if times_days[i] > times_days[i - 1]]
+    times_days, surv = [times_days[i] for i in keep], [surv[i] for i in keep]
+    surv[-1] = 0.0
+    dur = sd.Empirical(times_days=times_days, survival=surv)
+    return EmpiricalChoice(route, gap > critical, gap, critical, cutoff, n_ev, dur)
+
+
 # ---------------------------------------------------------------------------- intervals
 def binomial_ci(k: float, n: float, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Clopper-Pearson) interval for a proportion."""

@@ -131,3 +131,30 @@ def test_exact_intervals():
     assert lo == 0 and hi == pytest.approx(0.3085, abs=1e-3)
     lo, hi = sv.poisson_ci(10)
     assert lo == pytest.approx(4.795, abs=1e-3) and hi == pytest.approx(18.39, abs=1e-2)
+
+
+def test_empirical_route_duration_is_chosen_for_a_bimodal_route_and_not_for_a_smooth_one():
+    """A route whose lengths are a mix of short and long plans gets the empirical curve (its
+    median then matches the truth, which no single family does); a lognormal route keeps its
+    fitted family, because the gap stays under the bound."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    r = rng.choice(["bimodal", "smooth"], n, p=[0.5, 0.5])
+    short, long_ = np.exp(rng.normal(math.log(90), 0.25, n)), np.exp(rng.normal(math.log(420), 0.25, n))
+    T = np.where(r == "smooth", np.exp(rng.normal(math.log(200), 0.6, n)),
+                 np.where(rng.random(n) < 0.45, short, long_))
+    C = rng.uniform(200, 2000, n)
+    t = np.minimum(T, C)
+    obs = np.where(T <= C, r, None)
+    rf = sv.fit_routes(t, obs, ["bimodal", "smooth"])
+    bi = sv.empirical_route(t, obs, rf, "bimodal")
+    sm = sv.empirical_route(t, obs, rf, "smooth")
+    assert bi.chosen and bi.gap > bi.critical
+    assert not sm.chosen and sm.gap <= sm.critical
+    true_median = float(np.median(T[r == "bimodal"]))
+    emp_median = bi.duration.median()
+    assert abs(emp_median - true_median) < abs(rf.durations["bimodal"].median() - true_median)
+    assert abs(emp_median / true_median - 1) < 0.1
+    # a valid duration: survival falls from 1 to 0
+    s = [bi.duration.sf(x) for x in (1.0, 100.0, 300.0, 1000.0, 5000.0)]
+    assert s == sorted(s, reverse=True) and s[0] > 0.99 and s[-1] < 1e-4

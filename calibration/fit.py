@@ -535,7 +535,13 @@ class _Fitter:
     def cin_census(self):
         c = self.c
         ref = c.referrals
-        first = ref["referral_date"].min()
+        # The census holds every CIN episode open at any time in its window, so the window starts
+        # at about its earliest closure (as SSDA903's starts at its earliest end date). Episodes
+        # referred before it are there only because they were still open then: a length-biased
+        # sample (long episodes, those with CP plans, those of children who went into care). Their
+        # assessments, enquiries and plans count for stocks and the snapshot, not for fitting.
+        closures = ref["closure_date"].dropna()
+        first = closures.min() if len(closures) else ref["referral_date"].min()
         self.cin_start = first
         tab = monthly_counts(ref["referral_date"], first, self.extract)
         rf = fit_rate(tab, self.extract)
@@ -586,16 +592,26 @@ class _Fitter:
         self.curves[name] = {"km": sv.kaplan_meier(t, d), "fit": bf.best, "label": label}
         return bf, t, d
 
+    def _from_window(self, items: pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
+        """The items (assessments, enquiries, plans) that started in the CIN census window, and a
+        note for the fit log saying how many that started before it were left out."""
+        before = items["start"] < self.cin_start
+        n = int(before.sum())
+        note = (f"; {n} {what} that started before the CIN census window ({self.cin_start:%d/%m/%Y}, its earliest "
+                "closure) left out: only the long ones are still there to be seen" if n else "")
+        return items[~before], note
+
     def _assessments(self, s47, cinp, care):
         a = self.c.assessments.sort_values(["child", "referral_date", "start"])
         a = a.drop_duplicates(["child", "referral_date"], keep="first")
+        a, before = self._from_window(a, "assessments")
         refs = self.c.referrals.set_index(["child", "referral_date"])["closure_date"]
         closure = pd.Series(refs.reindex(pd.MultiIndex.from_frame(a[["child", "referral_date"]])).to_numpy(), index=a.index)
         open_until = closure.fillna(self.extract).clip(upper=self.extract)
         bf, t, d = self._duration("assessment", "Assessments", a["start"], a["authorised"], open_until)
         if bf is not None:
             self.p["assessment"]["duration"] = bf.best.to_duration().model_dump(mode="json")
-            self.log.data("assessment.duration", len(t), bf.best.describe())
+            self.log.data("assessment.duration", len(t), bf.best.describe() + before)
         else:
             self.log.template("assessment.duration", "too few authorised assessments")
         done = a[a["authorised"].notna()].copy()
@@ -609,7 +625,8 @@ class _Fitter:
         out = np.where(to_s47, "s47", np.where(to_cin, "cin", np.where(to_care, "care", "nfa")))
         counts = pd.Series(out).value_counts().to_dict()
         self.p["assessment"]["outcomes"] = _prob_dict(counts, ["nfa", "cin", "s47", "care"])
-        self.log.data("assessment.outcomes", len(done), "next step within 14 days of authorisation (S47 first, then CIN plan, then care)")
+        self.log.data("assessment.outcomes", len(done), "next step within 14 days of authorisation (S47 first, then CIN plan, "
+                                                        "then care)" + before)
 
     def _between(self, events, keys, start_col, end_col):
         """Whether the child has an event dated in [start, end + LINK_DAYS]."""
@@ -621,7 +638,7 @@ class _Fitter:
         return k["index"].isin(m.loc[hit, "index"]).to_numpy()
 
     def _s47(self, cpp, cinp, care):
-        s = self.c.s47.copy()
+        s, before = self._from_window(self.c.s47.copy(), "enquiries")
         ended = s["icpc_date"].notna() | s["icpc_not_required"].fillna(False).astype(bool)
         # duration: start to ICPC; enquiries closed without one end at the next step or are left out
         open_ = s["icpc_date"].isna() & ~s["icpc_not_required"].fillna(False).astype(bool)
@@ -630,7 +647,7 @@ class _Fitter:
                                   pd.Series(self.extract, index=use.index))
         if bf is not None:
             self.p["s47"]["duration"] = bf.best.to_duration().model_dump(mode="json")
-            self.log.data("s47.duration", len(t), bf.best.describe() + "; enquiries with no ICPC needed are left out")
+            self.log.data("s47.duration", len(t), bf.best.describe() + "; enquiries with no ICPC needed are left out" + before)
         else:
             self.log.template("s47.duration", "too few ICPCs")
         done = s[ended].copy()
@@ -645,7 +662,7 @@ class _Fitter:
         counts = pd.Series(out).value_counts().to_dict()
         self.p["s47"]["outcomes"] = _prob_dict(counts, ["cp", "cin", "nfa", "care"])
         self.log.data("s47.outcomes", len(done), "CP plan, care, or CIN plan within 14 days of the ICPC "
-                                                 "(or of 30 days after the start where no ICPC was needed)")
+                                                 "(or of 30 days after the start where no ICPC was needed)" + before)
 
     def _plans(self, s47, cinp, cpp, care):
         refs = self.c.referrals[["child", "referral_date", "closure_date", "reason_for_closure"]]
@@ -655,7 +672,7 @@ class _Fitter:
             ("cp_plan", self.c.cp_plans, ("step_down_cin", "closed", "care"), "CP plans"),
         ):
             pl = plans.merge(refs, on=["child", "referral_date"], how="left")
-            pl = pl[pl["start"].notna()].copy()
+            pl, before = self._from_window(pl[pl["start"].notna()].copy(), "plans")
             t = (pl["end"].fillna(self.extract) - pl["start"]).dt.days.astype(float).to_numpy()
             d = pl["end"].notna().to_numpy()
             ok = t >= 0
@@ -669,7 +686,7 @@ class _Fitter:
             lo, hi = bf.best.median_ci()
             self.add(f"{kind}_median_days", bf.best.median(), lo, hi,
                      note=f"median of the fitted {bf.best.family} (censored MLE, AIC) over {len(t)} plans, "
-                          f"{int(d.sum())} ended; delta-method interval")
+                          f"{int(d.sum())} ended; delta-method interval" + before)
             ended = pl[pl["end"].notna()].copy()
             ended["e0"] = ended["end"] - pd.Timedelta(days=LINK_DAYS)
             ended["e1"] = ended["end"]
@@ -716,7 +733,8 @@ class _Fitter:
             missing = [r for r in routes_allowed if r not in present]
             self.log.data(f"{kind}.routes", len(pl), f"{len(pl)} plans, {int(d.sum())} ended; route model"
                           + (f"; never seen: {', '.join(missing)} (probability 0)" if missing else "")
-                          + (f"; durations kept from the template for thin routes {', '.join(fixed)}" if fixed else ""))
+                          + (f"; durations kept from the template for thin routes {', '.join(fixed)}" if fixed else "")
+                          + before)
 
     def _direct_entries(self):
         if self.s is None:

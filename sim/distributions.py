@@ -33,6 +33,11 @@ class _Dist(BaseModel):
     def median(self) -> float:
         return self.ppf(0.5)
 
+    def ppf_many(self, us) -> list[float]:
+        """`[self.ppf(u) for u in us]`, the same numbers to the last digit (subclasses may
+        vectorise the slow part; a test checks they agree)."""
+        return [self.ppf(float(u)) for u in us]
+
     def sf(self, t: float) -> float:
         """Survival: the chance the duration exceeds t days."""
         return 1.0 - self.cdf(t) if t > 0 else 1.0
@@ -83,6 +88,12 @@ class Lognormal(_Dist):
     def ppf(self, p):
         p = min(max(p, 1e-16), 1.0 - 1e-16)
         return self.median_days * math.exp(self.sigma * float(special.ndtri(p)))
+
+    def ppf_many(self, us) -> list[float]:
+        # ndtri over the array is the costly part of ppf; exp stays math.exp, as in ppf
+        z = special.ndtri(np.clip(np.asarray(us, dtype=float), 1e-16, 1.0 - 1e-16)).tolist()
+        m, s, exp = self.median_days, self.sigma, math.exp
+        return [m * exp(s * x) for x in z]
 
     def mean(self):
         return self.median_days * math.exp(self.sigma**2 / 2)

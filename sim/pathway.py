@@ -90,7 +90,12 @@ class Pathway:
         self._keys = [self.streams.child(name).key for name in CHILD_STREAMS]  # by stream number
         self._ahead_rows: list[list[float]] = []
         self._ahead_hashes: list[int] = []
+        self._ahead_screening: list[float] = []
         self._ahead_block = -1
+        fd = params.front_door
+        # new contacts may take the short path (`_leaf_contact`) unless a first contact can
+        # escalate, or closed children must be kept whole (the warm-up's snapshot)
+        self._leaves = not keep_closed and not (fd.escalation_enabled and fd.escalation_contacts <= 1)
         self._prepare_tables()
         self._build_capacity()
         self._snapshot = snapshot or []
@@ -172,9 +177,10 @@ class Pathway:
         x ^= x >> 31
         return ((x >> 11) + 0.5) * _INV53
 
-    def _contact_ahead(self, n: int) -> tuple[int, list[float]]:
-        """Hash and first draws of the n-th new contact (computed a block at a time): the first
-        uniform of each of the `AHEAD` streams, then the first two of `age`."""
+    def _contact_ahead(self, n: int) -> tuple[int, list[float], float]:
+        """Hash, first draws and first screening time of the n-th new contact (computed a block
+        at a time): the first uniform of each of the `AHEAD` streams, then the first two of
+        `age`; the screening time is `screening.sample` of the first screening uniform."""
         block, i = divmod(n, AHEAD_BLOCK)
         if block != self._ahead_block:
             ids = self._id_base + 2 * np.arange(block * AHEAD_BLOCK, (block + 1) * AHEAD_BLOCK, dtype=np.int64)
@@ -186,8 +192,9 @@ class Pathway:
             rows[:, AHEAD + 1] = uniforms_at(bases[:, AHEAD], 1)
             self._ahead_rows = rows.tolist()
             self._ahead_hashes = hashes.tolist()
+            self._ahead_screening = self.screening.ppf_many(rows[:, S.screening])
             self._ahead_block = block
-        return self._ahead_hashes[i], self._ahead_rows[i]
+        return self._ahead_hashes[i], self._ahead_rows[i], self._ahead_screening[i]
 
     @staticmethod
     def _age_table(bands):
@@ -283,14 +290,51 @@ class Pathway:
         n = self._n_contact_children
         cid = self._id_base + 2 * n
         self._n_contact_children += 1
-        h, ahead = self._contact_ahead(n)
-        child = Child(cid, 0.0, h)
+        h, ahead, screening = self._contact_ahead(n)
+        age = self._age_from(self.contact_ages, ahead[AHEAD], ahead[AHEAD + 1])
+        dob = self.env._now - age * DAYS_PER_YEAR
+        if self._leaves and self._leaf_contact(cid, dob, ahead, screening):
+            return
+        child = Child(cid, dob, h)
         child.ahead = ahead
         child.draws[S.age] = 2
-        age = self._age_from(self.contact_ages, ahead[AHEAD], ahead[AHEAD + 1])
-        child.dob = self.env._now - age * DAYS_PER_YEAR
         self.children[cid] = child
         self._contact(child)
+
+    def _leaf_contact(self, cid: int, dob: float, ahead: list[float], d: float) -> bool:
+        """Take a new contact whose whole path its first draws already tell, if it has one:
+        screened at once (the team has room), closed without a referral before the horizon and
+        the 18th birthday, and never back. Half of all contacts are such, and they need no
+        `Child`: two event-log rows, the team's allocation and the retirement. The rows, times,
+        order of events and random numbers are those of the general path (`_contact`, `_screen`,
+        `_screened`, `_maybe_recontact`), which a test checks; anything else goes that way."""
+        team = self._front_door
+        if len(team.allocated) >= team.capacity or team.waiting:
+            return False
+        now = self.env._now
+        if d >= dob + 18 * DAYS_PER_YEAR - now:  # screening cut short by the 18th birthday
+            return False
+        closed = now + d
+        if closed >= self.horizon or dob + 18 * DAYS_PER_YEAR - closed <= 1e-9:
+            return False
+        outcome = choose(*self.fd_outcomes, ahead[S.front_door_outcome])
+        if outcome == "referral":
+            return False
+        rc = self.p.recontact.get(outcome)
+        if rc is not None and ahead[S.recontact] < rc.probability:
+            back = rc.delay.sample(ahead[S.recontact_delay], 0.0)
+            if back < dob + 18 * DAYS_PER_YEAR - closed and closed + back < self.horizon:
+                return False  # the child comes back
+        self.log.add(now, cid, "contact", "out", "contact", "", "", "")
+        team.request(cid)
+        self._after(d, lambda: self._leaf_closed(cid, dob, outcome))
+        return True
+
+    def _leaf_closed(self, cid: int, dob: float, outcome: str) -> None:
+        self._front_door.release(cid)
+        self.log.add(self.env._now, cid, "contact_closed", "contact", "out", "", "", outcome)
+        self.retired_ids.append(cid)
+        self.retired_dobs.append(dob)
 
     def _new_direct_entry(self):
         cid = self._id_base + 2 * self._n_direct_children + 1

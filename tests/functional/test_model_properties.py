@@ -445,3 +445,41 @@ def test_a_late_return_to_the_front_door_is_referred_with_the_late_chance(baseli
         out = elapsed[cid] + now
         assert rp == (0.9 if out <= 120.0 else 0.05), (cid, out, rp)
     assert {rp for _, _, rp in seen} == {0.9, 0.05}
+
+
+# --------------------------------------------------------------------------- the short path
+def _trace_of(params, snapshot, leaves: bool):
+    """Everything a run leaves behind, with new contacts' short path on or off."""
+    from sim.pathway import Pathway
+
+    pw = Pathway(params, 31, 4, snapshot=snapshot, trace=True)
+    pw._leaves = leaves
+    taken = []
+    closed = pw._leaf_closed
+    pw._leaf_closed = lambda *a: (taken.append(a[0]), closed(*a))
+    pw.run()
+    teams = {name: (t.waits, t.worker_changes, sorted(t.allocated), list(t.waiting)) for name, t in pw.teams.items()}
+    cap = pw.caplog
+    return dict(log=pw.log.to_frame(), retired=(pw.retired_ids.tolist(), pw.retired_dobs.tolist()),
+                open=[(c.id, c.dob, c.state) for c in pw.children.values()], teams=teams,
+                caplog=(cap.time, cap.resource, cap.capacity, cap.in_use), events=next(pw.env._eid)), taken
+
+
+@pytest.mark.parametrize("front_door", ["keeps up", "overwhelmed"])
+def test_new_contacts_short_path_changes_nothing(front_door, baseline_dict_module, with_years, build, snapshot):
+    """New contacts whose whole path their first draws tell (screened at once, closed without a
+    referral, never back) skip the general front door. The run must be the same to the last
+    digit: the event log, who retires when, team allocations and waits, and the count of SimPy
+    events. With the front door overwhelmed, contacts wait and must take the general path."""
+    d = with_years(baseline_dict_module, 1)
+    if front_door == "overwhelmed":
+        d["capacity"]["teams"]["front_door"].update(workers=12, changes=[])  # queues on and off
+    params = build(d)
+    short, taken = _trace_of(params, snapshot, leaves=True)
+    general, none = _trace_of(params, snapshot, leaves=False)
+    assert not none
+    assert len(taken) > (4000 if front_door == "keeps up" else 100)  # the short path was taken
+    pd.testing.assert_frame_equal(short.pop("log"), general.pop("log"))
+    assert short == general
+    if front_door == "overwhelmed":
+        assert len(short["teams"]["front_door"][0]) > 1000  # contacts waited for screening

@@ -157,8 +157,9 @@ def test_a_new_contacts_draws_do_not_depend_on_the_block_they_were_drawn_in():
     params = load_params(Path(__file__).resolve().parents[2] / "experiments" / "baseline.yaml")
     pw = Pathway(params, 7, 2)
     for n in (0, 5, AHEAD_BLOCK - 1, AHEAD_BLOCK, 3 * AHEAD_BLOCK + 17):
-        h, ahead = pw._contact_ahead(n)
+        h, ahead, screening = pw._contact_ahead(n)
         cid = pw._id_base + 2 * n
+        assert screening == params.front_door.screening.sample(ahead[S.screening], 0.0)
         assert h == child_hash(cid)
         for s in range(AHEAD):
             assert ahead[s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 0)

@@ -201,3 +201,13 @@ def test_choose_with_cumulative_probabilities_has_the_right_frequencies():
     nz = expected > 0
     assert stats.chisquare(counts[nz], expected[nz]).pvalue > ALPHA
     assert choose(names, cum, 1.0 - 1e-16) == "d"
+
+
+@pytest.mark.parametrize("name", list(DISTS))
+def test_ppf_many_gives_the_same_numbers_as_ppf(name):
+    """Screening times of new contacts are computed a block at a time (`ppf_many`); they must be
+    the numbers `ppf` gives one by one, to the last digit, or common random numbers would break."""
+    d = DISTS[name]
+    us = np.concatenate([np.random.default_rng(5).random(5000), [1e-300, 1e-17, 0.5, 1.0 - 1e-17]])
+    assert d.ppf_many(us) == [d.ppf(float(u)) for u in us]
+    assert d.ppf_many(us[:0]) == []

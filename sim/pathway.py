@@ -2,9 +2,11 @@
 care, care with placements and moves, exits, and the returns that make involvement repeat.
 
 `Pathway` holds one replication's environment, parameters, streams, capacities and logs. It does
-no file I/O. For speed it reads the clock as `env._now` and books callbacks straight onto SimPy's
-event queue (`_after`), as SimPy's own `Environment.schedule` does. Levers act through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes
-only what it names and every other random draw stays the same.
+no file I/O. For speed it reads the clock as `env._now`, books functions straight onto SimPy's
+event queue (`_after`), in the order SimPy's own `Environment.schedule` would give them, and runs
+the queue itself (`run_events`). Levers act through the `Mechanisms` it reads (see
+`sim.levers`), so a scenario changes only what it names and every other random draw stays the
+same.
 """
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ import datetime as dt
 import gc
 import math
 from array import array
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Optional
 
 import simpy
-from simpy.core import NORMAL
+from simpy.core import NORMAL, URGENT
 
 from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
@@ -39,20 +41,7 @@ AHEAD_BLOCK = 1024  # new contacts whose first draws are computed together
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
 
 
-class _Wake:
-    """The lightest SimPy event: when SimPy processes it, it calls `fn()`. SimPy's event loop
-    needs only `callbacks` and `_ok` of an event; a Timeout with a callback costs twice as much."""
-
-    __slots__ = ("callbacks", "fn")
-    _ok = True
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.callbacks = [_wake]
-
-
-def _wake(ev: _Wake) -> None:
-    ev.fn()
+_FUNCTION = type(lambda: None)  # what `_after` books: SimPy's loop is replaced by `run_events`
 
 
 def _mixture_mean(routes: dict[str, Route]) -> float:
@@ -153,11 +142,12 @@ class Pathway:
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
 
     def _after(self, delay: float, fn) -> None:
-        """Call `fn()` `delay` days from now, in SimPy's event order (as a Timeout would)."""
+        """Call `fn()` (a function) `delay` days from now, in SimPy's event order (as a Timeout
+        would): the function itself goes on SimPy's queue, and `run_events` calls it."""
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
         env = self.env
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), _Wake(fn)))
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn))
 
     # ---------------------------------------------------------------------------- randomness
     def u(self, child: Child, stream: int) -> float:
@@ -232,10 +222,38 @@ class Pathway:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self.env.run(until=self.horizon)
+            self.run_events(self.horizon)
         finally:
             if was_enabled:
                 gc.enable()
+
+    def run_events(self, until: float) -> None:
+        """SimPy's `Environment.run(until)`, step for step, except that the functions `_after`
+        books are called straight from the queue: no event object, callback list or `step` call
+        for each of the 300,000 of them. SimPy's own events (the care processes, timeouts) are
+        processed as `Environment.step` does, and the stop event takes the same place in the queue."""
+        env = self.env
+        if until <= env._now:
+            raise ValueError(f"until ({until}) must be greater than the current simulation time")
+        stop = simpy.Event(env)
+        stop._ok = True
+        stop._value = None
+        env.schedule(stop, URGENT, until - env._now)
+        queue, function = env._queue, _FUNCTION
+        while queue:
+            env._now, _, _, event = heappop(queue)
+            if type(event) is function:
+                event()
+                continue
+            if event is stop:
+                return
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
 
     def _at(self, day: float, action):
         yield self.env.timeout(day)

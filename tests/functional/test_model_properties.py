@@ -438,7 +438,7 @@ def test_a_late_return_to_the_front_door_is_referred_with_the_late_chance(baseli
     model._return = lambda child, rp: seen.append((child.id, model.env.now, rp))
     for case in snap:
         model._start_open_case(case)
-    model.env.run(until=model.horizon)
+    model.run_events(model.horizon)
     elapsed = {c.child_id: c.state_elapsed for c in snap}
     assert len(seen) > 300
     for cid, now, rp in seen:

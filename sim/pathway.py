@@ -81,10 +81,9 @@ class Pathway:
         self._ahead_hashes: list[int] = []
         self._ahead_screening: list[float] = []
         self._ahead_block = -1
-        fd = params.front_door
-        # new contacts may take the short path (`_leaf_contact`) unless a first contact can
-        # escalate, or closed children must be kept whole (the warm-up's snapshot)
-        self._leaves = not keep_closed and not (fd.escalation_enabled and fd.escalation_contacts <= 1)
+        # new contacts may take the short path (`_leaf_contact`; a first contact never escalates,
+        # as escalation takes 2 contacts or more) unless closed children must be kept whole
+        self._leaves = not keep_closed
         self._prepare_tables()
         self._build_capacity()
         self._snapshot = snapshot or []
@@ -113,6 +112,14 @@ class Pathway:
         self.contact_ages = self._age_table(p.arrivals.age_at_contact)
         self.direct_ages = self._age_table(p.arrivals.age_at_direct_entry)
         self.screening = p.front_door.screening
+        # parameters read for every case, as plain attributes (a pydantic attribute costs more)
+        fd = p.front_door
+        self._escalation_contacts = fd.escalation_contacts if fd.escalation_enabled else None
+        self._escalation_window = fd.escalation_window_days
+        self._recontact = p.recontact
+        self._nfa_before_assessment = p.assessment.nfa_before_assessment
+        self._assessment_duration = p.assessment.duration
+        self._s47_duration = p.s47.duration
         # seasonality by day of the horizon (April = 0)
         self.month_index = []
         d0 = self.start
@@ -139,6 +146,8 @@ class Pathway:
                     workers = ch.value
             self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock)
         self._front_door = self.teams["front_door"]
+        self._assessment_team = self.teams["assessment"]
+        self._safeguarding = self.teams["safeguarding"]
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
 
     def _after(self, delay: float, fn) -> None:
@@ -338,7 +347,7 @@ class Pathway:
         outcome = choose(*self.fd_outcomes, ahead[S.front_door_outcome])
         if outcome == "referral":
             return False
-        rc = self.p.recontact.get(outcome)
+        rc = self._recontact.get(outcome)
         if rc is not None and ahead[S.recontact] < rc.probability:
             back = rc.delay.sample(ahead[S.recontact_delay], 0.0)
             if back < dob + 18 * DAYS_PER_YEAR - closed and closed + back < self.horizon:
@@ -404,7 +413,7 @@ class Pathway:
         For a child closed `elapsed` days before the start (snapshot), the chance is conditional
         on no return so far: p S(e) / (1 - p + p S(e)), and the delay is drawn given T > e.
         """
-        rc = self.p.recontact.get(kind)
+        rc = self._recontact.get(kind)
         if rc is None:
             return False
         p = rc.probability
@@ -474,11 +483,11 @@ class Pathway:
                 rest = o["nfa"] + o["early_help"]
                 outcome = "nfa" if rest <= 0 or (u - rp) / (1.0 - rp) < o["nfa"] / rest else "early_help"
         escalated = False
-        fd = self.p.front_door
-        if outcome != "referral" and fd.escalation_enabled and len(child.contacts) >= fd.escalation_contacts:
-            window_start = now - fd.escalation_window_days
+        k = self._escalation_contacts
+        if outcome != "referral" and k is not None and len(child.contacts) >= k:
+            window_start = now - self._escalation_window
             recent = sum(1 for c in child.contacts if c >= window_start)
-            if recent >= fd.escalation_contacts:
+            if recent >= k:
                 outcome, escalated = "referral", True
         if outcome == "referral":
             self._referral(child, escalated)
@@ -498,13 +507,13 @@ class Pathway:
             flags.append("escalated")
         child.last_referral = now
         self._move(child, "referral", "assessment", detail=",".join(flags))
-        if self.u(child, S.referral_nfa) < self.p.assessment.nfa_before_assessment:
+        if self.u(child, S.referral_nfa) < self._nfa_before_assessment:
             self._close(child, "referral_nfa", "nfa", "assessment_nfa")
             return
         self._assessment(child)
 
     def _assessment(self, child: Child, elapsed: float = 0.0):
-        team = self.teams["assessment"]
+        team = self._assessment_team
         if team.request(child.id):
             self._assessment_start(child, elapsed)
             return
@@ -515,12 +524,12 @@ class Pathway:
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
-        d = self.p.assessment.duration.sample(self.u(child, S.assessment_duration), elapsed)
+        d = self._assessment_duration.sample(self.u(child, S.assessment_duration), elapsed)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._assessment_end(child, adult))
 
     def _assessment_end(self, child: Child, adult: bool):
-        self.teams["assessment"].release(child.id)
+        self._assessment_team.release(child.id)
         if adult:
             self._close(child, "assessment_complete", "turned 18", None)
             return
@@ -537,14 +546,14 @@ class Pathway:
     def _s47(self, child: Child, event: str, elapsed: float = 0.0):
         if elapsed == 0.0:
             self._move(child, "s47_start", "s47", detail=event)
-        team = self.teams["safeguarding"]
+        team = self._safeguarding
         team.request(child.id)
-        d = self.p.s47.duration.sample(self.u(child, S.s47_duration), elapsed)
+        d = self._s47_duration.sample(self.u(child, S.s47_duration), elapsed)
         d, adult = self._capped(child, d)
         self._after(d, lambda: self._s47_end(child, adult))
 
     def _s47_end(self, child: Child, adult: bool):
-        self.teams["safeguarding"].release(child.id)
+        self._safeguarding.release(child.id)
         if adult:
             self._close(child, "s47_end", "turned 18", None)
             return
@@ -599,7 +608,7 @@ class Pathway:
         if elapsed == 0.0:
             child.cin_plans += 1
             self._move(child, "cin_plan_start", "cin", detail="repeat" if child.cin_plans > 1 else "first")
-        team = self.teams["safeguarding"]
+        team = self._safeguarding
         team.request(child.id)
         route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
@@ -607,7 +616,7 @@ class Pathway:
         self._after(d, lambda: self._cin_plan_end(child, route, adult))
 
     def _cin_plan_end(self, child: Child, route: str, adult: bool):
-        self.teams["safeguarding"].release(child.id)
+        self._safeguarding.release(child.id)
         if adult:
             self._close(child, "cin_plan_end", "turned 18", None)
         elif route in ("closed", "step_down_early_help"):
@@ -621,7 +630,7 @@ class Pathway:
         if elapsed == 0.0:
             child.cp_plans += 1
             self._move(child, "cp_plan_start", "cp", detail="repeat" if child.cp_plans > 1 else "first")
-        team = self.teams["safeguarding"]
+        team = self._safeguarding
         team.request(child.id)
         route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
@@ -629,7 +638,7 @@ class Pathway:
         self._after(d, lambda: self._cp_plan_end(child, route, adult))
 
     def _cp_plan_end(self, child: Child, route: str, adult: bool):
-        self.teams["safeguarding"].release(child.id)
+        self._safeguarding.release(child.id)
         if adult:
             self._close(child, "cp_plan_end", "turned 18", None)
         elif route == "closed":

@@ -24,9 +24,11 @@ _BLOCK = 4096
 class S:
     """The per-child streams, by number (an index into a child's draw counters).
 
-    The first `AHEAD` are what a new contact needs at the front door and on referral; the model
-    draws their first uniforms for blocks of new contacts at once (`first_draws`), which gives the
-    same numbers as drawing them one by one, at a fraction of the cost.
+    The first `AHEAD` are what a new contact needs at the front door, on referral, and in a first
+    S47 enquiry, CIN plan or CP plan (`age` among them is drawn for all new contacts anyway); the
+    model draws their first uniforms for blocks of new contacts at once
+    (`Pathway._contact_ahead`), which gives the same numbers as drawing them one by one, at a
+    fraction of the cost.
     """
 
     screening = 0
@@ -62,7 +64,7 @@ class S:
     reentry_delay = 30
 
 
-AHEAD = 7
+AHEAD = 14  # streams 0-13: front door to the first plans
 CHILD_STREAMS: tuple[str, ...] = tuple(sorted((k for k in vars(S) if not k.startswith("_")), key=lambda k: getattr(S, k)))
 N_CHILD_STREAMS = len(CHILD_STREAMS)
 assert [getattr(S, k) for k in CHILD_STREAMS] == list(range(N_CHILD_STREAMS))

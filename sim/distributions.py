@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import special
+from scipy.special import cython_special  # the same routines as `special`, called per scalar at a third of the cost
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -87,7 +88,7 @@ class Lognormal(_Dist):
 
     def ppf(self, p):
         p = min(max(p, 1e-16), 1.0 - 1e-16)
-        return self.median_days * math.exp(self.sigma * float(special.ndtri(p)))
+        return self.median_days * math.exp(self.sigma * cython_special.ndtri(p))
 
     def ppf_many(self, us) -> list[float]:
         # ndtri over the array is the costly part of ppf; exp stays math.exp, as in ppf
@@ -105,11 +106,11 @@ class Gamma(_Dist):
     mean_days: float = Field(gt=0)
 
     def cdf(self, t):
-        return float(special.gammainc(self.shape, t * self.shape / self.mean_days)) if t > 0 else 0.0
+        return cython_special.gammainc(self.shape, t * self.shape / self.mean_days) if t > 0 else 0.0
 
     def ppf(self, p):
         p = min(max(p, 0.0), 1.0 - 1e-16)
-        return float(special.gammaincinv(self.shape, p)) * self.mean_days / self.shape
+        return cython_special.gammaincinv(self.shape, p) * self.mean_days / self.shape
 
     def mean(self):
         return self.mean_days

@@ -696,9 +696,12 @@ class EmpiricalChoice:
     cutoff: float
     n_events: int
     duration: object = None   # sim.distributions.Empirical (when the curve is well supported)
+    reason: str = ""          # why there is no curve, when it is not too few ended cases
 
     def note(self) -> str:
         if self.duration is None:
+            if self.reason:
+                return f"{self.n_events} ended; no empirical curve: {self.reason}"
             return f"{self.n_events} ended; too few for an empirical curve (need {EMPIRICAL_MIN_EVENTS})"
         what = "empirical (Aalen-Johansen to the cut-off, fitted tail beyond)" if self.chosen else "parametric"
         return (f"{what}: largest gap between the data's curve and the fitted CDF up to "
@@ -727,6 +730,9 @@ def empirical_route(durations, routes, rf: "RouteFit", route: str, points: int =
         return EmpiricalChoice(route, False, float("nan"), float("nan"), cutoff, n_ev)
     p = rf.probabilities[route]
     times = np.unique(tr)
+    if len(times) < 2:   # every ended case the same length: a point mass, no curve to draw
+        return EmpiricalChoice(route, False, float("nan"), float("nan"), cutoff, n_ev,
+                               reason=f"every ended case up to the cut-off lasts {times[0]:g} days; the fitted family kept")
     f_emp = np.minimum(aj.at(route, times) / p, 1.0)
     f_par = np.atleast_1d(fit.cdf(times))
     f_emp_before = np.minimum(aj.at(route, times - 1e-9) / p, 1.0)   # left limits of the step curve
@@ -749,7 +755,11 @@ def empirical_route(durations, routes, rf: "RouteFit", route: str, points: int =
     keep = [0] + [i for i in range(1, len(times_days)) if times_days[i] > times_days[i - 1]]
     times_days, surv = [times_days[i] for i in keep], [surv[i] for i in keep]
     surv[-1] = 0.0
-    dur = sd.Empirical(times_days=times_days, survival=surv)
+    try:
+        dur = sd.Empirical(times_days=times_days, survival=surv)
+    except ValueError as exc:   # pydantic's ValidationError is a ValueError: never crash on odd data
+        return EmpiricalChoice(route, False, gap, critical, cutoff, n_ev,
+                               reason=f"the curve is not a valid duration ({str(exc).splitlines()[-1].strip()}); the fitted family kept")
     return EmpiricalChoice(route, gap > critical, gap, critical, cutoff, n_ev, dur)
 
 

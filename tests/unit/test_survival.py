@@ -158,3 +158,33 @@ def test_empirical_route_duration_is_chosen_for_a_bimodal_route_and_not_for_a_sm
     # a valid duration: survival falls from 1 to 0
     s = [bi.duration.sf(x) for x in (1.0, 100.0, 300.0, 1000.0, 5000.0)]
     assert s == sorted(s, reverse=True) and s[0] > 0.99 and s[-1] < 1e-4
+
+
+def test_empirical_route_with_every_plan_the_same_length_keeps_the_fitted_family():
+    """Hand-made data where every ended plan on a route lasts the same time: there is no curve to
+    take from the data (it used to raise a pydantic ValidationError). The fitted family is kept,
+    the note says why, and that family is a valid duration at the common length."""
+    r = np.array(["a"] * 150 + ["b"] * 150, dtype=object)
+    t = np.where(r == "a", 180.0, 90.0)
+    rf = sv.fit_routes(t, r, ["a", "b"])
+    for route, days in (("a", 180), ("b", 90)):
+        e = sv.empirical_route(t, r, rf, route)
+        assert not e.chosen and e.duration is None
+        assert f"lasts {days} days" in e.note() and "fitted family kept" in e.note()
+        assert rf.durations[route].to_duration().median() == pytest.approx(days, rel=1e-3)
+
+
+def test_empirical_route_never_raises_on_a_curve_the_schema_rejects(monkeypatch):
+    """Whatever the data, a curve the schema refuses falls back to the fitted family (no traceback)."""
+    rng = np.random.default_rng(2)
+    t = rng.lognormal(math.log(200), 0.6, 400)
+    r = np.array(["a"] * 400, dtype=object)
+    rf = sv.fit_routes(t, r, ["a"])
+
+    real = sd.Empirical
+
+    def refuse(**kw):
+        return real(times_days=[1.0], survival=[0.0])   # raises pydantic's ValidationError
+    monkeypatch.setattr(sv.sd, "Empirical", refuse)
+    e = sv.empirical_route(t, r, rf, "a")
+    assert not e.chosen and e.duration is None and "not a valid duration" in e.note()

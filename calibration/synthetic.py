@@ -18,7 +18,11 @@ Two independent streams of children are drawn:
   day of entry, a first placement by age, placement moves, legal status changes, and an exit
   route chosen at entry (competing risks written as route probabilities by age band x lognormal
   time to exit by route); the 18th birthday ends care for everyone still in care. Reunified
-  children may re-enter care.
+  children may re-enter care. The stream runs on ``care_after_extract_years`` past the extract
+  date: those periods of care are not written, but the CIN episode (and CP or CIN plan) before
+  such an entry is, if it was referred by the extract date, still open at it.
+
+No CIN census item runs past a child's 18th birthday: plans end and episodes close on it.
 
 Outputs (see ``generate``)::
 
@@ -109,6 +113,7 @@ class SyntheticTruth(_Model):
     start_date: dt.date = Field(dt.date(2015, 4, 1), description="first day of the extract window (brief)")
     extract_date: dt.date = Field(dt.date(2022, 3, 31), description="date the data were extracted (brief)")
     care_burn_in_years: int = Field(19, description="care stream starts this many years before start_date so the opening stock is realistic (assumption)")
+    care_after_extract_years: int = Field(3, description="care stream runs on this many years past extract_date, so that children who enter care after it have the CIN or CP plan that came before, open at the extract (not written: no period of care after the extract is in SSDA903)")
     front_door_burn_in_years: int = Field(4, description="front-door stream starts this many years before start_date (assumption)")
     scale: float = Field(1.0, gt=0, description="multiplies every arrival rate (referrals, entries to care, contacts)")
     child_population: int = Field(67_000, description="children aged 0-17 (DOMAIN.md: Nottingham roughly 67,000, assumption); documentation only")
@@ -387,6 +392,9 @@ class _History:
     periods: list[_Period]
     contacts: list[tuple[str, int, str, int | None]]
     ids_seen: int
+    periods_after_extract: list[_Period] = field(default_factory=list)   # not written to any file
+    closed_at_18: dict = field(default_factory=dict)                      # counts from close_at_18
+    cin_after_extract: int = 0   # CIN episodes drawn with the periods after the extract, referred by it
 
 
 class _Generator:
@@ -399,7 +407,9 @@ class _Generator:
         self.start = _ord(truth.start_date)
         self.end = _ord(truth.extract_date)
         self.cin: list[_CIN] = []
-        self.periods: list[_Period] = []
+        self.periods: list[_Period] = []                 # periods of care starting by the extract date
+        self.periods_after_extract: list[_Period] = []   # periods starting after it (never written)
+        self._reentries_after_extract: list[tuple[_Child, int]] = []
         self.tabs = {
             "ref_age": _Table(truth.referral_age_shares),
             "entry_age": _Table(truth.entry_age_shares),
@@ -515,24 +525,57 @@ class _Generator:
 
     # --- care
     def care(self) -> None:
+        """First entries into care up to the extract date, and their periods of care. A re-entry
+        after the extract date is left to `care_after_extract`."""
         t = self.t
         s = _Stream(self.seed, "care")
         t0 = self.start - int(365.25 * t.care_burn_in_years)
         for day in _poisson_days(s.rng, t.first_entries_per_year * t.scale, t0, self.end,
                                  t.entries_growth_per_year, self.start):
             child = self.new_child(self.dob_for(s, day, self.tabs["entry_age"]))
-            entry = max(day, child.dob)
-            while entry <= self.end:
-                p = self.period(s, child, entry)
-                self.periods.append(p)
-                if p.route != "reunification" or s.u() >= t.reentry_within_2y:
-                    break
+            self.care_periods(s, child, max(day, child.dob), self.end, self._reentries_after_extract)
+
+    def care_periods(self, s: _Stream, child: _Child, entry: int, until: int,
+                     later: list | None = None) -> None:
+        """A child's periods of care from `entry`, while they start by `until`; a re-entry after
+        `until` goes to `later` (if given) as (child, day)."""
+        t = self.t
+        while entry <= until:
+            p = self.period(s, child, entry)
+            (self.periods if p.entry <= self.end else self.periods_after_extract).append(p)
+            if p.route != "reunification" or s.u() >= t.reentry_within_2y:
+                return
+            gap = s.lognormal(t.reentry_days)
+            while gap > 730:
                 gap = s.lognormal(t.reentry_days)
-                while gap > 730:
-                    gap = s.lognormal(t.reentry_days)
-                entry = p.exit + max(1, int(gap))
-                if entry >= _add_years(child.dob, 18) - 30:
-                    break
+            entry = p.exit + max(1, int(gap))
+            if entry >= _add_years(child.dob, 18) - 30:
+                return
+        if later is not None:
+            later.append((child, entry))
+
+    def care_after_extract(self) -> int:
+        """The care stream carried on for `care_after_extract_years` past the extract date: the
+        re-entries after it of children in care before it, and new children's first entries.
+
+        None of these periods is written (SSDA903 ends at the extract date), but the CIN or CP plan
+        that comes before an entry is, if the child was referred by the extract date (open at it,
+        as a real extract shows it). Without them the CP and CIN caseloads of the files fall
+        towards the extract date, as no child who enters care later has a plan before it.
+        Drawn from a stream of their own after everything else, so the rest of the history is
+        the same draw as without them. Returns the index of their first CIN episode in `self.cin`."""
+        t = self.t
+        s = _Stream(self.seed, "care_after_extract")
+        first = len(self.cin)
+        horizon = _add_years(self.end, t.care_after_extract_years)
+        days = _poisson_days(s.rng, t.first_entries_per_year * t.scale, self.end + 1, horizon,
+                             t.entries_growth_per_year, self.start)
+        for child, entry in self._reentries_after_extract:
+            self.care_periods(s, child, entry, horizon)
+        for day in days:
+            child = self.new_child(self.dob_for(s, day, self.tabs["entry_age"]))
+            self.care_periods(s, child, max(day, child.dob), horizon)
+        return first
 
     def placement_code(self, s: _Stream, ptype: str, age_years: float) -> tuple[str, str, str]:
         """(PLACE, PLACE_PROVIDER, URN) for a placement type."""
@@ -724,11 +767,7 @@ class _Generator:
     def contacts(self) -> list[tuple[str, int, str, int | None]]:
         t = self.t
         s = _Stream(self.seed, "contacts")
-        out: list[tuple[str, int, str, int | None]] = []
-        for ep in self.cin:
-            if self.start <= ep.referral <= self.end:
-                day = max(self.start, ep.referral - s.int(0, 2))
-                out.append((ep.child, day, "referral", self.children[ep.child].dob))
+        out = self.referral_contacts(self.cin, s)
         # children already known, in order of their first referral
         first: dict[str, int] = {}
         for ep in self.cin:
@@ -751,11 +790,52 @@ class _Generator:
         out = sorted(set(out), key=lambda r: (r[1], r[0], r[2]))
         return out
 
+    def referral_contacts(self, episodes: list[_CIN], s: _Stream) -> list[tuple[str, int, str, int | None]]:
+        """A `referral` contact for each episode referred in the window, up to 2 days before it."""
+        return [(ep.child, max(self.start, ep.referral - s.int(0, 2)), "referral", self.children[ep.child].dob)
+                for ep in episodes if self.start <= ep.referral <= self.end]
+
+    def close_at_18(self) -> dict[str, int]:
+        """No CIN census item runs past the 18th birthday, as in a real census: plans end on it,
+        assessments, S47 enquiries and plans that would start on or after it are left out, an ICPC
+        that would fall after it is not held, and the episode closes on it. Returns counts."""
+        n = {"cp_plans_ended_at_18": 0, "cin_plans_ended_at_18": 0, "items_after_18_left_out": 0,
+             "episodes_closed_at_18": 0}
+        for ep in self.cin:
+            b18 = _add_years(self.children[ep.child].dob, 18)
+            if ep.closure is None or ep.closure <= b18:
+                continue
+            n["episodes_closed_at_18"] += 1
+            ep.closure = b18
+            kept = [x for x in ep.cpps if x[0] < b18]
+            n["cp_plans_ended_at_18"] += sum(1 for x in kept if x[1] > b18)
+            n["items_after_18_left_out"] += len(ep.cpps) - len(kept)
+            ep.cpps = [(a, min(b, b18), cat, k) for a, b, cat, k in kept]
+            kept = [x for x in ep.cin_plans if x[0] < b18]
+            n["cin_plans_ended_at_18"] += sum(1 for x in kept if x[1] > b18)
+            n["items_after_18_left_out"] += len(ep.cin_plans) - len(kept)
+            ep.cin_plans = [(a, min(b, b18)) for a, b in kept]
+            kept = [x for x in ep.assessments if x[0] < b18]
+            n["items_after_18_left_out"] += len(ep.assessments) - len(kept)
+            ep.assessments = [(a, min(b, b18)) for a, b in kept]
+            kept = [x for x in ep.s47s if x[0] < b18]
+            n["items_after_18_left_out"] += len(ep.s47s) - len(kept)
+            ep.s47s = [(a, i, nr) if i is None or i < b18 else (a, None, True) for a, i, nr in kept]
+        return n
+
     def run(self) -> _History:
         self.care()
         self.front_door()
         contacts = self.contacts()
-        return _History(self.t, self.children, self.cin, self.periods, contacts, self._next_id)
+        # the care stream past the extract date, drawn last; its referrals in the window are
+        # contacts too. (Its children are not among the known children that other contacts pick
+        # from: a few dozen among many thousands.)
+        first = self.care_after_extract()
+        contacts = sorted(set(contacts) | set(self.referral_contacts(self.cin[first:], _Stream(self.seed, "contacts_after_extract"))),
+                          key=lambda r: (r[1], r[0], r[2]))
+        closed = self.close_at_18()
+        return _History(self.t, self.children, self.cin, self.periods, contacts, self._next_id,
+                        self.periods_after_extract, closed, sum(1 for e in self.cin[first:] if e.referral <= self.end))
 
 
 def simulate_history(truth: SyntheticTruth, seed: int) -> _History:
@@ -1286,6 +1366,9 @@ def generate(truth: SyntheticTruth, seed: int, out_dir: Path, messy: bool = True
     con_path = dcon / "contacts.csv"
     _write_csv(con_path, CONTACT_COLUMNS, rows)
     counts["contact_rows"] = len(rows)
+    counts["care_after_extract"] = {"periods_of_care_not_written": len(h.periods_after_extract),
+                                    "cin_episodes_before_them_referred_by_the_extract": h.cin_after_extract}
+    counts["history_closed_at_18"] = h.closed_at_18
 
     truth_path = out / "truth.yaml"
     doc = {
@@ -1305,6 +1388,10 @@ def generate(truth: SyntheticTruth, seed: int, out_dir: Path, messy: bool = True
             "Front-door children (referrals that do not lead to care) and care children are drawn separately; "
             "every period of care has its own CIN episode (referral before entry, closure after exit).",
             "A CP or CIN plan that precedes care ends on the day of entry.",
+            f"The care stream runs {truth.care_after_extract_years} years past the extract date: those periods of care "
+            "are not written, but a CIN episode (and CP or CIN plan) before such an entry is, if referred by the extract date.",
+            "No CIN census item runs past the 18th birthday: plans end and episodes close on it "
+            "(counts for the whole history in counts.history_closed_at_18).",
             "Realised measures use the generator's full histories, uncensored, for events in the window "
             f"{truth.start_date.isoformat()} to {end.isoformat()}.",
         ],

@@ -213,3 +213,69 @@ def test_cli(tmp_path):
     assert main(["--out", str(tmp_path / "o"), "--seed", "1", "--scale", "0.05", "--clean"]) == 0
     truth = yaml.safe_load((tmp_path / "o" / "truth.yaml").read_text())
     assert truth["truth"]["scale"] == 0.05 and truth["messy"] is False
+
+
+def _plans_open(h, days, kind, kids=None) -> float:
+    """Mean over `days` of the plans (`cpps` or `cin_plans`) open on each day, children aged 0-17."""
+    from calibration.synthetic import _add_years
+
+    n = 0
+    for d in days:
+        o = d.toordinal()
+        for e in h.cin:
+            c = h.children[e.child]
+            if (kids is None or e.child in kids) and c.dob <= o < _add_years(c.dob, 18):
+                n += sum(1 for x in getattr(e, kind) if x[0] <= o < x[1])
+    return n / len(days)
+
+
+def test_plans_before_care_do_not_stop_at_the_extract_date():
+    """The care stream runs on past the extract date (unwritten), so a child who enters care after
+    it has the CP or CIN plan that came before, open at the extract, as a real extract shows.
+
+    When the care stream stopped at the extract date, its children's CP plans fell from ~14 a
+    seed to 0 over the last year (CIN plans ~8 to 0), and the expected CP caseload of the files
+    fell by ~10%. Test: over four fixed seeds, the plans open at the last three month ends before
+    the extract against a year earlier. A stock of plans that start as a Poisson stream is Poisson
+    (M/G/inf), and the two ends are a year apart, so the tolerance is 3 standard errors,
+    3 sqrt(A + B). The care stream's own plans are where the edge was and where the power is
+    (old generator: -5 to -6 SE for CP plans, -3.5 to -4.4 for CIN plans; now -1.5 to +1.4 over 16
+    seeds); the total CP caseload is a weaker check (old: -0.7 to -2.0 SE)."""
+    first = [dt.date(2021, 3, 31), dt.date(2021, 4, 30), dt.date(2021, 5, 31)]
+    last = [dt.date(2022, 1, 31), dt.date(2022, 2, 28), dt.date(2022, 3, 31)]
+    acc = {"cp_care": [0.0, 0.0], "cin_care": [0.0, 0.0], "cp_all": [0.0, 0.0]}
+    for seed in (1, 2, 3, 4):
+        h = simulate_history(SyntheticTruth(scale=0.25), seed)
+        care_kids = {p.child for p in h.periods} | {p.child for p in h.periods_after_extract}
+        assert all(p.entry > EXTRACT.date().toordinal() for p in h.periods_after_extract)
+        assert all(p.entry <= EXTRACT.date().toordinal() for p in h.periods)
+        for name, kind, kids in (("cp_care", "cpps", care_kids), ("cin_care", "cin_plans", care_kids),
+                                 ("cp_all", "cpps", None)):
+            acc[name][0] += _plans_open(h, first, kind, kids)
+            acc[name][1] += _plans_open(h, last, kind, kids)
+    for name, (a, b) in acc.items():
+        assert a > 0 and b - a > -3 * (a + b) ** 0.5, (name, a, b)
+
+
+def test_no_cin_census_item_after_the_18th_birthday(clean):
+    """A real CIN census has no plan, enquiry or open episode for an adult: the generator ends plans
+    and closes episodes on the 18th birthday (CP plans used to run past it)."""
+    cin = _read(clean.cin_census_csv)
+    dob = pd.to_datetime(cin.PersonBirthDate.where(cin.PersonBirthDate != "")).groupby(cin.LAchildID).transform("first")
+    b18 = dob + pd.DateOffset(years=18)
+    iso = lambda c: pd.to_datetime(cin[c].where(cin[c] != ""))  # noqa: E731
+    first_row = cin.ReferralSource != ""
+    for start, end in (("CPPstartDate", "CPPendDate"), ("CINPlanStartDate", "CINPlanEndDate"),
+                       ("AssessmentActualStartDate", "AssessmentAuthorisationDate"), ("S47ActualStartDate", "DateOfInitialCPC")):
+        s = iso(start)
+        assert not (s >= b18).any(), start
+        e = iso(end) if end == "DateOfInitialCPC" else iso(end).fillna(EXTRACT).where(s.notna())   # empty: open
+        assert not (e > b18).any(), end
+    closure = iso("CINclosureDate").fillna(EXTRACT).where(first_row)
+    assert not (closure > b18).any()
+    # and the history agrees: no plan open on or after the birthday
+    h = simulate_history(SyntheticTruth(scale=0.25), seed=11)
+    from calibration.synthetic import _add_years
+    for e in h.cin:
+        b = _add_years(h.children[e.child].dob, 18)
+        assert all(x[1] <= b for x in e.cpps + e.cin_plans) and (e.closure is None or e.closure <= b)

@@ -204,6 +204,17 @@ class DaskBackend(Backend):
         from .version import model_digest
 
         answers = self.client.run(eval, _WORKER_CHECK, {}, workers=new, on_error="return")
+        # the scheduler could not connect to the worker (it gave up after its own connect timeout,
+        # distributed.comm.timeouts.connect, 30 s by default): tasks would still reach the worker
+        # over the connection it opened, but its results could never be collected, for ever
+        unreachable = sorted(w for w, a in answers.items() if isinstance(a, OSError))
+        if unreachable:
+            exc = answers[unreachable[0]]
+            raise BackendError(
+                f"the scheduler at {self.address} cannot connect to {_workers(unreachable)} "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())}): the worker's port must be open to the "
+                "scheduler and the other workers, at an address they can reach (dask worker --host, "
+                "--contact-address, --worker-port; see docs/scaling.md)")
         failed = sorted(w for w, a in answers.items() if isinstance(a, ImportError))
         if failed:
             exc = answers[failed[0]]
@@ -218,8 +229,30 @@ class DaskBackend(Backend):
                 f"{_workers(other)} of the Dask cluster at {self.address} {'run' if len(other) > 1 else 'runs'} "
                 f"other model code (hash of sim/*.py {answers[other[0]]}, here {here}): install the same "
                 "commit of carepath on every machine (see docs/scaling.md)")
+        ok = sorted(w for w, a in answers.items() if a == here)
+        if ok:
+            self._check_peers(ok)
         # any other failure (e.g. a worker that left meanwhile): asked again before the next batch
-        self._checked.update(w for w, a in answers.items() if a == here)
+        self._checked.update(ok)
+
+    def _check_peers(self, new: list[str]) -> None:
+        """Every worker can open a connection to every other (a replication fetches the shared
+        inputs from the worker that holds them; without this a blocked port between two workers
+        makes both wait for ever); otherwise a BackendError naming a pair."""
+        everyone = sorted(self.client.ncores())
+        if len(everyone) < 2:
+            return
+        targets = {w: [t for t in (everyone if w in new else new) if t != w] for w in everyone}
+        answers = self.client.run(_unreachable_peers, targets, on_error="return")
+        for w in sorted(answers):
+            a = answers[w]
+            if isinstance(a, dict) and a:
+                peer = sorted(a)[0]
+                more = f" nor to {len(a) - 1} other worker{'s' if len(a) > 2 else ''}" if len(a) > 1 else ""
+                raise BackendError(
+                    f"the worker at {w} cannot connect to the worker at {peer} ({a[peer]}){more}: every "
+                    "worker's port must be open to the other workers and the scheduler (dask worker --worker-port; "
+                    "see docs/scaling.md)")
 
     def _share(self, args_list: list[tuple]) -> list[tuple]:
         """Replace arguments that are the same (large) object in every task by one future each.
@@ -281,6 +314,28 @@ class DaskBackend(Backend):
 
     def describe(self) -> str:
         return f"dask ({self.address or 'local cluster'})"
+
+
+PEER_TIMEOUT = 5   # seconds a worker tries to connect to another (`_unreachable_peers`)
+
+
+async def _unreachable_peers(targets: dict, dask_worker=None) -> dict:
+    """Run on each worker (by `client.run`): which of the workers `targets[own address]` it cannot
+    open a Dask connection to (within PEER_TIMEOUT seconds), and why."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def one(address):
+        try:
+            comm = await connect(address, timeout=PEER_TIMEOUT, **dask_worker.connection_args)
+        except Exception as exc:
+            return address, f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+        await comm.close()
+        return address, None
+
+    found = await asyncio.gather(*(one(a) for a in targets.get(dask_worker.address, [])))
+    return {a: why for a, why in found if why}
 
 
 def _workers(addresses: list[str]) -> str:

@@ -326,3 +326,26 @@ def test_validate_on_dask_writes_the_same_table_as_locally(cluster, tmp_path, _b
     local = (tmp_path / "local.md").read_text(encoding="utf-8")
     assert local == (tmp_path / "dask.md").read_text(encoding="utf-8")
     assert not re.search(r"\bnan\b", local) and "not in this run" in local
+
+
+def test_a_worker_the_scheduler_cannot_reach_is_refused_in_one_line(processes, tmp_path, repo):
+    """A worker announcing an address nobody can connect to joins and is given work, but its results
+    can never be collected: the run waited for ever. The scheduler's connect time-out is cut to 2 s."""
+    port, closed = _free_port(), _free_port()
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = os.environ | {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    processes("scheduler", [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                            "--no-dashboard"], cwd=tmp_path, env=env)
+    processes("worker", [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard",
+                         "--listen-address", f"tcp://127.0.0.1:{port}", "--contact-address", f"tcp://127.0.0.1:{closed}"],
+              cwd=tmp_path, env=env)
+    _wait_for_workers(address, 1, tmp_path)
+    try:
+        done = subprocess.run([BIN / "carepath", *_run_args(repo), "--out", tmp_path / "out", "--scheduler", address],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"carepath run still waiting after 60 s\n{_logs(tmp_path)}") from None
+    err = done.stderr
+    assert done.returncode == 2, f"{err}\n{_logs(tmp_path)}"
+    assert len(err.strip().splitlines()) == 1 and f"cannot connect to the worker at tcp://127.0.0.1:{closed}" in err, err
+    assert not (tmp_path / "out").exists()

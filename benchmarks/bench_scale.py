@@ -18,16 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def one(scale: float) -> dict:
-    sys.path.insert(0, str(ROOT))
-    from sim.files import read_snapshot, resolve_snapshot
-    from sim.measures import stocks_by_month, summary_by_fy
-    from sim.params import load_params
-    from sim.runner import run_replication
-
-    path = ROOT / "experiments" / "baseline.yaml"
-    p = load_params(path)
-    snap = read_snapshot(resolve_snapshot(p, path), p)
+def scale_params(p, scale: float) -> None:
+    """Arrivals and every capacity (social workers, foster carers, beds) times `scale`, in place."""
     p.arrivals.new_contacts.per_month *= scale
     p.arrivals.direct_care_entries.per_month *= scale
     fc = p.capacity.foster_carers
@@ -40,6 +32,19 @@ def one(scale: float) -> dict:
         team.workers *= scale
         for ch in team.changes:
             ch.value *= scale
+
+
+def one(scale: float) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from sim.files import read_snapshot, resolve_snapshot
+    from sim.measures import stocks_by_month, summary_by_fy
+    from sim.params import load_params
+    from sim.runner import run_replication
+
+    path = ROOT / "experiments" / "baseline.yaml"
+    p = load_params(path)
+    snap = read_snapshot(resolve_snapshot(p, path), p)
+    scale_params(p, scale)
     t0 = time.perf_counter()
     r = run_replication(p, 12345, 0, snapshot=snap)
     sim_s = time.perf_counter() - t0

@@ -3,6 +3,10 @@ callgrind. On a shared virtual machine wall time moves 10-20% from minute to min
 instruction count is the same to a few parts in a million whatever else the machine is doing, so
 small speed-ups can be seen and compared between commits.
 
+Bare SimPy (the M/M/10 queue of `bench_replication.py`) is counted the same way first, so the
+model's instructions per SimPy event can be set against bare SimPy's: the steady form of
+"events per second as a share of bare SimPy's".
+
 For each size the model's set-up (imports, parameters, snapshot) is counted alone and then with
 one replication (2021/22 to 2029/30, seed 12345, replication 0, simulation only, no measures);
 the difference is the simulation's count. Sizes scale arrivals and capacities as
@@ -28,6 +32,13 @@ HERE = Path(__file__).resolve().parent
 
 def child(root: Path, scale: float, run: bool) -> None:
     """Runs under callgrind: the set-up, and the replication if `run`."""
+    if scale == 0:  # bare SimPy: the M/M/10 queue of bench_replication.py
+        sys.path.insert(0, str(HERE))
+        import bench_replication
+        if run:
+            _, events = bench_replication.bare_simpy()
+            print(json.dumps({"events": events}))
+        return
     sys.path.insert(0, str(root))
     from sim.files import read_snapshot, resolve_snapshot
     from sim.params import load_params
@@ -72,8 +83,14 @@ def main() -> int:
         return 2
     root = args.root.resolve()
     print(f"# {root} on {platform.machine()}, Python {platform.python_version()}")
-    print("| arrivals | simulation instructions (billions) | per 1x | SimPy events | instructions per event |")
-    print("|---|---|---|---|---|")
+    setup, _ = count(root, 0, False)
+    total, info = count(root, 0, True)
+    bare = (total - setup) / info["events"]
+    print(f"bare SimPy M/M/10 (200,000 customers): {(total - setup) / 1e9:.3f} billion instructions, "
+          f"{info['events']:,} events, {bare:,.0f} instructions per event\n")
+    print("| arrivals | simulation instructions (billions) | per 1x | SimPy events | instructions per event | "
+          "events per instruction as a share of bare SimPy's |")
+    print("|---|---|---|---|---|---|")
     base = None
     for s in args.sizes:
         setup, _ = count(root, s, False)
@@ -81,7 +98,7 @@ def main() -> int:
         sim = total - setup
         base = base or sim / s
         print(f"| {s:g}x | {sim / 1e9:.3f} | {sim / s / base:.3f} | {info['events']:,} | "
-              f"{sim / info['events']:,.0f} |", flush=True)
+              f"{sim / info['events']:,.0f} | {bare / (sim / info['events']):.0%} |", flush=True)
     return 0
 
 

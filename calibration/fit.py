@@ -40,6 +40,8 @@ MIN_CASES = 30          # fewer cases than this in a cell: keep the template
 MIN_EVENTS = 10         # fewer ended cases of a route than this: its duration is not fitted alone
 LOOKBACK_DAYS = 730     # a contact within this many days of an earlier one is a returning contact
 LATE_RETURN_DAYS = 182  # returns after six months are referred far less often: their share is fitted apart
+AT18_DAYS = 1           # an assessment, enquiry or plan ending this close before the 18th birthday (or on or
+                        # after it) ended because the child turned 18: censored there, as the model closes it then
 
 
 # ------------------------------------------------------------------------------- results
@@ -580,10 +582,10 @@ class _Fitter:
         self._plans(s47, cinp, cpp, care_starts)
         self._direct_entries()
 
-    def _duration(self, name, label, start, end, open_until, min_events=MIN_EVENTS):
-        """Fit a duration with censoring; returns the BestFit (or None)."""
-        t = (end.fillna(open_until) - start).dt.days.astype(float).to_numpy()
-        d = end.notna().to_numpy()
+    def _duration(self, name, label, items, start, end, open_until, min_events=MIN_EVENTS):
+        """Fit a duration with censoring at the closure or extract date and at the 18th birthday;
+        returns the BestFit (or None), the durations and whether each ended."""
+        t, d, _ = self._cut_at_18(items, start, end, open_until)
         ok = t >= 0
         t, d = t[ok], d[ok]
         if d.sum() < min_events:
@@ -591,6 +593,34 @@ class _Fitter:
         bf = sv.fit_best(t, d)
         self.curves[name] = {"km": sv.kaplan_meier(t, d), "fit": bf.best, "label": label}
         return bf, t, d
+
+    def _dob(self) -> pd.Series:
+        """Each child's date of birth: the CIN census's, else SSDA903's."""
+        if getattr(self, "_dobs", None) is None:
+            r = self.c.referrals.dropna(subset=["dob"]).drop_duplicates("child").set_index("child")["dob"]
+            if self.s is not None:
+                h = self.s.header.dropna(subset=["dob"]).drop_duplicates("child").set_index("child")["dob"]
+                r = pd.concat([r, h[~h.index.isin(r.index)]])
+            self._dobs = r
+        return self._dobs
+
+    def _cut_at_18(self, items, start, end, open_until):
+        """Durations of assessments, enquiries or plans (`items`, with a `child` column) cut at the
+        18th birthday, as the model cuts them (it closes them on the birthday with no outcome).
+        An item that ended on or after the day before the birthday, or was still open then, is
+        censored there: its ending says the child turned 18, not how or when it would have ended.
+        Returns (days, ended, at18) as arrays; `at18` marks the items censored at the birthday."""
+        b18 = items["child"].map(self._dob()) + pd.DateOffset(years=18)
+        stop = end.fillna(open_until)
+        at18 = b18.notna() & (stop >= b18 - pd.Timedelta(days=AT18_DAYS))
+        stop = stop.where(~(b18 < stop), b18)
+        t = (stop - start).dt.days.astype(float).to_numpy()
+        return t, (end.notna() & ~at18).to_numpy(bool), at18.to_numpy(bool)
+
+    @staticmethod
+    def _at18_note(n: int, what: str) -> str:
+        return (f"; {n} {what} that ended on or within {AT18_DAYS} day of the 18th birthday censored there (the model "
+                "closes them at the birthday), not counted as endings or outcomes" if n else "")
 
     def _from_window(self, items: pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
         """The items (assessments, enquiries, plans) that started in the CIN census window, and a
@@ -608,13 +638,16 @@ class _Fitter:
         refs = self.c.referrals.set_index(["child", "referral_date"])["closure_date"]
         closure = pd.Series(refs.reindex(pd.MultiIndex.from_frame(a[["child", "referral_date"]])).to_numpy(), index=a.index)
         open_until = closure.fillna(self.extract).clip(upper=self.extract)
-        bf, t, d = self._duration("assessment", "Assessments", a["start"], a["authorised"], open_until)
+        _, _, at18 = self._cut_at_18(a, a["start"], a["authorised"], open_until)
+        n18 = int((at18 & a["authorised"].notna().to_numpy()).sum())
+        before += self._at18_note(n18, "assessments")
+        bf, t, d = self._duration("assessment", "Assessments", a, a["start"], a["authorised"], open_until)
         if bf is not None:
             self.p["assessment"]["duration"] = bf.best.to_duration().model_dump(mode="json")
             self.log.data("assessment.duration", len(t), bf.best.describe() + before)
         else:
             self.log.template("assessment.duration", "too few authorised assessments")
-        done = a[a["authorised"].notna()].copy()
+        done = a[a["authorised"].notna().to_numpy() & ~at18].copy()
         if len(done) < MIN_CASES:
             self.log.template("assessment.outcomes", f"only {len(done)} authorised assessments", len(done))
             return
@@ -643,18 +676,26 @@ class _Fitter:
         # duration: start to ICPC; enquiries closed without one end at the next step or are left out
         open_ = s["icpc_date"].isna() & ~s["icpc_not_required"].fillna(False).astype(bool)
         use = s[s["icpc_date"].notna() | open_]
-        bf, t, d = self._duration("s47", "Section 47 enquiries (to the ICPC)", use["start"], use["icpc_date"],
+        bf, t, d = self._duration("s47", "Section 47 enquiries (to the ICPC)", use, use["start"], use["icpc_date"],
                                   pd.Series(self.extract, index=use.index))
+        n18_icpc = int((self._cut_at_18(use, use["start"], use["icpc_date"], pd.Series(self.extract, index=use.index))[2]
+                        & use["icpc_date"].notna().to_numpy()).sum())
         if bf is not None:
             self.p["s47"]["duration"] = bf.best.to_duration().model_dump(mode="json")
-            self.log.data("s47.duration", len(t), bf.best.describe() + "; enquiries with no ICPC needed are left out" + before)
+            self.log.data("s47.duration", len(t), bf.best.describe() + "; enquiries with no ICPC needed are left out"
+                          + self._at18_note(n18_icpc, "ICPCs") + before)
         else:
             self.log.template("s47.duration", "too few ICPCs")
         done = s[ended].copy()
+        done["until"] = done["icpc_date"].fillna(done["start"] + pd.Timedelta(days=30))
+        # an enquiry whose ICPC (or, with none needed, its 30 days) reached the 18th birthday tells
+        # nothing of what follows: the model closes it at the birthday with no outcome
+        at18 = self._cut_at_18(done, done["start"], done["until"], done["until"])[2]
+        done = done[~at18]
+        before = self._at18_note(int(at18.sum()), "enquiries") + before
         if len(done) < MIN_CASES:
             self.log.template("s47.outcomes", f"only {len(done)} completed enquiries", len(done))
             return
-        done["until"] = done["icpc_date"].fillna(done["start"] + pd.Timedelta(days=30))
         to_cp = self._between(cpp, done, "start", "until")
         to_cin = self._between(cinp, done, "start", "until")
         to_care = self._between(care, done, "start", "until")
@@ -673,10 +714,11 @@ class _Fitter:
         ):
             pl = plans.merge(refs, on=["child", "referral_date"], how="left")
             pl, before = self._from_window(pl[pl["start"].notna()].copy(), "plans")
-            t = (pl["end"].fillna(self.extract) - pl["start"]).dt.days.astype(float).to_numpy()
-            d = pl["end"].notna().to_numpy()
+            # censored at the extract date and at the 18th birthday (a plan ending then is not an ending)
+            t, d, at18 = self._cut_at_18(pl, pl["start"], pl["end"], pd.Series(self.extract, index=pl.index))
             ok = t >= 0
-            pl, t, d = pl[ok], t[ok], d[ok]
+            pl, t, d, at18 = pl[ok], t[ok], d[ok], at18[ok]
+            before = self._at18_note(int((at18 & pl["end"].notna().to_numpy()).sum()), "plans") + before
             if d.sum() < MIN_EVENTS:
                 self.add(f"{kind}_median_days", np.nan, source="not estimable", note="too few ended plans")
                 self.log.template(f"{kind}.routes", f"only {int(d.sum())} ended plans", len(pl))
@@ -687,7 +729,7 @@ class _Fitter:
             self.add(f"{kind}_median_days", bf.best.median(), lo, hi,
                      note=f"median of the fitted {bf.best.family} (censored MLE, AIC) over {len(t)} plans, "
                           f"{int(d.sum())} ended; delta-method interval" + before)
-            ended = pl[pl["end"].notna()].copy()
+            ended = pl[d].copy()
             ended["e0"] = ended["end"] - pd.Timedelta(days=LINK_DAYS)
             ended["e1"] = ended["end"]
             to_care = self._between(care, ended, "e0", "e1")

@@ -69,7 +69,8 @@ def backcast(ssda903, cin, contacts, costs, extract, template, years: int = 1, r
              seed: int = 4242) -> dict:
     """Fit on the data up to (extract - years), start from that date's caseload, simulate to the
     extract date and compare monthly stocks with the data. Returns a dict with `table` (month,
-    series, observed, simulated mean/low/high), `mape` (series -> mean absolute % error) and
+    series, observed, simulated mean/low/high), `mape` (series -> mean absolute % error over the
+    months after the first, see `backcast_mape`), `scored_months` and
     `message` (why not, if it could not run)."""
     try:
         from sim.initial import cases_from_frame
@@ -101,7 +102,7 @@ def backcast(ssda903, cin, contacts, costs, extract, template, years: int = 1, r
     months = sorted(set(sim["month"]))
     ends = [pd.Period(m, freq="M").to_timestamp(how="end").normalize() for m in months]
     obs = observed_stocks(ssda903, cin, ends)
-    rows, mape = [], {}
+    rows = []
     has_cin = cin is not None
     for srs in SERIES:
         if srs in ("cin", "cp") and not has_cin:
@@ -112,11 +113,30 @@ def backcast(ssda903, cin, contacts, costs, extract, template, years: int = 1, r
                              "simulated": g.mean().reindex(months).to_numpy(),
                              "low": g.min().reindex(months).to_numpy(), "high": g.max().reindex(months).to_numpy()})
         rows.append(part)
-        ok = part["observed"] > 0
-        mape[srs] = float((abs(part.loc[ok, "simulated"] - part.loc[ok, "observed"]) / part.loc[ok, "observed"]).mean() * 100) if ok.any() else float("nan")
-    return {"table": pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), "mape": mape,
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    mape, scored = backcast_mape(table, start)
+    return {"table": table, "mape": mape, "scored_months": scored,
             "start": start, "replications": replications, "seconds": time.perf_counter() - t0,
             "kept": fitted.kept_from_template()}
+
+
+def backcast_mape(table: pd.DataFrame, start) -> tuple[dict, list]:
+    """Mean absolute percentage error of the model's mean against the data, by series, over the
+    months after the one holding `start`. That first month is the starting caseload itself (the
+    model starts from the data's snapshot), so it scores about 0% and would flatter the rest.
+    Months where the data show 0 are left out too (no percentage). Returns (series -> MAPE,
+    the months scored)."""
+    if not len(table):
+        return {}, []
+    first = pd.Period(pd.Timestamp(start), freq="M")
+    months = sorted(set(table["month"]))
+    scored = [m for m in months if pd.Period(m, freq="M") > first]
+    mape = {}
+    for srs, part in table.groupby("series", sort=False):
+        part = part[part["month"].isin(scored) & (part["observed"] > 0)]
+        err = (part["simulated"] - part["observed"]).abs() / part["observed"]
+        mape[srs] = float(err.mean() * 100) if len(part) else float("nan")
+    return mape, scored
 
 
 # --------------------------------------------------------------------------------- charts
@@ -205,7 +225,12 @@ def build_report(result, summary: pd.DataFrame, dq: pd.DataFrame, back: dict | N
         parts.append(f"<p>Parameters fitted on the data up to {back['start']:%d/%m/%Y} only; the model started "
                      f"from the caseload open on that date and ran to the extract date ({back['replications']} "
                      f"runs, {back['seconds']:.0f} s). Monthly stocks against the data, with the mean absolute "
-                     "percentage error (MAPE) of the model's mean. "
+                     "percentage error (MAPE) of the model's mean"
+                     + (f" over the {len(back['scored_months'])} months from {back['scored_months'][0]} to "
+                        f"{back['scored_months'][-1]}" if back.get("scored_months") else "")
+                     + f". The first month ({back['start']:%Y-%m}) is left out of the MAPE: it is the starting "
+                     "caseload itself, where model and data agree by construction (it is still charted and in "
+                     "backcast.csv). "
                      + ("With no CIN census, the starting caseload's contacts, assessments, CIN and CP plans come "
                         "from a warm-up of the fitted front door (synthetic cases), with the recent care leavers "
                         "the SSDA903 shows; early months of CIN and CP show the warm-up, not the council.</p>"

@@ -1047,6 +1047,24 @@ def build_snapshot(ssda903, cin, date, with_child: bool = False) -> pd.DataFrame
     return pd.DataFrame(out, columns=list(SNAPSHOT_COLUMNS) + (["child"] if with_child else []))
 
 
+def children_only(contacts):
+    """The contacts about children: those about someone aged 18 or over on the contact date (by
+    the contacts file's own dob) are left out. The front door is for children, and the model's
+    ages stop at 18: counted, they would add to the rate of new contacts, to the NFA and early help
+    shares of their outcomes and to the returns after a closure. Returns (contacts, how many were
+    left out); the same object if none were."""
+    import copy
+
+    k = contacts.contacts
+    adult = k["dob"].notna() & (k["contact_date"] >= k["dob"] + pd.DateOffset(years=18))
+    n = int(adult.sum())
+    if not n:
+        return contacts, 0
+    out = copy.copy(contacts)
+    out.contacts = k[~adult].reset_index(drop=True)
+    return out, n
+
+
 def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date=None,
                    template: Params, name: Optional[str] = None) -> FitResult:
     """Fit parameters from the loaded data; see the module docstring and docs/calibration.md."""
@@ -1055,6 +1073,10 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
     extract = as_timestamp(extract_date) if extract_date is not None else ssda903.extract_date
     if isinstance(costs, (str, Path)):
         costs = load_costs(costs)
+    n_adult = 0
+    if contacts is not None and len(contacts.contacts):
+        contacts_given = contacts
+        contacts, n_adult = children_only(contacts)
     f = _Fitter(ssda903, cin, contacts, costs, extract, template)
     f.route_fits = {}
     f.care()
@@ -1067,6 +1089,10 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
             f.log.template(p_, "no CIN census given")
     if contacts is not None and len(contacts.contacts):
         f.contacts()
+        if n_adult:
+            f.log.data("contacts (aged 18 or over)", n_adult,
+                       f"{n_adult} contacts about people aged 18 or over on the day (by the contacts file's dob) left "
+                       "out of every fit: the front door is for children")
     else:
         f.log.template("arrivals.new_contacts", "no contacts file given: the template's rate of new contacts is kept")
         f.log.template("front_door.outcomes", "no contacts file given")
@@ -1105,6 +1131,12 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
     for src in (ssda903, cin, contacts):
         if src is not None:
             quality.merge(src.quality)
+    if n_adult:
+        files = list(contacts_given.quality.data_quality["file"])
+        for file in files:
+            quality.note(file, f"{n_adult} contacts about people aged 18 or over on the contact date "
+                               + ("in these files " if len(files) > 1 else "")
+                               + "kept by the loader but left out of the fit (see the fit log)")
     log = f.log.frame()
     summary = pd.DataFrame(f.summary, columns=["measure", "value", "low", "high", "source", "note"])
     res = FitResult(params=params, snapshot=snap, summary=summary, log=log, curves=f.curves, monthly=f.monthly,

@@ -777,12 +777,21 @@ class _Generator:
         known_days = [d for _, d in known]
         rate = t.referrals_per_year * (t.contacts_per_referral - 1.0) * t.scale
         eh = t.contact_early_help_share * t.contacts_per_referral / (t.contacts_per_referral - 1.0)
+        # a known child who has turned 18 is drawn again (from a stream of its own, so that every
+        # other contact is drawn as before): contacts are about children under 18 on the day
+        again = _Stream(self.seed, "contacts_known_under_18")
         for day in _poisson_days(s.rng, rate, self.start, self.end):
             outcome = "early_help" if s.u() < eh else "nfa"
             n = bisect.bisect_right(known_days, day)
             if n and s.u() < t.contact_known_child_share:
                 cid = known[int(s.u() * n)][0]
                 c = self.children[cid]
+                for _ in range(1000):
+                    if day < _add_years(c.dob, 18):
+                        break
+                    c = self.children[known[int(again.u() * n)][0]]
+                else:  # every known child drawn was an adult: a new child instead
+                    c = self.new_child(self.dob_for(again, day, self.tabs["ref_age"]))
             else:
                 c = self.new_child(self.dob_for(s, day, self.tabs["ref_age"]))
             out.append((c.id, day, outcome, c.dob))

@@ -279,3 +279,13 @@ def test_no_cin_census_item_after_the_18th_birthday(clean):
     for e in h.cin:
         b = _add_years(h.children[e.child].dob, 18)
         assert all(x[1] <= b for x in e.cpps + e.cin_plans) and (e.closure is None or e.closure <= b)
+
+
+def test_no_contact_about_a_person_aged_18_or_over(clean):
+    """Contacts are about children: the generator's "known child" contacts used to be drawn from
+    everyone ever referred, so about 7% of contacts were about adults (up to 42 years old); a
+    known child who has turned 18 is now drawn again among the known children."""
+    k = _read(clean.contacts_csv)
+    day, dob = _uk(k["contact_date"]), _uk(k["dob"])
+    assert dob.notna().mean() > 0.99
+    assert not (dob.notna() & (day >= dob + pd.DateOffset(years=18))).any()

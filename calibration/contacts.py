@@ -60,6 +60,12 @@ def _read_one(path: Path, extract, quality: DataQuality) -> pd.DataFrame:
                                + " is after contact_date " + df.loc[late, "contact_date"].dt.strftime("%d/%m/%Y")
                                + " (an unborn child's contact should leave dob empty)", "child_id")
         df = df[~late]
+        adult = df["contact_date"] >= df["dob"] + pd.DateOffset(years=18)
+        quality.set_aside_rows(label, df[adult], "aged 18 or over on contact_date "
+                               + df.loc[adult, "contact_date"].dt.strftime("%d/%m/%Y") + " (dob "
+                               + df.loc[adult, "dob"].dt.strftime("%d/%m/%Y")
+                               + "): the front door and the model are for children", "child_id")
+        df = df[~adult]
     else:
         df["dob"] = pd.NaT
     return pd.DataFrame({"child": df["child_id"], "contact_date": df["contact_date"],

@@ -59,3 +59,23 @@ def test_a_folder_of_files_is_read_with_counts_per_file(tmp_path):
     dq = c.quality.data_quality
     assert list(dq["file"]) == ["2022.csv", "2023.csv"] and list(dq["rows_set_aside"]) == [1, 1]
     assert len(c.contacts) == 2
+
+
+def test_contacts_about_adults_are_set_aside_with_a_reason(tmp_path):
+    """The front door and the model are for children: a contact about someone aged 18 or over on
+    the day is listed with its reason, not used; the day before the 18th birthday is kept."""
+    (tmp_path / "contacts.csv").write_text(
+        "child_id,contact_date,outcome,dob\n"
+        "1,09/03/2023,nfa,10/03/2005\n"          # row 2: the day before the 18th birthday: kept
+        "2,10/03/2023,nfa,10/03/2005\n"          # row 3: the 18th birthday: set aside
+        "3,01/02/2023,referral,01/01/1990\n"     # row 4: aged 33: set aside
+        "4,01/02/2023,referral,\n"               # row 5: no dob: kept
+    )
+    c = load_contacts(tmp_path / "contacts.csv", EXTRACT)
+    assert sorted(c.contacts["child"].astype(str)) == ["1", "4"]
+    reasons = dict(zip(c.quality.rows_set_aside["row"], c.quality.rows_set_aside["reason"]))
+    assert set(reasons) == {3, 4}
+    assert reasons[3] == ("aged 18 or over on contact_date 10/03/2023 (dob 10/03/2005): "
+                          "the front door and the model are for children")
+    dq = c.quality.data_quality.iloc[0]
+    assert (dq["rows_read"], dq["rows_kept"], dq["rows_set_aside"]) == (4, 2, 2)

@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from scipy import stats
@@ -138,3 +139,45 @@ def t_interval(values, level: float = 0.95) -> tuple[float, float, float]:
 def ci():
     """ci(values, level=0.95) -> (mean, low, high), t-based over replications."""
     return t_interval
+
+
+# ------------------------------------------------------------------- hand-made CIN census data
+_CIN_COLS = ["child", "referral_date"]
+
+
+def census_from_rows(ref, ass, cin, s47, cpp, extract):
+    """A CINCensus from plain row tuples, for hand-made test data:
+    ref (child, dob, referral_date, referral_source, primary_need, closure_date, reason_for_closure, nfa),
+    ass (child, referral_date, start, authorised), cin (child, referral_date, start, end),
+    s47 (child, referral_date, start, icpc_date, icpc_not_required),
+    cpp (child, referral_date, start, end, number_of_previous_cpp)."""
+    from calibration.cin_census import CINCensus
+    from calibration.records import DataQuality
+
+    cols = _CIN_COLS
+    return CINCensus(
+        referrals=pd.DataFrame(ref, columns=["child", "dob", "referral_date", "referral_source", "primary_need",
+                                             "closure_date", "reason_for_closure", "nfa"]),
+        assessments=pd.DataFrame(ass, columns=cols + ["start", "authorised"]),
+        cin_plans=pd.DataFrame(cin, columns=cols + ["start", "end"]).astype({"start": "datetime64[ns]",
+                                                                          "end": "datetime64[ns]"}),
+        s47=pd.DataFrame(s47, columns=cols + ["start", "icpc_date", "icpc_not_required"]),
+        cp_plans=pd.DataFrame(cpp, columns=cols + ["start", "end", "number_of_previous_cpp"]),
+        quality=DataQuality(), extract_date=extract)
+
+
+def fitter_after_cin_census(census, extract):
+    """Calibration's fitter (CIN census only, baseline template) after its CIN census pass."""
+    from calibration import fit as cf
+    from sim.params import load_params
+
+    f = cf._Fitter(None, census, None, None, extract, load_params(BASELINE_YAML))
+    f.route_fits = {}
+    f.cin_census()
+    return f
+
+
+@pytest.fixture(scope="session")
+def hand_made_cin():
+    """(census_from_rows, fitter_after_cin_census): builders for hand-made CIN census tests."""
+    return census_from_rows, fitter_after_cin_census

@@ -14,10 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import fit as cf
-from calibration.cin_census import CINCensus
-from calibration.records import DataQuality
-from sim.params import load_params
 
 EXTRACT = pd.Timestamp("2022-03-31")
 WINDOW = pd.Timestamp("2019-04-01")
@@ -26,7 +22,7 @@ CP_DAYS = 250        # median CP plan length (lognormal, sigma 0.4), the same fo
 N = 700
 
 
-def _census(seed: int = 11) -> CINCensus:
+def _census(build, seed: int = 11):
     rng = np.random.default_rng(seed)
     ref, ass, s47, cin, cpp = [], [], [], [], []
     span = (EXTRACT - WINDOW).days - 200
@@ -75,24 +71,14 @@ def _census(seed: int = 11) -> CINCensus:
             closure = None
         ref.append((child, dob, referral, "1", "N1", closure if closure is not None else pd.NaT,
                     "RC7" if closure is not None else pd.NA, False))
-    cols = ["child", "referral_date"]
-    return CINCensus(
-        referrals=pd.DataFrame(ref, columns=["child", "dob", "referral_date", "referral_source", "primary_need",
-                                             "closure_date", "reason_for_closure", "nfa"]),
-        assessments=pd.DataFrame(ass, columns=cols + ["start", "authorised"]),
-        cin_plans=pd.DataFrame(cin, columns=cols + ["start", "end"]).astype({"end": "datetime64[ns]"}),
-        s47=pd.DataFrame(s47, columns=cols + ["start", "icpc_date", "icpc_not_required"]),
-        cp_plans=pd.DataFrame(cpp, columns=cols + ["start", "end", "number_of_previous_cpp"]),
-        quality=DataQuality(), extract_date=EXTRACT)
+    return build(ref, ass, cin, s47, cpp, EXTRACT)
 
 
 @pytest.fixture(scope="module")
-def fitter():
-    c = _census()
-    f = cf._Fitter(None, c, None, None, EXTRACT, load_params("experiments/baseline.yaml"))
-    f.route_fits = {}
-    f.cin_census()
-    return f, c
+def fitter(hand_made_cin):
+    build, fit = hand_made_cin
+    c = _census(build)
+    return fit(c, EXTRACT), c
 
 
 def test_the_hand_made_data_end_items_on_the_18th_birthday(fitter):

@@ -13,10 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import fit as cf
-from calibration.cin_census import CINCensus
-from calibration.records import DataQuality
-from sim.params import load_params
 
 EXTRACT = pd.Timestamp("2022-03-31")
 WINDOW = pd.Timestamp("2019-04-01")   # the census covers 1 April 2019 to the extract
@@ -24,9 +20,9 @@ P_CP = 0.30                            # S47 enquiries that lead to a CP plan, i
 CP_DAYS = 200                          # median length of CP plans in the window (lognormal, sigma 0.3)
 
 
-def _census(n_in: int = 600, n_before: int = 150, seed: int = 3) -> CINCensus:
+def _census(build, n_in: int = 600, n_before: int = 150, seed: int = 3):
     rng = np.random.default_rng(seed)
-    ref, ass, s47, cpp = [], [], [], []
+    ref, ass, s47, cin, cpp = [], [], [], [], []
 
     def episode(child, referral, to_cp, cp_days):
         ast = referral + pd.Timedelta(days=1)
@@ -53,24 +49,14 @@ def _census(n_in: int = 600, n_before: int = 150, seed: int = 3) -> CINCensus:
         referral = WINDOW - pd.Timedelta(days=int(rng.integers(30, 700)))
         days = max(int(1100 * np.exp(0.3 * rng.standard_normal())), (WINDOW - referral).days + 30)
         episode(f"B{i}", referral, True, days)
-    cols = ["child", "referral_date"]
-    return CINCensus(
-        referrals=pd.DataFrame(ref, columns=cols[:1] + ["dob"] + cols[1:] + ["referral_source", "primary_need",
-                                                                           "closure_date", "reason_for_closure", "nfa"]),
-        assessments=pd.DataFrame(ass, columns=cols + ["start", "authorised"]),
-        cin_plans=pd.DataFrame(columns=cols + ["start", "end"]).astype({"start": "datetime64[ns]", "end": "datetime64[ns]"}),
-        s47=pd.DataFrame(s47, columns=cols + ["start", "icpc_date", "icpc_not_required"]),
-        cp_plans=pd.DataFrame(cpp, columns=cols + ["start", "end", "number_of_previous_cpp"]),
-        quality=DataQuality(), extract_date=EXTRACT)
+    return build(ref, ass, cin, s47, cpp, EXTRACT)
 
 
 @pytest.fixture(scope="module")
-def fitter():
-    c = _census()
-    f = cf._Fitter(None, c, None, None, EXTRACT, load_params("experiments/baseline.yaml"))
-    f.route_fits = {}
-    f.cin_census()
-    return f, c
+def fitter(hand_made_cin):
+    build, fit = hand_made_cin
+    c = _census(build)
+    return fit(c, EXTRACT), c
 
 
 def test_the_census_window_starts_at_the_earliest_closure(fitter):

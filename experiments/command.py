@@ -1,7 +1,6 @@
 """`carepath experiment FILE`: a scenario set against the baseline, and the business case."""
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import platform
 import sys

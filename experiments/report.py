@@ -651,7 +651,6 @@ def _comparison(doc, sset, comparison, profile, summary, effects, summary_table,
                    "Model ÷ council"], rows,
                   note="Each lever is run alone against the baseline. For foster carers the model's volume is the gap "
                        f"in approved carers at the end of {y8}, which builds up year by year.")
-        path = None
     pr = comparison[comparison["kind"] == "profile"]
     if len(pr):
         doc.h(3, "Benefit profile beside Table 1")

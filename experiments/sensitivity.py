@@ -35,10 +35,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.batch import Progress
 from sim.calendar import fy_edges
 from sim.levers import FRACTIONS, Lever
-from sim.params import Params, ParamsError, describe_validation_error, load_params, params_from_dict, read_yaml_mapping
+from sim.params import Params, ParamsError, describe_validation_error, params_from_dict, read_yaml_mapping
 
 from .run import BASELINE, Cache, Context, resolve_scenarios, run_many
-from .scenarios import ScenarioSet, load_scenarios
+from .scenarios import ScenarioSet
 
 _TOL = 1e-6
 

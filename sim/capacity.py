@@ -5,7 +5,7 @@ time it changes, so tests can check that capacity is never exceeded and measures
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from heapq import heappop, heappush
 from typing import Callable, Optional
 

@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .files import atomic_write  # noqa: E402
-from .vocab import PLACEMENT_GROUP  # noqa: E402
 
 GROUP_LABELS = {
     "kinship": "Kinship carers", "foster": "Foster carers (in-house and agency)",

@@ -10,7 +10,7 @@ every random draw of the baseline untouched, so its effect is measured with comm
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Optional
+from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 

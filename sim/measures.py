@@ -6,7 +6,6 @@ counts of events. Nothing here changes its inputs or touches files.
 """
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd

@@ -688,10 +688,10 @@ class Pathway:
             child.period_start = now - elapsed
             age_entry = child.age(child.period_start)
             need = NEED_OF_PLACEMENT[case.placement]
-        band, kin_table, other_table = self.exit_tables[0]
-        for b, kt, ot in self.exit_tables:
-            if b.contains(age_entry):
-                band, kin_table, other_table = b, kt, ot
+        _, kin_table, other_table = self.exit_tables[0]
+        for band, kt, ot in self.exit_tables:
+            if band.contains(age_entry):
+                kin_table, other_table = kt, ot
                 break
         table = kin_table if need == "kinship" else other_table
         route, d = self._plan_route(child, table, S.care_exit_route, S.care_exit_time, 1.0, elapsed)

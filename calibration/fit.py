@@ -721,14 +721,18 @@ class _Fitter:
             before = self._at18_note(int((at18 & pl["end"].notna().to_numpy()).sum()), "plans") + before
             if d.sum() < MIN_EVENTS:
                 self.add(f"{kind}_median_days", np.nan, source="not estimable", note="too few ended plans")
+                self.add(f"{kind}_median_days_single_family", np.nan, source="not estimable", note="too few ended plans")
                 self.log.template(f"{kind}.routes", f"only {int(d.sum())} ended plans", len(pl))
                 continue
             bf = sv.fit_best(t, d)
-            self.curves[kind] = {"km": sv.kaplan_meier(t, d), "fit": bf.best, "label": label}
+            km = sv.kaplan_meier(t, d)
+            self.curves[kind] = {"km": km, "fit": bf.best, "label": label}
             lo, hi = bf.best.median_ci()
-            self.add(f"{kind}_median_days", bf.best.median(), lo, hi,
-                     note=f"median of the fitted {bf.best.family} (censored MLE, AIC) over {len(t)} plans, "
-                          f"{int(d.sum())} ended; delta-method interval" + before)
+            single = (bf.best.median(), lo, hi,
+                      f"median of one {bf.best.family} fitted to all {len(t)} plans ({int(d.sum())} ended; censored "
+                      "MLE, AIC); delta-method interval. Not what the model draws: it draws a route, then that route's "
+                      f"duration ({kind}_median_days); one family cannot match a mix of short and long plans" + before)
+            self.add(f"{kind}_median_days_single_family", single[0], single[1], single[2], note=single[3])
             ended = pl[d].copy()
             ended["e0"] = ended["end"] - pd.Timedelta(days=LINK_DAYS)
             ended["e1"] = ended["end"]
@@ -753,6 +757,8 @@ class _Fitter:
                 rf = sv.fit_routes(t, r_all, present, fixed=fixed, min_events=MIN_EVENTS)
             except ValueError as exc:
                 self.log.template(f"{kind}.routes", f"route model could not be fitted ({exc})", len(pl))
+                self.add(f"{kind}_median_days", single[0], single[1], single[2],
+                         note="the route model could not be fitted (the template's routes are kept): " + single[3])
                 continue
             self.route_fits[kind] = rf
             probs = _round_probs({r: rf.probabilities.get(r, 0.0) for r in present})
@@ -772,11 +778,32 @@ class _Fitter:
                     routes[r] = {"probability": 0.0, "duration": tmpl_routes[r].duration.model_dump(mode="json")
                                  if r in tmpl_routes else {"dist": "exponential", "mean_days": 180.0}}
             self.p[kind]["routes"] = routes
+            self._route_model_median(kind, routes, km, len(t), int(d.sum()), before)
             missing = [r for r in routes_allowed if r not in present]
             self.log.data(f"{kind}.routes", len(pl), f"{len(pl)} plans, {int(d.sum())} ended; route model"
                           + (f"; never seen: {', '.join(missing)} (probability 0)" if missing else "")
                           + (f"; durations kept from the template for thin routes {', '.join(fixed)}" if fixed else "")
                           + before)
+
+    def _route_model_median(self, kind, routes, km, n, n_ended, before):
+        """`<kind>_median_days`: the median of the route model as the model draws it (a route with
+        its fitted probability, then that route's written duration, empirical curves included),
+        with the Kaplan-Meier median's Greenwood interval. The route model's curve is kept for the
+        report's chart."""
+        from pydantic import TypeAdapter
+        from sim.distributions import Duration
+
+        adapter = TypeAdapter(Duration)
+        parts = [(r["probability"], adapter.validate_python(r["duration"])) for r in routes.values()
+                 if r["probability"] > 0]
+        med = sv.route_mixture_median(parts)
+        lo, hi = sv.km_median_ci(km)
+        self.curves[kind]["routes"] = parts
+        self.add(f"{kind}_median_days", med, lo, hi,
+                 note=f"median of the route model as the model draws it (each route's probability times its "
+                      f"duration, empirical curves included) over {n} plans, {n_ended} ended; interval: the "
+                      f"Kaplan-Meier median's (Greenwood band; KM median {km.median():.0f} days). The median of one "
+                      f"family fitted to all plans is {kind}_median_days_single_family" + before)
 
     def _direct_entries(self):
         if self.s is None:

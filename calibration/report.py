@@ -148,9 +148,15 @@ def _km_chart(curve: dict) -> str:
         ax.step(t, np.concatenate([[1], km.survival]), where="post", label="Kaplan-Meier (data)", color="k")
         ax.fill_between(t, np.concatenate([[1], km.lower]), np.concatenate([[1], km.upper]), step="post",
                         alpha=0.2, color="grey", label="95% interval")
+        x = np.linspace(0, km.times.max(), 300)
+        if curve.get("routes"):
+            parts = curve["routes"]
+            tot = sum(p for p, _ in parts)
+            model = [sum(p * d.sf(float(v)) for p, d in parts) / tot for v in x]
+            ax.plot(x, model, color="C0", label="route model (what the model draws)")
         if fit is not None:
-            x = np.linspace(0, km.times.max(), 300)
-            ax.plot(x, fit.sf(x), color="C1", label=f"fitted {fit.family}")
+            ax.plot(x, fit.sf(x), color="C1", ls="--" if curve.get("routes") else "-",
+                    label=(f"one {fit.family} fitted to all (reference)" if curve.get("routes") else f"fitted {fit.family}"))
     ax.set_xlabel("days")
     ax.set_ylabel("share still open")
     ax.set_ylim(0, 1.02)
@@ -206,7 +212,12 @@ def build_report(result, summary: pd.DataFrame, dq: pd.DataFrame, back: dict | N
     parts.append("<h2>2. How long things last: data against the fitted curves</h2><p class='note'>Black: the "
                  "Kaplan–Meier estimate, which counts cases still open at the extract date as 'at least this "
                  "long'. Orange: the fitted distribution (censored maximum likelihood, family chosen by AIC) "
-                 "that the model uses. They should lie close together.</p>")
+                 "that the model uses. They should lie close together. CIN and CP plans end by routes (step-down, "
+                 "closure, care…), each with its own probability and duration: for them the model draws from the "
+                 "blue curve, the route model, and the orange dashed curve is one family fitted to all plans, for "
+                 "reference only. The summary's <code>cin_plan_median_days</code> and "
+                 "<code>cp_plan_median_days</code> are the route model's medians; the single family's are "
+                 "<code>…_median_days_single_family</code>.</p>")
     for key in ("cin_plan", "cp_plan", "care_period", "assessment", "s47", "reentry"):
         if key in result.curves:
             parts.append(_km_chart(result.curves[key]))

@@ -8,6 +8,11 @@ the number of cases behind the fit. Intervals are 95%: exact Poisson for yearly 
 binomial (Clopper-Pearson) for shares of entries and re-referrals, delta method for medians of
 fitted distributions, percentile bootstrap for Aalen-Johansen exit shares, Greenwood for the
 Kaplan-Meier re-entry share.
+
+`cin_plan_median_days` and `cp_plan_median_days` are the medians of the plan route models as the
+model draws them (route probability times the route's duration), with the Kaplan-Meier median's
+Greenwood interval; the median of one family fitted to all plans follows among the other
+measures as `cin_plan_median_days_single_family` / `cp_plan_median_days_single_family`.
 """
 from __future__ import annotations
 

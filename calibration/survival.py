@@ -763,6 +763,40 @@ def empirical_route(durations, routes, rf: "RouteFit", route: str, points: int =
     return EmpiricalChoice(route, gap > critical, gap, critical, cutoff, n_ev, dur)
 
 
+# ------------------------------------------------------------- the route model as it is drawn
+def route_mixture_median(routes) -> float:
+    """Median of a route model's overall duration as the model draws it: a route r with
+    probability p_r, then a duration from its distribution, so S(t) = sum_r p_r S_r(t).
+
+    `routes` is a sequence of (probability, duration) pairs; a duration is anything with an
+    `sf(t)` method (a `sim.distributions` object as written to the parameters, empirical curves
+    included, or a `ParametricFit`), or None for a route with no duration (it never ends). NaN
+    if the routes that never end hold half the cases or more."""
+    parts = [(float(p), d) for p, d in routes if p > 0]
+    total = sum(p for p, _ in parts)
+    if total <= 0 or sum(p for p, d in parts if d is None) >= 0.5 * total:
+        return float("nan")
+
+    def sf(x: float) -> float:
+        return sum(p * (1.0 if d is None else float(np.atleast_1d(d.sf(x))[0])) for p, d in parts) / total
+
+    hi = 1.0
+    while sf(hi) > 0.5:
+        hi *= 2.0
+        if hi > 1e8:
+            return float("nan")
+    return float(optimize.brentq(lambda x: sf(x) - 0.5, 0.0, hi, xtol=1e-6))
+
+
+def km_median_ci(km: KaplanMeier) -> tuple[float, float]:
+    """Interval for the median from the Kaplan-Meier curve's Greenwood band: (the first time the
+    lower band reaches one half, the first time the upper band does), Brookmeyer-Crowley style;
+    NaN where a band never does."""
+    if not len(km.times):
+        return float("nan"), float("nan")
+    return km.quantile_time(0.5, km.lower), km.quantile_time(0.5, km.upper)
+
+
 # ---------------------------------------------------------------------------- intervals
 def binomial_ci(k: float, n: float, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Clopper-Pearson) interval for a proportion."""

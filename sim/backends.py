@@ -19,21 +19,26 @@ caseload) go to the cluster once, as a task of their own that the scheduler can 
 worker holding them is lost, rather than once per replication; an object already sent in an
 earlier call (the caseload, for every evaluation of a sensitivity analysis) is not sent again.
 
-The workers of a running cluster are checked before any task goes to them (`_check_workers`):
-each must import carepath and hash the model code as this process does. A worker that cannot
-import `sim` would otherwise die unpickling its first task, and with every worker gone the run
-would wait for ever; one with other model code would give other numbers under this code's cache
-keys.
+The workers of a running cluster are checked before each batch of tasks and, while a batch runs,
+every few seconds for workers that have joined since (`_check_workers`): each must import carepath
+and hash the model code as this process does, and the scheduler and the other workers must be able
+to connect to it. A worker that cannot import `sim` would otherwise die unpickling its first task,
+and with every worker gone the run would wait for ever; one with other model code would give other
+numbers under this code's cache keys; one nobody can connect to is given tasks whose results can
+never be collected. A failed check cancels the batch's tasks and raises BackendError.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 BACKENDS = ("local", "dask")
 CONNECT_TIMEOUT = "5s"
+CHECK_EVERY = 2.0   # seconds between looks, during a batch, for workers that joined since the last check
+POLL = 0.05         # seconds between looks for finished tasks
 
 
 class BackendError(Exception):
@@ -193,9 +198,10 @@ class DaskBackend(Backend):
 
     def _check_workers(self) -> None:
         """Every worker of a running cluster not yet checked can import carepath and has the same
-        model code as this process; otherwise a BackendError naming the workers. The workers of
-        an embedded LocalCluster share this process's environment and are not checked. A worker
-        that joins after the last check is checked before the next batch of tasks."""
+        model code as this process, and can be reached by the scheduler and the other workers;
+        otherwise a BackendError naming the workers. The workers of an embedded LocalCluster share
+        this process's environment and are not checked. Called before each batch of tasks and,
+        while one runs, every CHECK_EVERY seconds (only workers not yet checked cost anything)."""
         if self.cluster is not None:
             return
         new = sorted(w for w in self.client.ncores() if w not in self._checked)
@@ -208,6 +214,8 @@ class DaskBackend(Backend):
         # distributed.comm.timeouts.connect, 30 s by default): tasks would still reach the worker
         # over the connection it opened, but its results could never be collected, for ever
         unreachable = sorted(w for w, a in answers.items() if isinstance(a, OSError))
+        if unreachable:     # not a worker that has left meanwhile (as one can in the middle of a batch)
+            unreachable = sorted(set(unreachable) & set(self.client.ncores()))
         if unreachable:
             exc = answers[unreachable[0]]
             raise BackendError(
@@ -244,6 +252,10 @@ class DaskBackend(Backend):
             return
         targets = {w: [t for t in (everyone if w in new else new) if t != w] for w in everyone}
         answers = self.client.run(_unreachable_peers, targets, on_error="return")
+        if any(isinstance(a, dict) and a for a in answers.values()):
+            present = set(self.client.ncores())    # leave out workers that have left meanwhile
+            answers = {w: {p: why for p, why in a.items() if p in present} if isinstance(a, dict) else a
+                       for w, a in answers.items() if w in present}
         for w in sorted(answers):
             a = answers[w]
             if isinstance(a, dict) and a:
@@ -291,13 +303,26 @@ class DaskBackend(Backend):
         index = {f.key: i for i, f in enumerate(futures)}
         seen = set()
         try:
-            for f in dask_as_completed(futures, loop=self.client.loop):
-                i = index[f.key]
-                if i in seen:      # never hand back a task twice
+            finished = dask_as_completed(futures, loop=self.client.loop)
+            next_check = time.monotonic() + CHECK_EVERY
+            while not finished.is_empty():
+                if time.monotonic() >= next_check:
+                    # a worker that joined during this batch can already have been given tasks: one
+                    # nobody can connect to would hold the run up for ever (its results can never be
+                    # collected); cancelled in `finally` on a BackendError
+                    self._check_workers()
+                    next_check = time.monotonic() + CHECK_EVERY
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    time.sleep(POLL)
                     continue
-                seen.add(i)
-                yield i, f.result()
-                f.release()
+                for f in batch:
+                    i = index[f.key]
+                    if i in seen:      # never hand back a task twice
+                        continue
+                    seen.add(i)
+                    yield i, f.result()
+                    f.release()
         finally:
             pending = [f for f in futures if index[f.key] not in seen]
             if pending:

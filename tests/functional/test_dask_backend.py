@@ -18,6 +18,7 @@ import site
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -351,3 +352,42 @@ def test_a_worker_the_scheduler_cannot_reach_is_refused_in_one_line(processes, t
     _wait_for_workers(address, 1, tmp_path)
     err = _refused_in_one_line(address, tmp_path, repo)
     assert f"cannot connect to the worker at tcp://127.0.0.1:{closed}" in err, err
+
+
+def test_a_badly_set_up_worker_joining_mid_run_ends_the_run_in_one_line(processes, tmp_path, repo):
+    """A worker that joins while a batch runs is checked too, not only before the next batch. One good
+    worker runs 8 full-horizon replications (about 45 s on its own); once the first has started, a
+    worker announcing an address nobody can connect to joins. Unchecked, it is given some of the
+    replications and the run waits for ever for their results (or, given none, ends with exit 0
+    after the good worker has done them all). The scheduler's connect time-out is cut to 2 s."""
+    from distributed import Client
+
+    port, closed = _free_port(), _free_port()
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = os.environ | {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
+    processes("scheduler", [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                            "--no-dashboard"], cwd=tmp_path, env=env)
+    processes("good_worker", [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard"],
+              cwd=tmp_path, env=env)
+    _wait_for_workers(address, 1, tmp_path)
+    out = tmp_path / "out"
+    run = processes("run", [BIN / "carepath", "run", "--params", repo / "experiments" / "baseline.yaml",
+                            "--replications", "8", "--seed", SEED, "--quiet", "--event-log", "none",
+                            "--out", out, "--scheduler", address], cwd=tmp_path, env=env)
+    with Client(address, timeout="30s", set_as_default=False) as client:   # wait for the batch to start
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()):
+            assert run.poll() is None and time.monotonic() < deadline, f"no replication started\n{_logs(tmp_path)}"
+            time.sleep(0.2)
+    processes("bad_worker", [BIN / "dask", "worker", address, "--nthreads", "1", "--no-dashboard",
+                             "--listen-address", f"tcp://127.0.0.1:{port}",
+                             "--contact-address", f"tcp://127.0.0.1:{closed}"], cwd=tmp_path, env=env)
+    try:
+        rc = run.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"carepath run still waiting 30 s after the bad worker started\n{_logs(tmp_path)}") from None
+    err = (tmp_path / "run.log").read_text(errors="replace")
+    assert rc == 2, f"{err}\n{_logs(tmp_path)}"
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"cannot connect to the worker at tcp://127.0.0.1:{closed}" in err, err
+    assert not out.exists()

@@ -36,6 +36,8 @@ INF = float("inf")
 PERMANENCE = ("reunification", "sgo", "adoption", "cao")
 ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fresh block
 AHEAD_BLOCK = 1024  # new contacts whose first draws are computed together
+AHEAD_SECOND = 7    # streams 0-6 (front door and referral) also have their second draw computed ahead,
+SECOND_AT = AHEAD + 2  # for a child's return to the front door; they sit after the two `age` draws
 
 # a child's placement need is the group its placement belongs to
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
@@ -166,10 +168,13 @@ class Pathway:
         draws = child.draws
         k = draws[stream] + 1
         draws[stream] = k
-        if k == 1 and stream < AHEAD:
+        if k <= 2 and stream < AHEAD:
             ahead = child.ahead
             if ahead is not None:  # drawn in advance for a new contact: the same number
-                return ahead[stream]
+                if k == 1:
+                    return ahead[stream]
+                if stream < AHEAD_SECOND:  # a returning contact's second screening, outcome...
+                    return ahead[SECOND_AT + stream]
         x = ((self._keys[stream] ^ child.hash) + k * _GOLDEN) & _M64
         x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
         x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
@@ -177,18 +182,20 @@ class Pathway:
         return ((x >> 11) + 0.5) * _INV53
 
     def _contact_ahead(self, n: int) -> tuple[int, list[float], float]:
-        """Hash, first draws and first screening time of the n-th new contact (computed a block
-        at a time): the first uniform of each of the `AHEAD` streams, then the first two of
-        `age`; the screening time is `screening.sample` of the first screening uniform."""
+        """Hash, draws and first screening time of the n-th new contact (computed a block at a
+        time): the first uniform of each of the `AHEAD` streams, the first two of `age`, then the
+        second uniform of each of the first `AHEAD_SECOND` streams (at `SECOND_AT`); the screening
+        time is `screening.sample` of the first screening uniform."""
         block, i = divmod(n, AHEAD_BLOCK)
         if block != self._ahead_block:
             ids = self._id_base + 2 * np.arange(block * AHEAD_BLOCK, (block + 1) * AHEAD_BLOCK, dtype=np.int64)
             hashes = child_hashes(ids)
             keys = np.array(self._keys[:AHEAD] + [self._keys[S.age]], dtype=np.uint64)
             bases = hashes[:, None] ^ keys[None, :]
-            rows = np.empty((len(ids), AHEAD + 2))
+            rows = np.empty((len(ids), SECOND_AT + AHEAD_SECOND))
             rows[:, :AHEAD + 1] = uniforms_at(bases, 0)
             rows[:, AHEAD + 1] = uniforms_at(bases[:, AHEAD], 1)
+            rows[:, SECOND_AT:] = uniforms_at(bases[:, :AHEAD_SECOND], 1)
             self._ahead_rows = rows.tolist()
             self._ahead_hashes = hashes.tolist()
             self._ahead_screening = self.screening.ppf_many(rows[:, S.screening])

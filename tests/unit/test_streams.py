@@ -151,7 +151,7 @@ def test_a_new_contacts_draws_do_not_depend_on_the_block_they_were_drawn_in():
     from pathlib import Path
 
     from sim.params import load_params
-    from sim.pathway import AHEAD_BLOCK, Pathway
+    from sim.pathway import AHEAD_BLOCK, AHEAD_SECOND, SECOND_AT, Pathway
     from sim.streams import AHEAD
 
     params = load_params(Path(__file__).resolve().parents[2] / "experiments" / "baseline.yaml")
@@ -165,3 +165,6 @@ def test_a_new_contacts_draws_do_not_depend_on_the_block_they_were_drawn_in():
             assert ahead[s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 0)
         age = ChildStream(7, 2, "age")
         assert ahead[AHEAD:AHEAD + 2] == [age.uniform(cid, 0), age.uniform(cid, 1)]
+        for s in range(AHEAD_SECOND):
+            assert ahead[SECOND_AT + s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 1)
+        assert len(ahead) == SECOND_AT + AHEAD_SECOND

@@ -3,6 +3,7 @@ be changed and re-validated with `params_from_dict`), short horizons, minimal pa
 the analytic checks, and one traced baseline replication reused by the property tests."""
 from __future__ import annotations
 
+import collections
 import copy
 import datetime as dt
 from pathlib import Path
@@ -177,7 +178,34 @@ def fitter_after_cin_census(census, extract):
     return f
 
 
+def cp_plan_rows(rows, child, referral, icpc, end, step: bool, extract):
+    """Append a CP plan from its ICPC to `end` (still open if `end` is after the extract) to
+    `rows` = (ref, ass, s47, cin, cpp). A plan that steps down starts a CIN plan the day it ends;
+    one that closes closes its episode 5 days later: that closure date is returned (else None)."""
+    _, _, _, cin, cpp = rows
+    if end > extract:
+        cpp.append((child, referral, icpc, pd.NaT, 0))
+        return None
+    cpp.append((child, referral, icpc, end, 0))
+    if step:
+        cin.append((child, referral, end, pd.NaT))
+        return None
+    return end + pd.Timedelta(days=5)
+
+
+def referral_row(rows, child, dob, referral, closure, extract):
+    """Append the CIN episode (referral) row, closed on `closure` if that is by the extract."""
+    if closure is not None and closure > extract:
+        closure = None
+    rows[0].append((child, dob, referral, "1", "N1", closure if closure is not None else pd.NaT,
+                    "RC7" if closure is not None else pd.NA, False))
+
+
+HandMadeCIN = collections.namedtuple("HandMadeCIN", "build fit cp_plan referral")
+
+
 @pytest.fixture(scope="session")
 def hand_made_cin():
-    """(census_from_rows, fitter_after_cin_census): builders for hand-made CIN census tests."""
-    return census_from_rows, fitter_after_cin_census
+    """Builders for hand-made CIN census tests: `build` (census_from_rows), `fit`
+    (fitter_after_cin_census), `cp_plan` (cp_plan_rows) and `referral` (referral_row)."""
+    return HandMadeCIN(census_from_rows, fitter_after_cin_census, cp_plan_rows, referral_row)

@@ -22,9 +22,9 @@ CP_DAYS = 250        # median CP plan length (lognormal, sigma 0.4), the same fo
 N = 700
 
 
-def _census(build, seed: int = 11):
+def _census(h, seed: int = 11):
     rng = np.random.default_rng(seed)
-    ref, ass, s47, cin, cpp = [], [], [], [], []
+    rows = ref, ass, s47, cin, cpp = [], [], [], [], []
     span = (EXTRACT - WINDOW).days - 200
     for i in range(N):
         child = f"C{i}"
@@ -59,26 +59,15 @@ def _census(build, seed: int = 11):
                 end = icpc + pd.Timedelta(days=days)
                 if end >= b18:                    # the plan ends on the birthday, nothing follows
                     end, step = b18, False
-                if end > EXTRACT:
-                    cpp.append((child, referral, icpc, pd.NaT, 0))
-                else:
-                    cpp.append((child, referral, icpc, end, 0))
-                    if step:
-                        cin.append((child, referral, end, pd.NaT))
-                    else:
-                        closure = end + pd.Timedelta(days=5)
-        if closure is not None and closure > EXTRACT:
-            closure = None
-        ref.append((child, dob, referral, "1", "N1", closure if closure is not None else pd.NaT,
-                    "RC7" if closure is not None else pd.NA, False))
-    return build(ref, ass, cin, s47, cpp, EXTRACT)
+                closure = h.cp_plan(rows, child, referral, icpc, end, step, EXTRACT)
+        h.referral(rows, child, dob, referral, closure, EXTRACT)
+    return h.build(ref, ass, cin, s47, cpp, EXTRACT)
 
 
 @pytest.fixture(scope="module")
 def fitter(hand_made_cin):
-    build, fit = hand_made_cin
-    c = _census(build)
-    return fit(c, EXTRACT), c
+    c = _census(hand_made_cin)
+    return hand_made_cin.fit(c, EXTRACT), c
 
 
 def test_the_hand_made_data_end_items_on_the_18th_birthday(fitter):

@@ -20,7 +20,7 @@ P_CP = 0.30                            # S47 enquiries that lead to a CP plan, i
 CP_DAYS = 200                          # median length of CP plans in the window (lognormal, sigma 0.3)
 
 
-def _census(build, n_in: int = 600, n_before: int = 150, seed: int = 3):
+def _census(h, n_in: int = 600, n_before: int = 150, seed: int = 3):
     rng = np.random.default_rng(seed)
     ref, ass, s47, cin, cpp = [], [], [], [], []
 
@@ -49,14 +49,13 @@ def _census(build, n_in: int = 600, n_before: int = 150, seed: int = 3):
         referral = WINDOW - pd.Timedelta(days=int(rng.integers(30, 700)))
         days = max(int(1100 * np.exp(0.3 * rng.standard_normal())), (WINDOW - referral).days + 30)
         episode(f"B{i}", referral, True, days)
-    return build(ref, ass, cin, s47, cpp, EXTRACT)
+    return h.build(ref, ass, cin, s47, cpp, EXTRACT)
 
 
 @pytest.fixture(scope="module")
 def fitter(hand_made_cin):
-    build, fit = hand_made_cin
-    c = _census(build)
-    return fit(c, EXTRACT), c
+    c = _census(hand_made_cin)
+    return hand_made_cin.fit(c, EXTRACT), c
 
 
 def test_the_census_window_starts_at_the_earliest_closure(fitter):

@@ -33,9 +33,9 @@ def _true_median() -> float:
     return float(optimize.brentq(lambda t: sf(t) - 0.5, 1, 5000))
 
 
-def _census(build, seed: int = 5):
+def _census(h, seed: int = 5):
     rng = np.random.default_rng(seed)
-    ref, ass, s47, cin, cpp = [], [], [], [], []
+    rows = ref, ass, s47, cin, cpp = [], [], [], [], []
     # an early closed referral sets the census window's start (its earliest closure)
     ref.append(("C_first", pd.Timestamp("2010-01-01"), WINDOW - pd.Timedelta(days=3), "1", "N1", WINDOW, "RC8", True))
     span = (EXTRACT - WINDOW).days - 30
@@ -50,26 +50,14 @@ def _census(build, seed: int = 5):
         step = rng.random() < P_STEP
         days = max(1, int((SHORT if step else LONG) * math.exp(SIGMA * rng.standard_normal())))
         end = icpc + pd.Timedelta(days=days)
-        closure = None
-        if end > EXTRACT:
-            cpp.append((child, referral, icpc, pd.NaT, 0))
-        else:
-            cpp.append((child, referral, icpc, end, 0))
-            if step:
-                cin.append((child, referral, end, pd.NaT))
-            else:
-                closure = end + pd.Timedelta(days=5)
-        if closure is not None and closure > EXTRACT:
-            closure = None
-        ref.append((child, dob, referral, "1", "N1", closure if closure is not None else pd.NaT,
-                    "RC7" if closure is not None else pd.NA, False))
-    return build(ref, ass, cin, s47, cpp, EXTRACT)
+        closure = h.cp_plan(rows, child, referral, icpc, end, step, EXTRACT)
+        h.referral(rows, child, dob, referral, closure, EXTRACT)
+    return h.build(ref, ass, cin, s47, cpp, EXTRACT)
 
 
 @pytest.fixture(scope="module")
 def fitter(hand_made_cin):
-    build, fit = hand_made_cin
-    return fit(_census(build), EXTRACT)
+    return hand_made_cin.fit(_census(hand_made_cin), EXTRACT)
 
 
 def _row(f, measure):

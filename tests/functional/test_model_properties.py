@@ -448,11 +448,11 @@ def test_a_late_return_to_the_front_door_is_referred_with_the_late_chance(baseli
 
 
 # --------------------------------------------------------------------------- the short path
-def _trace_of(params, snapshot, leaves: bool):
+def _trace_of(params, snapshot, leaves: bool, mechanisms=None):
     """Everything a run leaves behind, with new contacts' short path on or off."""
     from sim.pathway import Pathway
 
-    pw = Pathway(params, 31, 4, snapshot=snapshot, trace=True)
+    pw = Pathway(params, 31, 4, snapshot=snapshot, trace=True, mechanisms=mechanisms)
     pw._leaves = leaves
     taken = []
     closed = pw._leaf_closed
@@ -465,21 +465,34 @@ def _trace_of(params, snapshot, leaves: bool):
                 caplog=(cap.time, cap.resource, cap.capacity, cap.in_use), events=next(pw.env._eid)), taken
 
 
-@pytest.mark.parametrize("front_door", ["keeps up", "overwhelmed"])
+@pytest.mark.parametrize("front_door", ["keeps up", "overwhelmed", "levers"])
 def test_new_contacts_short_path_changes_nothing(front_door, baseline_dict_module, with_years, build, snapshot):
     """New contacts whose whole path their first draws tell (screened at once, closed without a
     referral, never back) skip the general front door. The run must be the same to the last
     digit: the event log, who retires when, team allocations and waits, and the count of SimPy
-    events. With the front door overwhelmed, contacts wait and must take the general path."""
+    events. With the front door overwhelmed, contacts wait and must take the general path. With
+    levers acting on returns and on the front door's staff, the short path must follow them too."""
+    import datetime as dt
+
+    from sim.levers import Lever, build_mechanisms
+
     d = with_years(baseline_dict_module, 1)
-    if front_door == "overwhelmed":
+    mech = None
+    if front_door in ("overwhelmed", "levers"):
         d["capacity"]["teams"]["front_door"].update(workers=12, changes=[])  # queues on and off
     params = build(d)
-    short, taken = _trace_of(params, snapshot, leaves=True)
-    general, none = _trace_of(params, snapshot, leaves=False)
+    if front_door == "levers":
+        start = dt.date(2021, 7, 1)
+        mech = build_mechanisms([
+            Lever(lever="fewer_repeat_plans", start=start, ramp_months=3, mechanism={"recontact_reduction": 0.5}),
+            Lever(lever="front_door_workers", start=start, ramp_months=3, mechanism={"extra_workers": 4}),
+            Lever(lever="edge_of_care", start=start, ramp_months=3, mechanism={"divert_share": 0.2}),
+        ], params)
+    short, taken = _trace_of(params, snapshot, leaves=True, mechanisms=mech)
+    general, none = _trace_of(params, snapshot, leaves=False, mechanisms=mech)
     assert not none
     assert len(taken) > (4000 if front_door == "keeps up" else 100)  # the short path was taken
     pd.testing.assert_frame_equal(short.pop("log"), general.pop("log"))
     assert short == general
-    if front_door == "overwhelmed":
-        assert len(short["teams"]["front_door"][0]) > 1000  # contacts waited for screening
+    if front_door != "keeps up":  # contacts waited for screening
+        assert len(short["teams"]["front_door"][0]) > (1000 if front_door == "overwhelmed" else 100)

@@ -29,26 +29,23 @@ _FIXED = {
 
 
 class EventLog:
-    __slots__ = ("times", "children", "kinds", "kind_table", "add")
+    __slots__ = ("times", "children", "kinds", "kind_table")
 
     def __init__(self):
         self.times = array("d")
         self.children = array("q")
         self.kinds = array("i")
         self.kind_table: dict[tuple[str, ...], int] = {}
-        t_add, c_add, k_add = self.times.append, self.children.append, self.kinds.append
+
+    def add(self, time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
+        key = (event, from_state, to_state, placement, from_placement, detail)
         table = self.kind_table
-
-        def add(time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
-            key = (event, from_state, to_state, placement, from_placement, detail)
-            x = table.get(key)
-            if x is None:
-                x = table[key] = len(table)
-            t_add(time)
-            c_add(child)
-            k_add(x)
-
-        self.add = add
+        x = table.get(key)
+        if x is None:
+            x = table[key] = len(table)
+        self.times.append(time)
+        self.children.append(child)
+        self.kinds.append(x)
 
     def __len__(self):
         return len(self.times)

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import math
 from array import array
+from functools import partial
 from heapq import heappop, heappush
 from typing import Optional
 
@@ -39,11 +40,20 @@ AHEAD_BLOCK = 1024  # new contacts whose first draws are computed together
 AHEAD_SECOND = 7    # streams 0-6 (front door and referral) also have their second draw computed ahead,
 SECOND_AT = AHEAD + 2  # for a child's return to the front door; they sit after the two `age` draws
 
+# SplitMix64's constants and the streams drawn ahead, as names the compiled build types in C
+# (`pathway.pxd`): the same numbers either way
+GOLDEN, M64, INV53 = _GOLDEN, _M64, _INV53
+N_AHEAD, N_SECOND, AT_SECOND = AHEAD, AHEAD_SECOND, SECOND_AT
+MIX1, MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
 # a child's placement need is the group its placement belongs to
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
 
 
-_FUNCTION = type(lambda: None)  # what `_after` books: SimPy's loop is replaced by `run_events`
+# what `_after` books (SimPy's loop is replaced by `run_events`): a function, or a method with
+# its arguments (`partial`, which the compiled build can call without a closure)
+_FUNCTION = type(lambda: None)
+_PARTIAL = partial
 
 
 def _mixture_mean(routes: dict[str, Route]) -> float:
@@ -168,18 +178,19 @@ class Pathway:
         draws = child.draws
         k = draws[stream] + 1
         draws[stream] = k
-        if k <= 2 and stream < AHEAD:
+        if k <= 2 and stream < N_AHEAD:
             ahead = child.ahead
             if ahead is not None:  # drawn in advance for a new contact: the same number
                 if k == 1:
                     return ahead[stream]
-                if stream < AHEAD_SECOND:  # a returning contact's second screening, outcome...
-                    return ahead[SECOND_AT + stream]
-        x = ((self._keys[stream] ^ child.hash) + k * _GOLDEN) & _M64
-        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _M64
+                if stream < N_SECOND:  # a returning contact's second screening, outcome...
+                    return ahead[AT_SECOND + stream]
+        key = self._keys[stream]
+        x = ((key ^ child.hash) + k * GOLDEN) & M64
+        x = ((x ^ (x >> 30)) * MIX1) & M64
+        x = ((x ^ (x >> 27)) * MIX2) & M64
         x ^= x >> 31
-        return ((x >> 11) + 0.5) * _INV53
+        return ((x >> 11) + 0.5) * INV53
 
     def _contact_ahead(self, n: int) -> tuple[int, list[float], float]:
         """Hash, draws and first screening time of the n-th new contact (computed a block at a
@@ -255,10 +266,10 @@ class Pathway:
         stop._ok = True
         stop._value = None
         env.schedule(stop, URGENT, until - env._now)
-        queue, function = env._queue, _FUNCTION
+        queue, function, method = env._queue, _FUNCTION, _PARTIAL
         while queue:
             env._now, _, _, event = heappop(queue)
-            if type(event) is function:
+            if type(event) is method or type(event) is function:
                 event()
                 continue
             if event is stop:
@@ -361,7 +372,7 @@ class Pathway:
                 return False  # the child comes back
         self.log.add(now, cid, "contact", "out", "contact", "", "", "")
         team.request(cid)
-        self._after(d, lambda: self._leaf_closed(cid, dob, outcome))
+        self._after(d, partial(self._leaf_closed, cid, dob, outcome))
         return True
 
     def _leaf_closed(self, cid: int, dob: float, outcome: str) -> None:
@@ -435,7 +446,7 @@ class Pathway:
         if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
         rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
-        self._after(d, lambda: self._return(child, rp))
+        self._after(d, partial(self._return, child, rp))
         return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):
@@ -455,10 +466,10 @@ class Pathway:
         if team.request(child.id):
             self._screen(child, elapsed)
         else:
-            team.on_allocate(child.id, lambda: self._screen(child, elapsed))
+            team.on_allocate(child.id, partial(self._screen, child, elapsed))
             # a contact still waiting at the 18th birthday closes then
             t18 = max(child.time_to_18(self.env._now), 0.0)
-            self._after(t18, lambda: self._age_out_waiting(child, team))
+            self._after(t18, partial(self._age_out_waiting, child, team))
 
     def _age_out_waiting(self, child: Child, team: Team):
         if child.id in team.waiting and child.state in ("contact", "assessment"):
@@ -469,7 +480,7 @@ class Pathway:
     def _screen(self, child: Child, elapsed: float):
         d = self.screening.sample(self.u(child, S.screening), elapsed)
         d, _ = self._capped(child, d)
-        self._after(d, lambda: self._screened(child))
+        self._after(d, partial(self._screened, child))
 
     def _screened(self, child: Child):
         now = self.env._now
@@ -493,7 +504,10 @@ class Pathway:
         k = self._escalation_contacts
         if outcome != "referral" and k is not None and len(child.contacts) >= k:
             window_start = now - self._escalation_window
-            recent = sum(1 for c in child.contacts if c >= window_start)
+            recent = 0
+            for c in child.contacts:  # a loop, not a generator: no closure for the compiled build
+                if c >= window_start:
+                    recent += 1
             if recent >= k:
                 outcome, escalated = "referral", True
         if outcome == "referral":
@@ -526,14 +540,14 @@ class Pathway:
             return
         # waiting for a social worker: start when allocated (just after the step that freed the
         # worker), or close at the 18th birthday if still waiting then
-        team.on_allocate(child.id, lambda: self._after(0.0, lambda: self._assessment_start(child, elapsed)))
-        self._after(max(child.time_to_18(self.env._now), 0.0), lambda: self._age_out_waiting(child, team))
+        team.on_allocate(child.id, partial(self._after, 0.0, partial(self._assessment_start, child, elapsed)))
+        self._after(max(child.time_to_18(self.env._now), 0.0), partial(self._age_out_waiting, child, team))
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
         d = self._assessment_duration.sample(self.u(child, S.assessment_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, lambda: self._assessment_end(child, adult))
+        self._after(d, partial(self._assessment_end, child, adult))
 
     def _assessment_end(self, child: Child, adult: bool):
         self._assessment_team.release(child.id)
@@ -557,7 +571,7 @@ class Pathway:
         team.request(child.id)
         d = self._s47_duration.sample(self.u(child, S.s47_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, lambda: self._s47_end(child, adult))
+        self._after(d, partial(self._s47_end, child, adult))
 
     def _s47_end(self, child: Child, adult: bool):
         self._safeguarding.release(child.id)
@@ -620,7 +634,7 @@ class Pathway:
         route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
-        self._after(d, lambda: self._cin_plan_end(child, route, adult))
+        self._after(d, partial(self._cin_plan_end, child, route, adult))
 
     def _cin_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)
@@ -642,7 +656,7 @@ class Pathway:
         route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
-        self._after(d, lambda: self._cp_plan_end(child, route, adult))
+        self._after(d, partial(self._cp_plan_end, child, route, adult))
 
     def _cp_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)

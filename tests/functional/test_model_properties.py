@@ -433,9 +433,13 @@ def test_a_late_return_to_the_front_door_is_referred_with_the_late_chance(baseli
     snap = [OpenCase(child_id=i, dob=-3000.0, state="closed", state_elapsed=float(e), care_elapsed=0.0,
                      placement="", previous_cp_plans=0, closure="cin_closed")
             for i, e in zip(range(1, 401), np.tile([1.0, 60.0, 200.0, 400.0], 100))]
-    model = Pathway(params, 5, 0, snapshot=snap)
     seen = []
-    model._return = lambda child, rp: seen.append((child.id, model.env.now, rp))
+
+    class Watched(Pathway):  # a subclass: the compiled Pathway's instances take no new attributes
+        def _return(self, child, rp):
+            seen.append((child.id, self.env.now, rp))
+
+    model = Watched(params, 5, 0, snapshot=snap)
     for case in snap:
         model._start_open_case(case)
     model.run_events(model.horizon)
@@ -452,11 +456,15 @@ def _trace_of(params, snapshot, leaves: bool, mechanisms=None):
     """Everything a run leaves behind, with new contacts' short path on or off."""
     from sim.pathway import Pathway
 
-    pw = Pathway(params, 31, 4, snapshot=snapshot, trace=True, mechanisms=mechanisms)
-    pw._leaves = leaves
     taken = []
-    closed = pw._leaf_closed
-    pw._leaf_closed = lambda *a: (taken.append(a[0]), closed(*a))
+
+    class Counted(Pathway):  # a subclass: the compiled Pathway's instances take no new attributes
+        def _leaf_closed(self, cid, dob, outcome):
+            taken.append(cid)
+            Pathway._leaf_closed(self, cid, dob, outcome)
+
+    pw = Counted(params, 31, 4, snapshot=snapshot, trace=True, mechanisms=mechanisms)
+    pw._leaves = leaves
     pw.run()
     teams = {name: (t.waits, t.worker_changes, sorted(t.allocated), list(t.waiting)) for name, t in pw.teams.items()}
     cap = pw.caplog

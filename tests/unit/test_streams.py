@@ -64,14 +64,11 @@ def test_a_childs_kth_draw_does_not_depend_on_other_children():
     same whatever other children (or other streams of the same child) drew before."""
     from sim.pathway import Pathway
 
-    class _P:  # Pathway.u needs only the streams; build a minimal object around it
-        pass
-
-    def minimal():
-        pw = _P()
+    def minimal():  # Pathway.u needs only the streams' keys (seed 99, replication 4)
+        pw = Pathway.__new__(Pathway)
         pw.streams = Streams(99, 4)
         pw._keys = [pw.streams.child(name).key for name in CHILD_STREAMS]
-        return Pathway.u.__get__(pw)
+        return pw.u
 
     u = minimal()
     alone = Child(500, -1000.0)

@@ -1,0 +1,14 @@
+# C types for the compiled build of child.py (see sim/core.py); the .py stays the source.
+cdef class Child:
+    cdef public long long id
+    cdef public unsigned long long hash
+    cdef public double dob
+    cdef public double state_since
+    cdef public str state, placement, need, closure
+    cdef public object carer, last_referral, period_start, return_referral_p, inhouse_ok
+    cdef public bint high_cost
+    cdef public long cin_plans, cp_plans, care_periods
+    cdef public list contacts, draws, ahead
+
+    cpdef double age(self, double t)
+    cpdef double time_to_18(self, double t)

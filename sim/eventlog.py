@@ -5,15 +5,15 @@ when the event is not a change of stage), `placement` (placement after the event
 in care), `from_placement`, `detail` (outcome, reason or flags). Stocks and flows are pure
 functions of these rows.
 
-Rows are stored compactly while the model runs: time and child in typed arrays, and the six text
-columns together as one small integer, the row's *kind*: its index in a table of the distinct
-(event, from_state, to_state, placement, from_placement, detail) combinations seen so far. A run
-has a few hundred kinds, so a row costs 20 bytes and one dictionary look-up; the DataFrame with
-categorical columns is built once, at the end.
+Rows are stored compactly while the model runs: time, child, and the six text columns together
+as one small integer, the row's *kind*: its index in a table of the distinct (event,
+from_state, to_state, placement, from_placement, detail) combinations seen so far. A run has a
+few hundred kinds. The newest rows wait in three short lists (a list append is the cheapest
+store there is, in Python and compiled alike) and every `CHUNK` rows they move into numpy
+arrays, so a row costs 20 bytes; the DataFrame with categorical columns is built once, at the
+end.
 """
 from __future__ import annotations
-
-from array import array
 
 import numpy as np
 import pandas as pd
@@ -28,14 +28,19 @@ _FIXED = {
 }
 
 
+CHUNK = 8192  # rows kept in lists before they move into arrays
+
+
 class EventLog:
-    __slots__ = ("times", "children", "kinds", "kind_table")
+    __slots__ = ("kind_table", "_times", "_children", "_kinds", "_chunks", "_chunked")
 
     def __init__(self):
-        self.times = array("d")
-        self.children = array("q")
-        self.kinds = array("i")
         self.kind_table: dict[tuple[str, ...], int] = {}
+        self._times: list[float] = []
+        self._children: list[int] = []
+        self._kinds: list[int] = []
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._chunked = 0  # rows in `_chunks`
 
     def add(self, time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
         key = (event, from_state, to_state, placement, from_placement, detail)
@@ -43,18 +48,36 @@ class EventLog:
         x = table.get(key)
         if x is None:
             x = table[key] = len(table)
-        self.times.append(time)
-        self.children.append(child)
-        self.kinds.append(x)
+        times = self._times
+        times.append(time)
+        self._children.append(child)
+        self._kinds.append(x)
+        if len(times) >= CHUNK:
+            self._flush()
+
+    def _flush(self):
+        if self._times:
+            self._chunks.append((np.array(self._times, dtype=np.float64), np.array(self._children, dtype=np.int64),
+                                 np.array(self._kinds, dtype=np.int32)))
+            self._chunked += len(self._times)
+            self._times, self._children, self._kinds = [], [], []
 
     def __len__(self):
-        return len(self.times)
+        return self._chunked + len(self._times)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every row so far: times (days), children, kinds (indices into `kind_table`)."""
+        self._flush()
+        if not self._chunks:
+            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        if len(self._chunks) > 1:
+            self._chunks = [tuple(np.concatenate(c) for c in zip(*self._chunks))]
+        return self._chunks[0]
 
     def to_frame(self) -> pd.DataFrame:
-        n = len(self.times)
-        data = {"time": np.frombuffer(self.times, dtype=np.float64).copy() if n else np.zeros(0),
-                "child": np.frombuffer(self.children, dtype=np.int64).copy() if n else np.zeros(0, dtype=np.int64)}
-        kinds = np.frombuffer(self.kinds, dtype=np.int32) if n else np.zeros(0, dtype=np.int32)
+        times, children, kinds = self.arrays()
+        n = len(times)
+        data = {"time": times, "child": children}
         rows = list(self.kind_table)  # insertion order is kind order
         for j, name in enumerate(TEXT_COLUMNS):
             values = _FIXED.get(name)

@@ -3,16 +3,21 @@ cimport cython
 from sim.child cimport Child
 from sim.capacity cimport Team
 from sim.eventlog cimport EventLog
+from sim.sampling cimport Sampler
 
 cdef unsigned long long GOLDEN, M64, MIX1, MIX2
 cdef double INV53
 cdef long N_AHEAD, N_SECOND, AT_SECOND
 
+cdef object _choose(tuple table, double u)
+
 cdef class Pathway:
     cdef public EventLog log
     cdef public Team _front_door, _assessment_team, _safeguarding
     cdef public object p, env, streams, mech, caplog, start, _snapshot, screening
-    cdef public object _escalation_contacts, _recontact, _assessment_duration, _s47_duration
+    cdef public object _escalation_contacts, _recontact
+    cdef public Sampler _screening, _assessment_duration, _s47_duration
+    cdef public dict _recontact_delay
     cdef public object retired_ids, retired_dobs, foster
     cdef public bint trace, keep_closed, _leaves
     cdef public double horizon, cin_mean, cp_mean, _escalation_window, _nfa_before_assessment
@@ -63,7 +68,7 @@ cdef class Pathway:
     cpdef _s47(self, Child child, str event, double elapsed=*)
     cpdef _s47_end(self, Child child, bint adult)
     cpdef double _shorten(self, double d, double elapsed, str mechanism, double mean_days)
-    @cython.locals(u=cython.double, acc=cython.double, total=cython.double, d=cython.double)
+    @cython.locals(u=cython.double, acc=cython.double, total=cython.double, d=cython.double, dist=Sampler)
     cpdef tuple _plan_route(self, Child child, tuple table, long route_stream, long time_stream, double scale, double elapsed=*)
     @cython.locals(team=Team, d=cython.double)
     cpdef _cin_plan(self, Child child, str event, double elapsed=*)

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import math
 from array import array
+from bisect import bisect_left
 from functools import partial
 from heapq import heappop, heappush
 from typing import Optional
@@ -28,6 +29,7 @@ from .eventlog import EventLog
 from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
+from .sampling import sampler
 import numpy as np
 
 from .streams import _GOLDEN, _INV53, _M64, AHEAD, CHILD_STREAMS, S, Streams, child_hashes, uniforms_at
@@ -62,8 +64,14 @@ def _mixture_mean(routes: dict[str, Route]) -> float:
 
 
 def _route_table(routes: dict[str, Route]):
+    """(names, cumulative probabilities, durations, their samplers) of a plan's or exit's routes."""
     names, cum = cumulative({k: r.probability for k, r in routes.items()})
-    return names, cum, {k: r.duration for k, r in routes.items()}
+    return names, cum, {k: r.duration for k, r in routes.items()}, {k: sampler(r.duration) for k, r in routes.items()}
+
+
+def _choose(table, u: float):
+    """`choose(*table, u)` for a table of (names, cumulative probabilities, ...)."""
+    return table[0][bisect_left(table[1], u)]
 
 
 class Pathway:
@@ -129,9 +137,11 @@ class Pathway:
         self._escalation_contacts = fd.escalation_contacts if fd.escalation_enabled else None
         self._escalation_window = fd.escalation_window_days
         self._recontact = p.recontact
+        self._recontact_delay = {k: sampler(rc.delay) for k, rc in p.recontact.items()}
+        self._screening = sampler(self.screening)
         self._nfa_before_assessment = p.assessment.nfa_before_assessment
-        self._assessment_duration = p.assessment.duration
-        self._s47_duration = p.s47.duration
+        self._assessment_duration = sampler(p.assessment.duration)
+        self._s47_duration = sampler(p.s47.duration)
         # seasonality by day of the horizon (April = 0)
         self.month_index = []
         d0 = self.start
@@ -362,12 +372,12 @@ class Pathway:
         closed = now + d
         if closed >= self.horizon or dob + 18 * DAYS_PER_YEAR - closed <= 1e-9:
             return False
-        outcome = choose(*self.fd_outcomes, ahead[S.front_door_outcome])
+        outcome = _choose(self.fd_outcomes, ahead[S.front_door_outcome])
         if outcome == "referral":
             return False
         rc = self._recontact.get(outcome)
         if rc is not None and ahead[S.recontact] < rc.probability:
-            back = rc.delay.sample(ahead[S.recontact_delay], 0.0)
+            back = self._recontact_delay[outcome].sample(ahead[S.recontact_delay], 0.0)
             if back < dob + 18 * DAYS_PER_YEAR - closed and closed + back < self.horizon:
                 return False  # the child comes back
         self.log.add(now, cid, "contact", "out", "contact", "", "", "")
@@ -442,7 +452,7 @@ class Pathway:
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
         if self.u(child, S.recontact) >= p:
             return False
-        d = rc.delay.sample(self.u(child, S.recontact_delay), elapsed)
+        d = self._recontact_delay[kind].sample(self.u(child, S.recontact_delay), elapsed)
         if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
         rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
@@ -478,7 +488,7 @@ class Pathway:
                         "turned 18", None)
 
     def _screen(self, child: Child, elapsed: float):
-        d = self.screening.sample(self.u(child, S.screening), elapsed)
+        d = self._screening.sample(self.u(child, S.screening), elapsed)
         d, _ = self._capped(child, d)
         self._after(d, partial(self._screened, child))
 
@@ -491,7 +501,7 @@ class Pathway:
         u = self.u(child, S.front_door_outcome)
         rp = child.return_referral_p
         if rp is None:
-            outcome = choose(*self.fd_outcomes, u)
+            outcome = _choose(self.fd_outcomes, u)
         else:  # a returning child: referral chance of its own, the rest split as usual
             child.return_referral_p = None
             if u < rp:
@@ -554,7 +564,7 @@ class Pathway:
         if adult:
             self._close(child, "assessment_complete", "turned 18", None)
             return
-        outcome = choose(*self.assess_outcomes, self.u(child, S.assessment_outcome))
+        outcome = _choose(self.assess_outcomes, self.u(child, S.assessment_outcome))
         if outcome == "nfa":
             self._close(child, "assessment_complete", "nfa", "assessment_nfa")
         elif outcome == "cin":
@@ -578,7 +588,7 @@ class Pathway:
         if adult:
             self._close(child, "s47_end", "turned 18", None)
             return
-        outcome = choose(*self.s47_outcomes, self.u(child, S.s47_outcome))
+        outcome = _choose(self.s47_outcomes, self.u(child, S.s47_outcome))
         if outcome == "cp":
             self._cp_plan(child)
         elif outcome == "cin":
@@ -603,7 +613,7 @@ class Pathway:
         return max(shorter, min(d, self.mech.start(mechanism) - self.env._now))
 
     def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
-        names, cum, durations = table
+        names, cum, durations, samplers = table
         if elapsed > 0.0:
             # route given that the plan has lasted `elapsed` days: P(r | T > e) ∝ p_r S_r(e)
             weights = [(cum[i] - (cum[i - 1] if i else 0.0))
@@ -619,9 +629,9 @@ class Pathway:
                     route = n
                     break
         else:
-            route = choose(names, cum, self.u(child, route_stream))
+            route = names[bisect_left(cum, self.u(child, route_stream))]
         u = self.u(child, time_stream)
-        dist = durations[route]
+        dist = samplers[route]
         d = INF if dist is None else dist.sample(u, elapsed, scale)
         return route, d
 

@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # the compiled model core is rebuilt when its source changes (sim/core.py)
-CORE := setup.py $(foreach m,child eventlog capacity sampling pathway,sim/$(m).py sim/$(m).pxd)
+CORE := setup.py $(foreach m,streams child eventlog eventqueue capacity sampling pathway,sim/$(m).py sim/$(m).pxd)
 
 $(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .

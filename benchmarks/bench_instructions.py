@@ -54,7 +54,8 @@ def child(root: Path, scale: float, run: bool) -> None:
     if run:
         model = Pathway(p, 12345, 0, snapshot=snap)
         model.run()
-        print(json.dumps({"events": int(next(model.env._eid)), "log_rows": len(model.log)}))
+        import sim.core
+        print(json.dumps({"events": int(next(model.env._eid)), "log_rows": len(model.log), "core": sim.core.kind()}))
 
 
 def count(root: Path, scale: float, run: bool) -> tuple[int, dict]:
@@ -92,13 +93,16 @@ def main() -> int:
           "events per instruction as a share of bare SimPy's |")
     print("|---|---|---|---|---|---|")
     base = None
+    core = None
     for s in args.sizes:
         setup, _ = count(root, s, False)
         total, info = count(root, s, True)
         sim = total - setup
         base = base or sim / s
+        core = info.get("core", "python")
         print(f"| {s:g}x | {sim / 1e9:.3f} | {sim / s / base:.3f} | {info['events']:,} | "
               f"{sim / info['events']:,.0f} | {bare / (sim / info['events']):.0%} |", flush=True)
+    print(f"\nmodel core: {core} (sim/core.py; CAREPATH_PURE_PYTHON=1 counts the Python source)")
     return 0
 
 

@@ -76,8 +76,10 @@ def main() -> int:
         sim_events = r.sim_events
 
     med = statistics.median
+    import sim.core
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, SimPy {simpy.__version__}; median of {args.repeats} repeats.\n")
+          f"Python {platform.python_version()}, SimPy {simpy.__version__}; model core: {sim.core.kind()} "
+          f"({sim.core.reason()}); median of {args.repeats} repeats.\n")
     print("| what | figure |")
     print("|---|---|")
     print(f"| one replication, 2021/22 to 2029/30, default scale (simulation only) | {med(model_walls):.2f} s |")

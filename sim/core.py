@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-COMPILED = ("child", "eventlog", "capacity", "sampling", "pathway")
+COMPILED = ("streams", "child", "eventlog", "eventqueue", "capacity", "sampling", "pathway")
 MANIFEST = "_compiled_from.json"
 HERE = Path(__file__).resolve().parent
 ENV_PURE = "CAREPATH_PURE_PYTHON"

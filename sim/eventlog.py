@@ -8,13 +8,15 @@ functions of these rows.
 Rows are stored compactly while the model runs: time, child, and the six text columns together
 as one small integer, the row's *kind*: its index in a table of the distinct (event,
 from_state, to_state, placement, from_placement, detail) combinations seen so far. A run has a
-few hundred kinds. The newest rows wait in three short lists (a list append is the cheapest
-store there is, in Python and compiled alike) and every `CHUNK` rows they move into numpy
-arrays, so a row costs 20 bytes; the DataFrame with categorical columns is built once, at the
-end.
+few hundred kinds. Rows go into numpy arrays of `CHUNK` rows at a time, so a row costs 20
+bytes. The compiled build (`sim/core.py`) writes each row straight into the arrays; the Python
+build keeps the newest rows in three lists (a list append is the cheapest store Python has) and
+moves them into arrays every `CHUNK` rows. The DataFrame with categorical columns is built once,
+at the end.
 """
 from __future__ import annotations
 
+import cython
 import numpy as np
 import pandas as pd
 
@@ -32,15 +34,26 @@ CHUNK = 8192  # rows kept in lists before they move into arrays
 
 
 class EventLog:
-    __slots__ = ("kind_table", "_times", "_children", "_kinds", "_chunks", "_chunked")
+    __slots__ = ("kind_table", "_times", "_children", "_kinds", "_chunks", "_chunked",
+                 "_tarr", "_carr", "_karr", "_tbuf", "_cbuf", "_kbuf", "_n")
 
     def __init__(self):
         self.kind_table: dict[tuple[str, ...], int] = {}
-        self._times: list[float] = []
+        self._times: list[float] = []  # the Python build's newest rows
         self._children: list[int] = []
         self._kinds: list[int] = []
         self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._chunked = 0  # rows in `_chunks`
+        self._n = 0  # the compiled build's rows in its current arrays
+        self._new_arrays()
+
+    def _new_arrays(self):
+        if cython.compiled:
+            self._tarr = np.empty(CHUNK, dtype=np.float64)
+            self._carr = np.empty(CHUNK, dtype=np.longlong)
+            self._karr = np.empty(CHUNK, dtype=np.intc)
+            self._tbuf, self._cbuf, self._kbuf = self._tarr, self._carr, self._karr
+            self._n = 0
 
     def add(self, time, child, event, from_state, to_state, placement="", from_placement="", detail=""):
         key = (event, from_state, to_state, placement, from_placement, detail)
@@ -48,22 +61,38 @@ class EventLog:
         x = table.get(key)
         if x is None:
             x = table[key] = len(table)
-        times = self._times
-        times.append(time)
-        self._children.append(child)
-        self._kinds.append(x)
-        if len(times) >= CHUNK:
-            self._flush()
+        if cython.compiled:
+            n = self._n
+            self._tbuf[n] = time
+            self._cbuf[n] = child
+            self._kbuf[n] = x
+            self._n = n + 1
+            if n + 1 >= CHUNK:
+                self._flush()
+        else:
+            times = self._times
+            times.append(time)
+            self._children.append(child)
+            self._kinds.append(x)
+            if len(times) >= CHUNK:
+                self._flush()
 
     def _flush(self):
-        if self._times:
+        if cython.compiled:
+            if self._n:
+                n = self._n
+                self._chunks.append((self._tarr[:n], self._carr[:n].astype(np.int64, copy=False),
+                                     self._karr[:n].astype(np.int32, copy=False)))
+                self._chunked += n
+                self._new_arrays()
+        elif self._times:
             self._chunks.append((np.array(self._times, dtype=np.float64), np.array(self._children, dtype=np.int64),
                                  np.array(self._kinds, dtype=np.int32)))
             self._chunked += len(self._times)
             self._times, self._children, self._kinds = [], [], []
 
     def __len__(self):
-        return self._chunked + len(self._times)
+        return self._chunked + self._n + len(self._times)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every row so far: times (days), children, kinds (indices into `kind_table`)."""

@@ -4,6 +4,8 @@ from sim.child cimport Child
 from sim.capacity cimport Team
 from sim.eventlog cimport EventLog
 from sim.sampling cimport Sampler
+from sim.eventqueue cimport book
+from sim.streams cimport GlobalStream
 
 cdef unsigned long long GOLDEN, M64, MIX1, MIX2
 cdef double INV53
@@ -31,8 +33,11 @@ cdef class Pathway:
     @cython.locals(k=cython.long, key=cython.ulonglong, x=cython.ulonglong, draws=list, ahead=list)
     cpdef double u(self, Child child, long stream)
 
-    @cython.locals(queue=list)
     cpdef run_events(self, double until)
+    @cython.locals(lam=cython.double)
+    cpdef double _rate_per_day(self, object rate, double t)
+    @cython.locals(g=GlobalStream, growth_max=cython.double, lam_max=cython.double, t=cython.double, times=list)
+    cpdef list _arrival_times(self, object rate, str stream)
     cpdef _after(self, double delay, object fn)
     @cython.locals(n=cython.longlong, cid=cython.longlong, child=Child, age=cython.double, dob=cython.double,
                    ahead=list, screening=cython.double)

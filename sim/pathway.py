@@ -16,16 +16,15 @@ import math
 from array import array
 from bisect import bisect_left
 from functools import partial
-from heapq import heappop, heappush
 from typing import Optional
 
-import simpy
-from simpy.core import NORMAL, URGENT
 
 from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
 from .distributions import choose, cumulative
+from . import eventqueue
 from .eventlog import EventLog
+from .eventqueue import Environment, book
 from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
@@ -52,10 +51,6 @@ MIX1, MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 NEED_OF_PLACEMENT = PLACEMENT_GROUP
 
 
-# what `_after` books (SimPy's loop is replaced by `run_events`): a function, or a method with
-# its arguments (`partial`, which the compiled build can call without a closure)
-_FUNCTION = type(lambda: None)
-_PARTIAL = partial
 
 
 def _mixture_mean(routes: dict[str, Route]) -> float:
@@ -85,7 +80,7 @@ class Pathway:
         self.keep_closed = keep_closed
         self.retired_ids = array("q")     # children closed for good: id and date of birth only
         self.retired_dobs = array("d")
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.streams = Streams(seed, replication)
         self.mech = mechanisms or Mechanisms()
         self.log = EventLog()
@@ -177,8 +172,7 @@ class Pathway:
         would): the function itself goes on SimPy's queue, and `run_events` calls it."""
         if delay < 0:
             raise ValueError(f"negative delay {delay}")
-        env = self.env
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), fn))
+        book(self.env, delay, fn)
 
     # ---------------------------------------------------------------------------- randomness
     def u(self, child: Child, stream: int) -> float:
@@ -233,7 +227,7 @@ class Pathway:
     def _age_from(table, u1: float, u2: float) -> float:
         """An age in years: a band by weight, then uniform within the band."""
         names, cum, bands = table
-        b = bands[choose(names, cum, u1)]
+        b = bands[names[bisect_left(cum, u1)]]
         return b.from_age + u2 * (b.to_age - b.from_age)
 
     # --------------------------------------------------------------------------------- run
@@ -265,32 +259,8 @@ class Pathway:
                 gc.enable()
 
     def run_events(self, until: float) -> None:
-        """SimPy's `Environment.run(until)`, step for step, except that the functions `_after`
-        books are called straight from the queue: no event object, callback list or `step` call
-        for each of the 300,000 of them. SimPy's own events (the care processes, timeouts) are
-        processed as `Environment.step` does, and the stop event takes the same place in the queue."""
-        env = self.env
-        if until <= env._now:
-            raise ValueError(f"until ({until}) must be greater than the current simulation time")
-        stop = simpy.Event(env)
-        stop._ok = True
-        stop._value = None
-        env.schedule(stop, URGENT, until - env._now)
-        queue, function, method = env._queue, _FUNCTION, _PARTIAL
-        while queue:
-            env._now, _, _, event = heappop(queue)
-            if type(event) is method or type(event) is function:
-                event()
-                continue
-            if event is stop:
-                return
-            callbacks, event.callbacks = event.callbacks, None
-            for callback in callbacks:
-                callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
-                exc = type(event._value)(*event._value.args)
-                exc.__cause__ = event._value
-                raise exc
+        """Run the queue until `until` (days): `sim.eventqueue.run`."""
+        eventqueue.run(self.env, until)
 
     def _at(self, day: float, action):
         yield self.env.timeout(day)
@@ -319,12 +289,12 @@ class Pathway:
         g = self.streams.glob(stream)
         growth_max = max(1.0, (1.0 + rate.trend_per_year) ** (self.horizon / DAYS_PER_YEAR))
         lam_max = rate.per_month * 12.0 / DAYS_PER_YEAR * growth_max * (max(rate.seasonality) if rate.seasonality else 1.0)
-        times, t, log, uniform = [], self.env._now, math.log, g.uniform
+        times, t = [], self.env._now
         while True:
-            t += -log(1.0 - uniform()) / lam_max
+            t += -math.log(1.0 - g.uniform()) / lam_max
             if t >= self.horizon:
                 return times
-            if uniform() * lam_max <= self._rate_per_day(rate, t):
+            if g.uniform() * lam_max <= self._rate_per_day(rate, t):
                 times.append(t)
 
     def _arrivals(self, rate: ArrivalRate, stream: str, start_child) -> None:

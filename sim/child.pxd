@@ -8,7 +8,8 @@ cdef class Child:
     cdef public object carer, last_referral, period_start, return_referral_p, inhouse_ok
     cdef public bint high_cost
     cdef public long cin_plans, cp_plans, care_periods
-    cdef public list contacts, draws, ahead
+    cdef public list contacts, draws
+    cdef public double[::1] ahead  # a row of the block drawn ahead (a list in the Python build)
 
     cpdef double age(self, double t)
     cpdef double time_to_18(self, double t)

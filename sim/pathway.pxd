@@ -24,26 +24,28 @@ cdef class Pathway:
     cdef public bint trace, keep_closed, _leaves
     cdef public double horizon, cin_mean, cp_mean, _escalation_window, _nfa_before_assessment
     cdef public long long _n_contact_children, _n_direct_children, _ahead_block, _id_base
-    cdef public list allowances, _keys, _ahead_rows, _ahead_hashes, _ahead_screening, month_index
+    cdef public list allowances, _keys, _ahead_hashes, _ahead_screening, month_index
+    cdef double[:, ::1] _ahead_rows
     cdef public list need_tables, exit_tables
     cdef public dict children, route_means, next_need, beds, teams, waiting_for_placement
     cdef public tuple fd_outcomes, assess_outcomes, s47_outcomes, cin_routes, cp_routes
     cdef public tuple contact_ages, direct_ages, _places_table
 
-    @cython.locals(k=cython.long, key=cython.ulonglong, x=cython.ulonglong, draws=list, ahead=list)
+    @cython.locals(k=cython.long, key=cython.ulonglong, x=cython.ulonglong, draws=list, ahead="double[::1]")
     cpdef double u(self, Child child, long stream)
 
     cpdef run_events(self, double until)
-    @cython.locals(lam=cython.double)
-    cpdef double _rate_per_day(self, object rate, double t)
-    @cython.locals(g=GlobalStream, growth_max=cython.double, lam_max=cython.double, t=cython.double, times=list)
+    @cython.locals(g=GlobalStream, growth_max=cython.double, lam_max=cython.double, t=cython.double, times=list,
+                   base=cython.double, growth=cython.double, lam=cython.double, month=list)
     cpdef list _arrival_times(self, object rate, str stream)
     cpdef _after(self, double delay, object fn)
+    @cython.locals(block=cython.longlong, i=cython.long)
+    cpdef long _ahead_index(self, long long n) except -1
     @cython.locals(n=cython.longlong, cid=cython.longlong, child=Child, age=cython.double, dob=cython.double,
-                   ahead=list, screening=cython.double)
+                   ahead="double[::1]", screening=cython.double, i=cython.long)
     cpdef _new_contact(self)
     @cython.locals(team=Team, now=cython.double, closed=cython.double, back=cython.double)
-    cpdef bint _leaf_contact(self, long long cid, double dob, list ahead, double d)
+    cpdef bint _leaf_contact(self, long long cid, double dob, double[::1] ahead, double d)
     cpdef _leaf_closed(self, long long cid, double dob, str outcome)
     @cython.locals(now=cython.double)
     cpdef _move(self, Child child, str event, str to_state, str detail=*)

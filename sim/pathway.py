@@ -29,6 +29,7 @@ from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
 from .sampling import sampler
+import cython
 import numpy as np
 
 from .streams import _GOLDEN, _INV53, _M64, AHEAD, CHILD_STREAMS, S, Streams, child_hashes, uniforms_at
@@ -92,7 +93,7 @@ class Pathway:
         self._n_contact_children = 0
         self._n_direct_children = 0
         self._keys = [self.streams.child(name).key for name in CHILD_STREAMS]  # by stream number
-        self._ahead_rows: list[list[float]] = []
+        self._ahead_rows = None  # the current block's draws: lists (Python build) or an array (compiled)
         self._ahead_hashes: list[int] = []
         self._ahead_screening: list[float] = []
         self._ahead_block = -1
@@ -201,6 +202,11 @@ class Pathway:
         time): the first uniform of each of the `AHEAD` streams, the first two of `age`, then the
         second uniform of each of the first `AHEAD_SECOND` streams (at `SECOND_AT`); the screening
         time is `screening.sample` of the first screening uniform."""
+        i = self._ahead_index(n)
+        return self._ahead_hashes[i], self._ahead_rows[i], self._ahead_screening[i]
+
+    def _ahead_index(self, n: int) -> int:
+        """Where the n-th new contact's draws are in the current block (`_contact_ahead`)."""
         block, i = divmod(n, AHEAD_BLOCK)
         if block != self._ahead_block:
             ids = self._id_base + 2 * np.arange(block * AHEAD_BLOCK, (block + 1) * AHEAD_BLOCK, dtype=np.int64)
@@ -211,11 +217,14 @@ class Pathway:
             rows[:, :AHEAD + 1] = uniforms_at(bases, 0)
             rows[:, AHEAD + 1] = uniforms_at(bases[:, AHEAD], 1)
             rows[:, SECOND_AT:] = uniforms_at(bases[:, :AHEAD_SECOND], 1)
-            self._ahead_rows = rows.tolist()
+            if cython.compiled:  # a child's row is read in place (a typed view), not as a list
+                self._ahead_rows = rows
+            else:
+                self._ahead_rows = rows.tolist()
             self._ahead_hashes = hashes.tolist()
             self._ahead_screening = self.screening.ppf_many(rows[:, S.screening])
             self._ahead_block = block
-        return self._ahead_hashes[i], self._ahead_rows[i], self._ahead_screening[i]
+        return i
 
     @staticmethod
     def _age_table(bands):
@@ -232,6 +241,20 @@ class Pathway:
 
     # --------------------------------------------------------------------------------- run
     def run(self) -> None:
+        # The run allocates many long-lived objects and no reference cycles worth collecting
+        # until it ends; the cyclic garbage collector would otherwise take half the run time.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._start()
+            self.run_events(self.horizon)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _start(self) -> None:
+        """Book what the run starts with: the foster carers, dated team and bed changes, the
+        starting caseload, and the first arrivals."""
         self._start_foster_pool()
         for name, t in self.p.capacity.teams:
             for ch in t.changes:
@@ -248,15 +271,6 @@ class Pathway:
             self._start_open_case(case)
         self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact)
         self._arrivals(self.p.arrivals.direct_care_entries, "arrivals_direct_care", self._new_direct_entry)
-        # The run allocates many long-lived objects and no reference cycles worth collecting
-        # until it ends; the cyclic garbage collector would otherwise take half the run time.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self.run_events(self.horizon)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def run_events(self, until: float) -> None:
         """Run the queue until `until` (days): `sim.eventqueue.run`."""
@@ -276,12 +290,6 @@ class Pathway:
         yield self.env.timeout(offset)
         self.teams[name].set_workers(workers)
 
-    def _rate_per_day(self, rate: ArrivalRate, t: float) -> float:
-        lam = rate.per_month * 12.0 / DAYS_PER_YEAR * (1.0 + rate.trend_per_year) ** (t / DAYS_PER_YEAR)
-        if rate.seasonality:
-            lam *= rate.seasonality[self.month_index[int(t)]]
-        return lam
-
     def _arrival_times(self, rate: ArrivalRate, stream: str) -> list[float]:
         """Non-homogeneous Poisson arrival times (days) by thinning, from one global stream."""
         if rate.per_month <= 0:
@@ -289,12 +297,17 @@ class Pathway:
         g = self.streams.glob(stream)
         growth_max = max(1.0, (1.0 + rate.trend_per_year) ** (self.horizon / DAYS_PER_YEAR))
         lam_max = rate.per_month * 12.0 / DAYS_PER_YEAR * growth_max * (max(rate.seasonality) if rate.seasonality else 1.0)
+        # the rate per day at time t: base * growth ** (t / DAYS_PER_YEAR), times the month's factor
+        base, growth, season, month = rate.per_month * 12.0 / DAYS_PER_YEAR, 1.0 + rate.trend_per_year, rate.seasonality, self.month_index
         times, t = [], self.env._now
         while True:
             t += -math.log(1.0 - g.uniform()) / lam_max
             if t >= self.horizon:
                 return times
-            if g.uniform() * lam_max <= self._rate_per_day(rate, t):
+            lam = base * growth ** (t / DAYS_PER_YEAR)
+            if season:
+                lam *= season[month[int(t)]]
+            if g.uniform() * lam_max <= lam:
                 times.append(t)
 
     def _arrivals(self, rate: ArrivalRate, stream: str, start_child) -> None:
@@ -315,7 +328,8 @@ class Pathway:
         n = self._n_contact_children
         cid = self._id_base + 2 * n
         self._n_contact_children += 1
-        h, ahead, screening = self._contact_ahead(n)
+        i = self._ahead_index(n)
+        h, ahead, screening = self._ahead_hashes[i], self._ahead_rows[i], self._ahead_screening[i]
         age = self._age_from(self.contact_ages, ahead[AHEAD], ahead[AHEAD + 1])
         dob = self.env._now - age * DAYS_PER_YEAR
         if self._leaves and self._leaf_contact(cid, dob, ahead, screening):

@@ -161,7 +161,7 @@ def test_a_new_contacts_draws_do_not_depend_on_the_block_they_were_drawn_in():
         for s in range(AHEAD):
             assert ahead[s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 0)
         age = ChildStream(7, 2, "age")
-        assert ahead[AHEAD:AHEAD + 2] == [age.uniform(cid, 0), age.uniform(cid, 1)]
+        assert list(ahead[AHEAD:AHEAD + 2]) == [age.uniform(cid, 0), age.uniform(cid, 1)]
         for s in range(AHEAD_SECOND):
             assert ahead[SECOND_AT + s] == ChildStream(7, 2, CHILD_STREAMS[s]).uniform(cid, 1)
         assert len(ahead) == SECOND_AT + AHEAD_SECOND

@@ -15,10 +15,12 @@ CORE := setup.py $(foreach m,streams child eventlog eventqueue capacity sampling
 
 $(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(CORE) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@ $(VENV)/.installed
 
 setup: $(VENV)/.installed

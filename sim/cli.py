@@ -215,6 +215,16 @@ def cmd_validate(args) -> int:
 COMMANDS = {"run": cmd_run, "snapshot": cmd_snapshot, "validate": cmd_validate}
 
 
+def _note_model_core() -> None:
+    """Say so when the model core was not compiled at install (a stale build says so itself):
+    the results are the same, but every run takes about three times as long."""
+    from . import core
+    if core.kind() == "python" and core.reason().startswith("the compiled core is not built"):
+        print("carepath: the model core runs from its Python source (it was not compiled at install: "
+              "no C compiler?). Results are the same; runs take about three times as long. "
+              "With a C compiler, `make setup` (or `pip install -e .`) compiles it.", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -222,6 +232,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     handler = COMMANDS.get(args.command) or getattr(args, "handler", None)
+    _note_model_core()
     try:
         return handler(args)
     except (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError, BackendError) as exc:

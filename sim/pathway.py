@@ -2,11 +2,15 @@
 care, care with placements and moves, exits, and the returns that make involvement repeat.
 
 `Pathway` holds one replication's environment, parameters, streams, capacities and logs. It does
-no file I/O. For speed it reads the clock as `env._now`, books functions straight onto SimPy's
-event queue (`_after`), in the order SimPy's own `Environment.schedule` would give them, and runs
-the queue itself (`run_events`). Levers act through the `Mechanisms` it reads (see
-`sim.levers`), so a scenario changes only what it names and every other random draw stays the
-same.
+no file I/O. For speed it reads the clock as `env._now`, books functions (`partial`s of its
+methods) straight onto SimPy's event queue (`_after`), in the order SimPy's own
+`Environment.schedule` would give them, and runs the queue with `sim.eventqueue.run`. Levers act
+through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes only what it names
+and every other random draw stays the same.
+
+This module is also compiled (`sim/core.py`): `pathway.pxd` gives C types to its attributes and
+to the methods of the inner loop, which is why callbacks are `partial`s rather than closures and
+the few `cython.compiled` branches keep a view where the Python build keeps a list.
 """
 from __future__ import annotations
 

@@ -121,3 +121,19 @@ def test_an_edited_module_runs_from_its_source_not_an_older_build(tmp_path):
     assert kind_of()[0] == "python True True"
     (copy / core.MANIFEST).write_text(json.dumps(core.source_hashes(copy)))
     assert kind_of() == ("compiled False False", "")
+
+
+def test_a_core_that_was_never_compiled_is_named_once_per_command(monkeypatch, capsys, tmp_path):
+    """A failed build is quiet at install (`pip --quiet`), so each command says the source runs."""
+    from sim.cli import main
+
+    missing = ["run", "--params", str(tmp_path / "no_such.yaml"), "--out", str(tmp_path / "out")]
+    monkeypatch.setattr(core, "_kind", "python")
+    monkeypatch.setattr(core, "_reason", "the compiled core is not built (no C compiler or Cython at install)")
+    assert main(missing) == 2
+    err = capsys.readouterr().err
+    assert err.count("runs from its Python source") == 1 and "no_such.yaml" in err
+    monkeypatch.setattr(core, "_kind", "compiled")
+    monkeypatch.setattr(core, "_reason", "built from the current source")
+    assert main(missing) == 2
+    assert "Python source" not in capsys.readouterr().err

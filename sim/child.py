@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .streams import N_CHILD_STREAMS, child_hash
+import cython
+
+from .streams import N_CHILD_STREAMS, S, child_hash
 
 DAYS_PER_YEAR = 365.25
 
@@ -13,7 +15,9 @@ class Child:
 
     `draws` counts each child's uses of each named stream (`sim.streams.S`), so the k-th draw of a
     child from a stream is always the same number whatever happens to other children. `ahead`
-    holds first draws computed in advance for a block of new contacts (see `Pathway.u`).
+    holds first draws computed in advance for a block of new contacts (see `Pathway.u`). The
+    compiled build (`sim/core.py`) keeps both as C arrays inside the child (`_draws`, `_ahead`;
+    `draws` and `ahead` stay None): one object a child, not three, which the memory caches like.
     """
 
     __slots__ = (
@@ -36,16 +40,35 @@ class Child:
         self.cin_plans = 0
         self.cp_plans = 0
         self.care_periods = 0
-        self.draws: list[int] = [0] * N_CHILD_STREAMS  # draws taken from each named stream
         self.ahead: Optional[list[float]] = None
+        if cython.compiled:  # the C array `_draws` starts at zero
+            self.draws = None
+        else:
+            self.draws: list[int] = [0] * N_CHILD_STREAMS  # draws taken from each named stream
         self.period_start: Optional[float] = None
         self.state_since = 0.0
         self.inhouse_ok = None  # can an in-house carer meet this child's fostering need?
         self.return_referral_p = None  # referral chance for a returning contact, if set
         self.closure = ""  # kind of the last closure (decides whether and how the child may return)
 
+    def take_ahead(self, ahead) -> None:
+        """Hold a new contact's draws computed ahead (`Pathway._contact_ahead`), of which the two
+        `age` draws are used already."""
+        if cython.compiled:
+            for j in range(len(ahead)):
+                self._ahead[j] = ahead[j]
+            self.has_ahead = True
+            self._draws[S.age] = 2
+        else:
+            self.ahead = ahead
+            self.draws[S.age] = 2
+
     def age(self, t: float) -> float:
         return (t - self.dob) / DAYS_PER_YEAR
 
     def time_to_18(self, t: float) -> float:
         return self.dob + 18 * DAYS_PER_YEAR - t
+
+
+if N_CHILD_STREAMS > 32:  # the compiled build's `_draws` has 32 places (child.pxd)
+    raise ImportError(f"{N_CHILD_STREAMS} child streams: more than child.pxd's 32 places")

@@ -31,7 +31,7 @@ cdef class Pathway:
     cdef public tuple fd_outcomes, assess_outcomes, s47_outcomes, cin_routes, cp_routes
     cdef public tuple contact_ages, direct_ages, _places_table
 
-    @cython.locals(k=cython.long, key=cython.ulonglong, x=cython.ulonglong, draws=list, ahead="double[::1]")
+    @cython.locals(k=cython.long, key=cython.ulonglong, x=cython.ulonglong, draws=list, ahead=list)
     cpdef double u(self, Child child, long stream)
 
     cpdef run_events(self, double until)

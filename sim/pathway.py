@@ -184,16 +184,25 @@ class Pathway:
         """The child's next uniform from a numbered stream (`sim.streams.S`): the k-th output of a
         SplitMix64 sequence keyed by stream and child (see `sim.streams.ChildStream`), inlined
         because the model draws close to a million of them a replication."""
-        draws = child.draws
-        k = draws[stream] + 1
-        draws[stream] = k
-        if k <= 2 and stream < N_AHEAD:
-            ahead = child.ahead
-            if ahead is not None:  # drawn in advance for a new contact: the same number
+        if cython.compiled:  # the same, on the child's C arrays (see `Child`)
+            k = child._draws[stream] + 1
+            child._draws[stream] = k
+            if k <= 2 and stream < N_AHEAD and child.has_ahead:
                 if k == 1:
-                    return ahead[stream]
-                if stream < N_SECOND:  # a returning contact's second screening, outcome...
-                    return ahead[AT_SECOND + stream]
+                    return child._ahead[stream]
+                if stream < N_SECOND:
+                    return child._ahead[AT_SECOND + stream]
+        else:
+            draws = child.draws
+            k = draws[stream] + 1
+            draws[stream] = k
+            if k <= 2 and stream < N_AHEAD:
+                ahead = child.ahead
+                if ahead is not None:  # drawn in advance for a new contact: the same number
+                    if k == 1:
+                        return ahead[stream]
+                    if stream < N_SECOND:  # a returning contact's second screening, outcome...
+                        return ahead[AT_SECOND + stream]
         key = self._keys[stream]
         x = ((key ^ child.hash) + k * GOLDEN) & M64
         x = ((x ^ (x >> 30)) * MIX1) & M64
@@ -339,8 +348,7 @@ class Pathway:
         if self._leaves and self._leaf_contact(cid, dob, ahead, screening):
             return
         child = Child(cid, dob, h)
-        child.ahead = ahead
-        child.draws[S.age] = 2
+        child.take_ahead(ahead)
         self.children[cid] = child
         self._contact(child)
 

@@ -69,6 +69,8 @@ class Heap:
 
     def pop(self):
         """The first event; its time goes in `now`."""
+        if self._n == 0:
+            raise IndexError("pop from an empty event queue")
         t, p, e, f = self._t, self._p, self._e, self._f
         event = f[0]
         self.now = t[0]
@@ -99,15 +101,25 @@ class Heap:
 
 
 class Environment(simpy.Environment):
-    """SimPy's environment with the compiled build's `Heap` as its queue (same times, same order)."""
+    """SimPy's environment with the compiled build's `Heap` as its queue (same times, same order).
+    Time is a float from the start in both builds (SimPy's would stay an int until a fractional
+    delay). Run it with `run` below; SimPy's own `step` does not know the `Heap`."""
 
-    def __init__(self, initial_time=0):
-        super().__init__(initial_time)
+    def __init__(self, initial_time=0.0):
+        super().__init__(float(initial_time))
         if cython.compiled:
             self._queue = Heap()
 
     def schedule(self, event, priority=NORMAL, delay=0):
         book(self, delay, event, priority)
+
+    def step(self):
+        raise NotImplementedError("carepath's environment is run by sim.eventqueue.run")
+
+    def run(self, until=None):
+        if until is None:
+            raise NotImplementedError("carepath's environment runs until a given time (sim.eventqueue.run)")
+        run(self, float(until))
 
 
 def book(env, delay, event, priority=NORMAL):

@@ -50,6 +50,8 @@ SECOND_AT = AHEAD + 2  # for a child's return to the front door; they sit after 
 # (`pathway.pxd`): the same numbers either way
 GOLDEN, M64, INV53 = _GOLDEN, _M64, _INV53
 N_AHEAD, N_SECOND, AT_SECOND = AHEAD, AHEAD_SECOND, SECOND_AT
+if SECOND_AT + AHEAD_SECOND > 24:  # the compiled build's `Child._ahead` has 24 places (child.pxd)
+    raise ImportError(f"{SECOND_AT + AHEAD_SECOND} numbers drawn ahead: more than child.pxd's 24 places")
 MIX1, MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
 # a child's placement need is the group its placement belongs to
@@ -175,7 +177,7 @@ class Pathway:
     def _after(self, delay: float, fn) -> None:
         """Call `fn()` (a function) `delay` days from now, in SimPy's event order (as a Timeout
         would): the function itself goes on SimPy's queue, and `run_events` calls it."""
-        if delay < 0:
+        if not delay >= 0.0:  # negative, or not a number
             raise ValueError(f"negative delay {delay}")
         book(self.env, delay, fn)
 

@@ -17,8 +17,9 @@ import sim.core as core
 REPO = Path(__file__).resolve().parents[2]
 
 # One replication of two years from the shipped snapshot, with levers acting on plans, returns,
-# edge of care, placements and exits, so every compiled function is used; prints hashes of the
-# event log, the children's table and the summary, and the build that ran.
+# edge of care, placements and exits, so every compiled function is used; prints a hash of every
+# table of the replication (event log, children, allowances, capacity, team waits and workers)
+# and of the summary, values and column types, and the build that ran.
 SCRIPT = r"""
 import datetime as dt, hashlib, json, sys
 from pathlib import Path
@@ -50,8 +51,11 @@ out = {"core": sim.core.kind()}
 for name, mech in (("baseline", None), ("levers", build_mechanisms(levers, params))):
     r = run_replication(params, 2024, 3, snapshot=snap, mechanisms=mech)
     h = hashlib.sha256()
-    for frame in (r.events.astype({c: str for c in r.events.columns[2:]}), r.children, summary_by_fy(r)):
+    frames = (r.events.astype({c: str for c in r.events.columns[2:]}), r.children, r.allowances, r.capacity,
+              r.team_waits, r.team_workers, summary_by_fy(r))
+    for frame in frames:  # values and column types: an int time in one build and a float in the other differ
         h.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
+        h.update(repr(list(frame.dtypes.astype(str))).encode())
     out[name] = [h.hexdigest(), int(r.sim_events), len(r.events)]
 print(json.dumps(out))
 """

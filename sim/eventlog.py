@@ -117,7 +117,12 @@ class EventLog:
                 if unknown:
                     raise ValueError(f"event log column {name!r} holds unknown values: {sorted(unknown)}")
             index = {v: i for i, v in enumerate(values)}
-            code_of_kind = np.array([index[r[j]] for r in rows], dtype=np.int32)
-            codes = code_of_kind[kinds] if n else np.zeros(0, dtype=np.int32)
+            # codes in the type pandas keeps them in (one byte for up to 127 categories), so it
+            # need not convert a copy
+            dtype = np.int8 if len(values) < 127 else np.int16 if len(values) < 32767 else np.int32
+            code_of_kind = np.array([index[r[j]] for r in rows], dtype=dtype)
+            codes = code_of_kind[kinds] if n else np.zeros(0, dtype=dtype)
             data[name] = pd.Categorical.from_codes(codes, categories=list(values))
-        return pd.DataFrame(data, columns=list(COLUMNS))
+        # the log's own arrays become the frame's columns; copying them (as pandas does by
+        # default) would cost more than the rest of the frame at 8 times the default size
+        return pd.DataFrame(data, columns=list(COLUMNS), copy=False)

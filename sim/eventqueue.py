@@ -94,6 +94,13 @@ class Heap:
         f[n] = None
         return event
 
+    def clear(self):
+        """Empty the heap; returns its events (in heap order, not time order)."""
+        events = self._f[:self._n]
+        self._f = [None] * self._cap
+        self._n = 0
+        return events
+
     def __getitem__(self, i):  # SimPy's `peek` reads queue[0][0]
         if i != 0 or self._n == 0:
             raise IndexError(i)
@@ -130,6 +137,22 @@ def book(env, delay, event, priority=NORMAL):
         heap.push(env._now + delay, priority, next(env._eid), event)
     else:
         heappush(env._queue, (env._now + delay, priority, next(env._eid), event))
+
+
+def discard(env):
+    """Drop every pending event. A SimPy process waiting on an event and that event refer to each
+    other, and so do the model and the functions it booked; dropping them lets a finished model be
+    freed at once by reference counting rather than by a pass of the garbage collector over
+    everything it made (which grew faster than the model did)."""
+    if cython.compiled:
+        heap = env._queue
+        events = heap.clear()
+    else:
+        events = [entry[3] for entry in env._queue]
+        env._queue.clear()
+    for event in events:
+        if isinstance(event, simpy.Event):
+            event.callbacks = None
 
 
 def run(env, until):

@@ -39,6 +39,7 @@ cdef class Pathway:
                    base=cython.double, growth=cython.double, lam=cython.double, month=list)
     cpdef list _arrival_times(self, object rate, str stream)
     cpdef _after(self, double delay, object fn)
+    cpdef _arrive(self, object times, object start_child)
     @cython.locals(block=cython.longlong, i=cython.long)
     cpdef long _ahead_index(self, long long n) except -1
     @cython.locals(n=cython.longlong, cid=cython.longlong, child=Child, age=cython.double, dob=cython.double,

@@ -152,7 +152,8 @@ class Pathway:
             self.month_index.append((m - 4) % 12)
 
     def _build_capacity(self):
-        cap, clock = self.p.capacity, lambda: self.env._now
+        env = self.env  # the clock refers to the environment, not the model: no reference cycle
+        cap, clock = self.p.capacity, lambda: env._now
         self.foster = FosterCarerPool(self.caplog, clock)
         self.beds = {
             "residential_inhouse": BedPool("residential_inhouse", cap.residential_inhouse_beds, self.caplog, clock),
@@ -291,6 +292,14 @@ class Pathway:
         """Run the queue until `until` (days): `sim.eventqueue.run`."""
         eventqueue.run(self.env, until)
 
+    def close(self) -> None:
+        """Break the model's reference cycles (pending events, the callbacks of cases waiting for
+        a social worker) once its results are taken, so it is freed as soon as it is dropped."""
+        eventqueue.discard(self.env)
+        for team in self.teams.values():
+            team.waiting.clear()
+        self.waiting_for_placement.clear()
+
     def _at(self, day: float, action):
         yield self.env.timeout(day)
         action()
@@ -327,17 +336,18 @@ class Pathway:
 
     def _arrivals(self, rate: ArrivalRate, stream: str, start_child) -> None:
         """Each arrival starts a child, then books the next arrival: one event an arrival."""
-        env, times = self.env, iter(self._arrival_times(rate, stream))
-
-        def arrive():
-            start_child()
-            t = next(times, None)
-            if t is not None:
-                self._after(t - env._now, arrive)
-
+        times = iter(self._arrival_times(rate, stream))
         t = next(times, None)
         if t is not None:
-            self._after(t - env._now, arrive)
+            self._after(t - self.env._now, partial(self._arrive, times, start_child))
+
+    def _arrive(self, times, start_child) -> None:
+        """One arrival, and the next one booked (a method, not a closure that refers to itself,
+        so a finished model holds no reference cycle)."""
+        start_child()
+        t = next(times, None)
+        if t is not None:
+            self._after(t - self.env._now, partial(self._arrive, times, start_child))
 
     def _new_contact(self):
         n = self._n_contact_children

@@ -5,6 +5,7 @@ plain data (parameters, seed, replication number, snapshot) and returns plain da
 """
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -41,6 +42,20 @@ def run_replication(params: Params, seed: int, replication: int,
                     snapshot: Optional[list[OpenCase]] = None,
                     mechanisms: Optional[Mechanisms] = None, trace: bool = False,
                     keep_open_cases: bool = False) -> ReplicationResult:
+    # The cyclic garbage collector stays paused over the whole replication, not only the run: a
+    # run makes millions of objects, and a collection while the frames are built would visit them
+    # all. The model breaks its own cycles at the end (`Pathway.close`), so it is freed as it
+    # goes, by reference counting, and nothing is left for the collector.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _replication(params, seed, replication, snapshot, mechanisms, trace, keep_open_cases)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _replication(params, seed, replication, snapshot, mechanisms, trace, keep_open_cases) -> ReplicationResult:
     t0 = time.perf_counter()
     model = Pathway(params, seed, replication, snapshot=snapshot, mechanisms=mechanisms, trace=trace,
                     keep_closed=keep_open_cases)
@@ -65,12 +80,14 @@ def run_replication(params: Params, seed: int, replication: int,
         workers.extend((name, t, w) for t, w in team.worker_changes)
     team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "until", "allocated"])
     team_workers = pd.DataFrame(workers, columns=["team", "time", "workers"])
+    sim_events = _events_scheduled(model.env)
+    open_cases = model.open_cases() if keep_open_cases else []
+    model.close()
+    del model  # freed here, and counted in the wall time
     return ReplicationResult(
         params=params, seed=seed, replication=replication, events=events, children=children,
         allowances=allowances, capacity=capacity, team_waits=team_waits, team_workers=team_workers,
-        sim_events=_events_scheduled(model.env),
-        wall_seconds=time.perf_counter() - t0,
-        open_cases=model.open_cases() if keep_open_cases else [],
+        sim_events=sim_events, wall_seconds=time.perf_counter() - t0, open_cases=open_cases,
         mechanisms=mechanisms,
     )
 

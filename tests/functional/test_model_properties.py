@@ -4,11 +4,15 @@ conservation of children, capacity never exceeded, nobody 18 or over open, deter
 common random numbers, parallel equals sequential, and the extremes."""
 from __future__ import annotations
 
+import datetime as dt
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from sim.batch import run_replications
+from sim.levers import Lever, build_mechanisms
 from sim.measures import (STOCK_STATES, placement_series, plan_lengths, state_series, stocks_by_month,
                           summary_by_fy)
 from sim.runner import run_replication
@@ -268,6 +272,45 @@ def test_parallel_equals_sequential(one_year, snapshot):
         pd.testing.assert_frame_equal(s.events, p.events)
         assert s.sim_events == p.sim_events
     assert not seq[0].summary["value"].equals(seq[1].summary["value"])
+
+
+# ----------------------------------------------------------------------------------- memory
+@pytest.mark.parametrize("with_levers", [False, True])
+def test_a_finished_replication_leaves_nothing_for_the_garbage_collector(one_year, snapshot, with_levers):
+    """The model breaks its own reference cycles (`Pathway.close`), so it is freed by reference
+    counting as the replication returns: a later collection would otherwise visit every object the
+    run made, which grew faster than the model did (issue 5, scaling). Levers add processes of
+    their own (dated changes of workers and beds), still waiting when the run ends."""
+    mech = None
+    if with_levers:
+        start = one_year.horizon.start_date + dt.timedelta(days=300)
+        mech = build_mechanisms([
+            Lever(lever="front_door_workers", start=start, ramp_months=6, mechanism={"extra_workers": 3}),
+            Lever(lever="block_beds", start=start, ramp_months=6, mechanism={"extra_beds": 10}),
+            Lever(lever="shorter_plans", start=start, ramp_months=0, mechanism={"cin_weeks_shorter": 6})],
+            one_year)
+        assert mech.team_changes and mech.bed_changes
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        r = run_replication(one_year, 5, 0, snapshot=snapshot, mechanisms=mech)
+        found = gc.collect()
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert len(r.events) > 1000
+    assert found == 0, f"{found} objects left in reference cycles"
+
+
+def test_the_garbage_collector_is_restored_after_a_replication(one_year, snapshot):
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            run_replication(one_year, 5, 0, snapshot=snapshot)
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
 
 
 def _rows(ev, mask, cols=("time", "child", "event", "from_state", "to_state", "detail")):

@@ -1,6 +1,20 @@
 # C types for the compiled build of eventqueue.py (see sim/core.py); the .py stays the source.
 cimport cython
 
+cdef class Booked:
+    cdef public long what
+    cdef public object child, o
+    cdef public long long i
+    cdef public double x
+    cdef public str s
+    cdef public bint flag
+
+@cython.locals(b=Booked)
+cpdef Booked booking(long what, object child=*, long long i=*, double x=*, str s=*, bint flag=*, object o=*)
+
+cdef class Dispatcher:
+    cpdef dispatch(self, Booked booked)
+
 cdef class Heap:
     cdef double[::1] _t
     cdef int[::1] _p
@@ -21,4 +35,4 @@ cdef class Heap:
 cpdef book(object env, double delay, object event, int priority=*)
 
 @cython.locals(heap=Heap)
-cpdef run(object env, double until)
+cpdef run(object env, double until, Dispatcher dispatcher=*)

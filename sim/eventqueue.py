@@ -27,6 +27,32 @@ FUNCTION = type(lambda: None)
 PARTIAL = partial
 
 
+class Booked:
+    """One of the model's methods booked on the queue with its arguments, in one small object.
+
+    A `partial` would take three objects a booking (itself, a bound method and a tuple of
+    arguments), all tracked by the garbage collector; when the booking comes due, months later,
+    they are cold in memory, and untracking them touches their neighbours too. That cost grew
+    faster than the model did. `what` names the method; the model's `dispatch` calls it. It
+    refers to a child, numbers and text only, never to the model."""
+
+    __slots__ = ("what", "child", "i", "x", "s", "flag", "o")
+
+
+def booking(what, child=None, i=0, x=0.0, s="", flag=False, o=None):
+    """A `Booked` entry: method number `what`, a child, an id, a number, a text, a flag, a value."""
+    b = Booked.__new__(Booked)
+    b.what, b.child, b.i, b.x, b.s, b.flag, b.o = what, child, i, x, s, flag, o
+    return b
+
+
+class Dispatcher:
+    """What the queue's `Booked` entries are for (the model): `dispatch` calls the method named."""
+
+    def dispatch(self, booked):
+        raise NotImplementedError
+
+
 class Heap:
     """A binary heap of (time, priority, event id) keys in arrays, each with its event: the
     compiled build's queue (in the Python build SimPy's list of tuples serves)."""
@@ -155,18 +181,19 @@ def discard(env):
             event.callbacks = None
 
 
-def run(env, until):
-    """SimPy's `Environment.run(until)`, step for step, except that the functions booked on the
-    queue are called straight from it: no event object, callback list or `step` call for each of
-    the 300,000 of them. SimPy's own events are processed as `Environment.step` does, and the stop
-    event takes the same place in the queue."""
+def run(env, until, dispatcher=None):
+    """SimPy's `Environment.run(until)`, step for step, except that what the model booked on the
+    queue is called straight from it: no event object, callback list or `step` call for each of
+    the 300,000 of them. `Booked` entries go to `dispatcher.dispatch`, functions are called. SimPy's
+    own events are processed as `Environment.step` does, and the stop event takes the same place
+    in the queue."""
     if until <= env._now:
         raise ValueError(f"until ({until}) must be greater than the current simulation time")
     stop = simpy.Event(env)
     stop._ok = True
     stop._value = None
     env.schedule(stop, URGENT, until - env._now)
-    queue, function, method = env._queue, FUNCTION, PARTIAL
+    queue, function, method, booked = env._queue, FUNCTION, PARTIAL, Booked
     if cython.compiled:
         heap = queue
     while len(queue):
@@ -175,6 +202,9 @@ def run(env, until):
             env._now = heap.now
         else:
             env._now, _, _, event = heappop(queue)
+        if type(event) is booked:
+            dispatcher.dispatch(event)
+            continue
         if type(event) is method or type(event) is function:
             event()
             continue

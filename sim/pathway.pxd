@@ -4,16 +4,18 @@ from sim.child cimport Child
 from sim.capacity cimport Team
 from sim.eventlog cimport EventLog
 from sim.sampling cimport Sampler
-from sim.eventqueue cimport book
+from sim.eventqueue cimport book, booking, Booked, Dispatcher
 from sim.streams cimport GlobalStream
 
 cdef unsigned long long GOLDEN, M64, MIX1, MIX2
 cdef double INV53
 cdef long N_AHEAD, N_SECOND, AT_SECOND
+cdef long LEAF_CLOSED, SCREENED, ASSESSMENT_END, RETURN, CIN_PLAN_END, CP_PLAN_END, S47_END, AGE_OUT_WAITING
+cdef long FRONT_DOOR_TEAM, ASSESSMENT_TEAM
 
 cdef object _choose(tuple table, double u)
 
-cdef class Pathway:
+cdef class Pathway(Dispatcher):
     cdef public EventLog log
     cdef public Team _front_door, _assessment_team, _safeguarding
     cdef public object p, env, streams, mech, caplog, start, _snapshot, screening
@@ -35,6 +37,8 @@ cdef class Pathway:
     cpdef double u(self, Child child, long stream)
 
     cpdef run_events(self, double until)
+    @cython.locals(w=cython.long)
+    cpdef dispatch(self, Booked b)
     @cython.locals(g=GlobalStream, growth_max=cython.double, lam_max=cython.double, t=cython.double, times=list,
                    base=cython.double, growth=cython.double, lam=cython.double, month=list)
     cpdef list _arrival_times(self, object rate, str stream)

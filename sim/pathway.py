@@ -2,15 +2,18 @@
 care, care with placements and moves, exits, and the returns that make involvement repeat.
 
 `Pathway` holds one replication's environment, parameters, streams, capacities and logs. It does
-no file I/O. For speed it reads the clock as `env._now`, books functions (`partial`s of its
-methods) straight onto SimPy's event queue (`_after`), in the order SimPy's own
-`Environment.schedule` would give them, and runs the queue with `sim.eventqueue.run`. Levers act
+no file I/O. For speed it reads the clock as `env._now`, books its methods straight onto SimPy's
+event queue (`_after`), in the order SimPy's own `Environment.schedule` would give them, and runs
+the queue with `sim.eventqueue.run`. The frequent bookings are `Booked` entries (one small
+object: which method, the child, the arguments) that `dispatch` calls; the rare ones are
+`partial`s. Levers act
 through the `Mechanisms` it reads (see `sim.levers`), so a scenario changes only what it names
 and every other random draw stays the same.
 
 This module is also compiled (`sim/core.py`): `pathway.pxd` gives C types to its attributes and
-to the methods of the inner loop, which is why callbacks are `partial`s rather than closures and
-the few `cython.compiled` branches keep a view where the Python build keeps a list.
+to the methods of the inner loop, which is why callbacks are `Booked` entries or `partial`s
+rather than closures and the few `cython.compiled` branches keep a view where the Python build
+keeps a list.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from .child import DAYS_PER_YEAR, Child
 from .distributions import choose, cumulative
 from . import eventqueue
 from .eventlog import EventLog
-from .eventqueue import Environment, book
+from .eventqueue import Booked, Dispatcher, Environment, book, booking
 from .initial import OpenCase
 from .levers import Mechanisms
 from .params import ArrivalRate, Params, Route
@@ -76,7 +79,12 @@ def _choose(table, u: float):
     return table[0][bisect_left(table[1], u)]
 
 
-class Pathway:
+# what a `Booked` entry on the queue calls (see `Pathway.dispatch`), the most frequent first
+LEAF_CLOSED, SCREENED, ASSESSMENT_END, RETURN, CIN_PLAN_END, CP_PLAN_END, S47_END, AGE_OUT_WAITING = range(8)
+FRONT_DOOR_TEAM, ASSESSMENT_TEAM = 0, 1  # `Booked.i` of AGE_OUT_WAITING
+
+
+class Pathway(Dispatcher):
     def __init__(self, params: Params, seed: int, replication: int,
                  snapshot: Optional[list[OpenCase]] = None, mechanisms: Optional[Mechanisms] = None,
                  trace: bool = False, keep_closed: bool = False):
@@ -290,7 +298,29 @@ class Pathway:
 
     def run_events(self, until: float) -> None:
         """Run the queue until `until` (days): `sim.eventqueue.run`."""
-        eventqueue.run(self.env, until)
+        eventqueue.run(self.env, until, self)
+
+    def dispatch(self, b: Booked) -> None:
+        """Call the method a `Booked` entry of the queue names, with its arguments."""
+        w = b.what
+        if w == LEAF_CLOSED:
+            self._leaf_closed(b.i, b.x, b.s)
+        elif w == SCREENED:
+            self._screened(b.child)
+        elif w == ASSESSMENT_END:
+            self._assessment_end(b.child, b.flag)
+        elif w == RETURN:
+            self._return(b.child, b.o)
+        elif w == CIN_PLAN_END:
+            self._cin_plan_end(b.child, b.s, b.flag)
+        elif w == CP_PLAN_END:
+            self._cp_plan_end(b.child, b.s, b.flag)
+        elif w == S47_END:
+            self._s47_end(b.child, b.flag)
+        elif w == AGE_OUT_WAITING:
+            self._age_out_waiting(b.child, self._front_door if b.i == FRONT_DOOR_TEAM else self._assessment_team)
+        else:
+            raise ValueError(f"unknown booking {w}")
 
     def close(self) -> None:
         """Break the model's reference cycles (pending events, the callbacks of cases waiting for
@@ -390,7 +420,7 @@ class Pathway:
                 return False  # the child comes back
         self.log.add(now, cid, "contact", "out", "contact", "", "", "")
         team.request(cid)
-        self._after(d, partial(self._leaf_closed, cid, dob, outcome))
+        self._after(d, booking(LEAF_CLOSED, i=cid, x=dob, s=outcome))
         return True
 
     def _leaf_closed(self, cid: int, dob: float, outcome: str) -> None:
@@ -464,7 +494,7 @@ class Pathway:
         if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
         rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
-        self._after(d, partial(self._return, child, rp))
+        self._after(d, booking(RETURN, child, o=rp))
         return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):
@@ -487,7 +517,7 @@ class Pathway:
             team.on_allocate(child.id, partial(self._screen, child, elapsed))
             # a contact still waiting at the 18th birthday closes then
             t18 = max(child.time_to_18(self.env._now), 0.0)
-            self._after(t18, partial(self._age_out_waiting, child, team))
+            self._after(t18, booking(AGE_OUT_WAITING, child, i=FRONT_DOOR_TEAM))
 
     def _age_out_waiting(self, child: Child, team: Team):
         if child.id in team.waiting and child.state in ("contact", "assessment"):
@@ -498,7 +528,7 @@ class Pathway:
     def _screen(self, child: Child, elapsed: float):
         d = self._screening.sample(self.u(child, S.screening), elapsed)
         d, _ = self._capped(child, d)
-        self._after(d, partial(self._screened, child))
+        self._after(d, booking(SCREENED, child))
 
     def _screened(self, child: Child):
         now = self.env._now
@@ -559,13 +589,13 @@ class Pathway:
         # waiting for a social worker: start when allocated (just after the step that freed the
         # worker), or close at the 18th birthday if still waiting then
         team.on_allocate(child.id, partial(self._after, 0.0, partial(self._assessment_start, child, elapsed)))
-        self._after(max(child.time_to_18(self.env._now), 0.0), partial(self._age_out_waiting, child, team))
+        self._after(max(child.time_to_18(self.env._now), 0.0), booking(AGE_OUT_WAITING, child, i=ASSESSMENT_TEAM))
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
         d = self._assessment_duration.sample(self.u(child, S.assessment_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, partial(self._assessment_end, child, adult))
+        self._after(d, booking(ASSESSMENT_END, child, flag=adult))
 
     def _assessment_end(self, child: Child, adult: bool):
         self._assessment_team.release(child.id)
@@ -589,7 +619,7 @@ class Pathway:
         team.request(child.id)
         d = self._s47_duration.sample(self.u(child, S.s47_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, partial(self._s47_end, child, adult))
+        self._after(d, booking(S47_END, child, flag=adult))
 
     def _s47_end(self, child: Child, adult: bool):
         self._safeguarding.release(child.id)
@@ -652,7 +682,7 @@ class Pathway:
         route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
-        self._after(d, partial(self._cin_plan_end, child, route, adult))
+        self._after(d, booking(CIN_PLAN_END, child, s=route, flag=adult))
 
     def _cin_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)
@@ -674,7 +704,7 @@ class Pathway:
         route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
-        self._after(d, partial(self._cp_plan_end, child, route, adult))
+        self._after(d, booking(CP_PLAN_END, child, s=route, flag=adult))
 
     def _cp_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)

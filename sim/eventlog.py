@@ -104,6 +104,8 @@ class EventLog:
         return self._chunks[0]
 
     def to_frame(self) -> pd.DataFrame:
+        """The log as a DataFrame. Its `time` and `child` columns are the log's own arrays, not
+        copies: take the frame once and drop the log (as `sim.runner` does)."""
         times, children, kinds = self.arrays()
         n = len(times)
         data = {"time": times, "child": children}
@@ -117,7 +119,7 @@ class EventLog:
                 if unknown:
                     raise ValueError(f"event log column {name!r} holds unknown values: {sorted(unknown)}")
             index = {v: i for i, v in enumerate(values)}
-            # codes in the type pandas keeps them in (one byte for up to 127 categories), so it
+            # codes in the type pandas keeps them in (one byte for fewer than 127 categories), so it
             # need not convert a copy
             dtype = np.int8 if len(values) < 127 else np.int16 if len(values) < 32767 else np.int32
             code_of_kind = np.array([index[r[j]] for r in rows], dtype=dtype)

@@ -21,8 +21,8 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL, URGENT
 
-# what `Pathway._after` books: a function, or a method with its arguments (`partial`, which the
-# compiled build calls without a closure)
+# what `Pathway._after` books: a `Booked` entry (below), a function, or a method with its arguments
+# (`partial`, which the compiled build calls without a closure)
 FUNCTION = type(lambda: None)
 PARTIAL = partial
 
@@ -203,6 +203,9 @@ def run(env, until, dispatcher=None):
         else:
             env._now, _, _, event = heappop(queue)
         if type(event) is booked:
+            if dispatcher is None:
+                raise TypeError("the queue holds a Booked entry but nothing was given to dispatch it "
+                                "(run(env, until, dispatcher))")
             dispatcher.dispatch(event)
             continue
         if type(event) is method or type(event) is function:

@@ -81,7 +81,12 @@ def _choose(table, u: float):
 
 # what a `Booked` entry on the queue calls (see `Pathway.dispatch`), the most frequent first
 LEAF_CLOSED, SCREENED, ASSESSMENT_END, RETURN, CIN_PLAN_END, CP_PLAN_END, S47_END, AGE_OUT_WAITING = range(8)
-FRONT_DOOR_TEAM, ASSESSMENT_TEAM = 0, 1  # `Booked.i` of AGE_OUT_WAITING
+FRONT_DOOR_TEAM, ASSESSMENT_TEAM = 1, 2  # `Booked.i` of AGE_OUT_WAITING (0, the default, is refused)
+# the same numbers by name, for tests and tools (the compiled build keeps the names above as C numbers)
+BOOKING_KINDS = {"leaf_closed": LEAF_CLOSED, "screened": SCREENED, "assessment_end": ASSESSMENT_END,
+                 "return": RETURN, "cin_plan_end": CIN_PLAN_END, "cp_plan_end": CP_PLAN_END,
+                 "s47_end": S47_END, "age_out_waiting": AGE_OUT_WAITING}
+WAITING_TEAMS = {"front_door": FRONT_DOOR_TEAM, "assessment": ASSESSMENT_TEAM}
 
 
 class Pathway(Dispatcher):
@@ -184,8 +189,9 @@ class Pathway(Dispatcher):
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
 
     def _after(self, delay: float, fn) -> None:
-        """Call `fn()` (a function) `delay` days from now, in SimPy's event order (as a Timeout
-        would): the function itself goes on SimPy's queue, and `run_events` calls it."""
+        """Call `fn` `delay` days from now, in SimPy's event order (as a Timeout would): `fn` itself
+        (a `Booked` entry for `dispatch`, or a function) goes on SimPy's queue, and `run_events`
+        calls it."""
         if not delay >= 0.0:  # negative, or not a number
             raise ValueError(f"negative delay {delay}")
         book(self.env, delay, fn)
@@ -318,7 +324,12 @@ class Pathway(Dispatcher):
         elif w == S47_END:
             self._s47_end(b.child, b.flag)
         elif w == AGE_OUT_WAITING:
-            self._age_out_waiting(b.child, self._front_door if b.i == FRONT_DOOR_TEAM else self._assessment_team)
+            if b.i == FRONT_DOOR_TEAM:
+                self._age_out_waiting(b.child, self._front_door)
+            elif b.i == ASSESSMENT_TEAM:
+                self._age_out_waiting(b.child, self._assessment_team)
+            else:
+                raise ValueError(f"unknown team {b.i} for a case waiting at 18")
         else:
             raise ValueError(f"unknown booking {w}")
 

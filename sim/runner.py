@@ -59,30 +59,32 @@ def _replication(params, seed, replication, snapshot, mechanisms, trace, keep_op
     t0 = time.perf_counter()
     model = Pathway(params, seed, replication, snapshot=snapshot, mechanisms=mechanisms, trace=trace,
                     keep_closed=keep_open_cases)
-    model.run()
-    events = model.log.to_frame()
-    model.log = None  # the frame holds the rows now; free the arrays before building the rest
-    children = pd.DataFrame({
-        "child": np.concatenate([np.frombuffer(model.retired_ids, dtype=np.int64),
-                                 np.fromiter(model.children.keys(), dtype=np.int64, count=len(model.children))]),
-        "dob": np.concatenate([np.frombuffer(model.retired_dobs, dtype=np.float64),
-                               np.fromiter((c.dob for c in model.children.values()), dtype=np.float64,
-                                           count=len(model.children))]),
-    }).sort_values("child", kind="stable").reset_index(drop=True)
-    allowances = pd.DataFrame(model.allowances, columns=["child", "start", "end", "kind"])
-    cl = model.caplog
-    capacity = pd.DataFrame({"time": cl.time, "resource": cl.resource, "capacity": cl.capacity, "in_use": cl.in_use})
-    waits, workers = [], []
-    for name, team in model.teams.items():
-        waits.extend((name, c, s, u, a) for c, s, u, a in team.waits)
-        # cases still waiting at the end
-        waits.extend((name, c, s, float("nan"), False) for c, (s, _) in team.waiting.items())
-        workers.extend((name, t, w) for t, w in team.worker_changes)
-    team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "until", "allocated"])
-    team_workers = pd.DataFrame(workers, columns=["team", "time", "workers"])
-    sim_events = _events_scheduled(model.env)
-    open_cases = model.open_cases() if keep_open_cases else []
-    model.close()
+    try:  # closed even if the run fails, so nothing waits for the collector
+        model.run()
+        events = model.log.to_frame()
+        model.log = None  # the frame holds the rows now; free the arrays before building the rest
+        children = pd.DataFrame({
+            "child": np.concatenate([np.frombuffer(model.retired_ids, dtype=np.int64),
+                                     np.fromiter(model.children.keys(), dtype=np.int64, count=len(model.children))]),
+            "dob": np.concatenate([np.frombuffer(model.retired_dobs, dtype=np.float64),
+                                   np.fromiter((c.dob for c in model.children.values()), dtype=np.float64,
+                                               count=len(model.children))]),
+        }).sort_values("child", kind="stable").reset_index(drop=True)
+        allowances = pd.DataFrame(model.allowances, columns=["child", "start", "end", "kind"])
+        cl = model.caplog
+        capacity = pd.DataFrame({"time": cl.time, "resource": cl.resource, "capacity": cl.capacity, "in_use": cl.in_use})
+        waits, workers = [], []
+        for name, team in model.teams.items():
+            waits.extend((name, c, s, u, a) for c, s, u, a in team.waits)
+            # cases still waiting at the end
+            waits.extend((name, c, s, float("nan"), False) for c, (s, _) in team.waiting.items())
+            workers.extend((name, t, w) for t, w in team.worker_changes)
+        team_waits = pd.DataFrame(waits, columns=["team", "case", "since", "until", "allocated"])
+        team_workers = pd.DataFrame(workers, columns=["team", "time", "workers"])
+        sim_events = _events_scheduled(model.env)
+        open_cases = model.open_cases() if keep_open_cases else []
+    finally:
+        model.close()
     del model  # freed here, and counted in the wall time
     return ReplicationResult(
         params=params, seed=seed, replication=replication, events=events, children=children,

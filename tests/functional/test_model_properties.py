@@ -275,14 +275,15 @@ def test_parallel_equals_sequential(one_year, snapshot):
 
 
 # ----------------------------------------------------------------------------------- memory
-@pytest.mark.parametrize("with_levers", [False, True])
-def test_a_finished_replication_leaves_nothing_for_the_garbage_collector(one_year, snapshot, with_levers):
+@pytest.mark.parametrize("variant", ["plain", "levers", "traced", "open cases kept"])
+def test_a_finished_replication_leaves_nothing_for_the_garbage_collector(one_year, snapshot, variant):
     """The model breaks its own reference cycles (`Pathway.close`), so it is freed by reference
     counting as the replication returns: a later collection would otherwise visit every object the
     run made, which grew faster than the model did (issue 5, scaling). Levers add processes of
-    their own (dated changes of workers and beds), still waiting when the run ends."""
+    their own (dated changes of workers and beds), still waiting when the run ends; a traced run
+    and one that keeps its open cases (a warm-up) keep more."""
     mech = None
-    if with_levers:
+    if variant == "levers":
         start = one_year.horizon.start_date + dt.timedelta(days=300)
         mech = build_mechanisms([
             Lever(lever="front_door_workers", start=start, ramp_months=6, mechanism={"extra_workers": 3}),
@@ -294,12 +295,14 @@ def test_a_finished_replication_leaves_nothing_for_the_garbage_collector(one_yea
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        r = run_replication(one_year, 5, 0, snapshot=snapshot, mechanisms=mech)
+        r = run_replication(one_year, 5, 0, snapshot=snapshot, mechanisms=mech, trace=variant == "traced",
+                            keep_open_cases=variant == "open cases kept")
         found = gc.collect()
     finally:
         if was_enabled:
             gc.enable()
     assert len(r.events) > 1000
+    assert (len(r.open_cases) > 100) is (variant == "open cases kept")
     assert found == 0, f"{found} objects left in reference cycles"
 
 

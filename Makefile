@@ -8,7 +8,7 @@ REPLICATIONS ?= 20
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"  # 77: pyproject.toml's licence (also for setup.py build_ext --inplace)
 
 # the compiled model core is rebuilt when its source changes (sim/core.py)
 CORE := setup.py $(foreach m,streams child eventlog eventqueue capacity sampling pathway,sim/$(m).py sim/$(m).pxd)

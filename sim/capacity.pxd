@@ -2,7 +2,8 @@
 cdef class Team:
     cdef public str name
     cdef public double caseload_limit, workers, extra_workers
-    cdef public long capacity
+    cdef public long capacity, n_allocated
+    cdef public bint keep_cases
     cdef public object log, clock
     cdef public set allocated
     cdef public dict waiting

@@ -173,15 +173,22 @@ class BedPool:
 
 class Team:
     """Social workers with a caseload limit. Cases beyond the limit wait for allocation, first come
-    first served; the wait is recorded. `on_allocate` callbacks let a process resume its work."""
+    first served; the wait is recorded. `on_allocate` callbacks let a process resume its work.
+
+    The team counts its allocated cases (`n_allocated`). It also keeps their numbers (`allocated`)
+    when `keep_cases` is set, for checking; the model sets it only when it traces, because at
+    eight times the default size looking up a case number in a large set read a cold integer
+    object each time. A case released must have been requested."""
 
     def __init__(self, name: str, workers: float, caseload_limit: float, log: Optional[CapacityLog],
-                 clock: Callable[[], float]):
+                 clock: Callable[[], float], keep_cases: bool = True):
         self.name, self.caseload_limit, self.log, self.clock = name, caseload_limit, log, clock
         self.workers = workers        # the establishment, as the parameters date it
         self.extra_workers = 0.0      # added by levers
         self.capacity = int(workers * caseload_limit + 1e-9)
-        self.allocated: set[int] = set()
+        self.n_allocated = 0
+        self.keep_cases = keep_cases
+        self.allocated: set[int] = set()  # the allocated cases' numbers, if `keep_cases`
         self.waiting: dict[int, tuple[float, Optional[Callable[[], None]]]] = {}  # insertion ordered
         # (case, waited from, until, allocated): until is the allocation, or the closure of a case
         # that was never allocated
@@ -191,8 +198,10 @@ class Team:
 
     def request(self, case: int) -> bool:
         """True if allocated now; otherwise the case joins the queue for allocation."""
-        if len(self.allocated) < self.capacity and not self.waiting:
-            self.allocated.add(case)
+        if self.n_allocated < self.capacity and not self.waiting:
+            self.n_allocated += 1
+            if self.keep_cases:
+                self.allocated.add(case)
             if self.log is not None:
                 self._record()
             return True
@@ -207,12 +216,14 @@ class Team:
 
     def release(self, case: int) -> None:
         """The case closes (allocated or still waiting)."""
-        if case in self.allocated:
-            self.allocated.discard(case)
-            self._allocate_waiting()
-        elif case in self.waiting:
+        if case in self.waiting:
             since, _ = self.waiting.pop(case)
             self.waits.append((case, since, self.clock(), False))
+        elif not self.keep_cases or case in self.allocated:
+            self.n_allocated -= 1
+            if self.keep_cases:
+                self.allocated.discard(case)
+            self._allocate_waiting()
         if self.log is not None:
             self._record()
 
@@ -233,10 +244,12 @@ class Team:
             self._record()
 
     def _allocate_waiting(self) -> None:
-        while self.waiting and len(self.allocated) < self.capacity:
+        while self.waiting and self.n_allocated < self.capacity:
             case = next(iter(self.waiting))
             since, callback = self.waiting.pop(case)
-            self.allocated.add(case)
+            self.n_allocated += 1
+            if self.keep_cases:
+                self.allocated.add(case)
             self.waits.append((case, since, self.clock(), True))
             if callback is not None:
                 callback()
@@ -244,5 +257,5 @@ class Team:
     def _record(self) -> None:
         if self.log is None:
             return
-        self.log.record(self.clock(), self.name, self.capacity, len(self.allocated))
+        self.log.record(self.clock(), self.name, self.capacity, self.n_allocated)
         self.log.record(self.clock(), self.name + "_waiting", float("inf"), len(self.waiting))

@@ -29,6 +29,7 @@ cdef class Pathway(Dispatcher):
     cdef public list allowances, _keys, _ahead_hashes, _ahead_screening, month_index
     cdef double[:, ::1] _ahead_rows
     cdef public list need_tables, exit_tables
+    cdef list _spare
     cdef public dict children, route_means, next_need, beds, teams, waiting_for_placement
     cdef public tuple fd_outcomes, assess_outcomes, s47_outcomes, cin_routes, cp_routes
     cdef public tuple contact_ages, direct_ages, _places_table
@@ -37,7 +38,9 @@ cdef class Pathway(Dispatcher):
     cpdef double u(self, Child child, long stream)
 
     cpdef run_events(self, double until)
-    @cython.locals(w=cython.long)
+    @cython.locals(b=Booked, spare=list)
+    cpdef Booked _booking(self, long what, object child=*, long long i=*, double x=*, str s=*, bint flag=*, object o=*)
+    @cython.locals(w=cython.long, i=cython.longlong, x=cython.double, s=str, flag=cython.bint)
     cpdef dispatch(self, Booked b)
     @cython.locals(g=GlobalStream, growth_max=cython.double, lam_max=cython.double, t=cython.double, times=list,
                    base=cython.double, growth=cython.double, lam=cython.double, month=list)

@@ -182,11 +182,13 @@ class Pathway(Dispatcher):
             for ch in sorted(t.changes, key=lambda c: c.date):
                 if ch.date <= self.start:
                     workers = ch.value
-            self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock)
+            self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock,
+                                    keep_cases=self.trace)
         self._front_door = self.teams["front_door"]
         self._assessment_team = self.teams["assessment"]
         self._safeguarding = self.teams["safeguarding"]
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
+        self._spare: list[Booked] = []  # `Booked` entries dispatched, for reuse (`_booking`)
 
     def _after(self, delay: float, fn) -> None:
         """Call `fn` `delay` days from now, in SimPy's event order (as a Timeout would): `fn` itself
@@ -306,30 +308,44 @@ class Pathway(Dispatcher):
         """Run the queue until `until` (days): `sim.eventqueue.run`."""
         eventqueue.run(self.env, until, self)
 
+    def _booking(self, what, child=None, i=0, x=0.0, s="", flag=False, o=None):
+        """A `Booked` entry (`sim.eventqueue.booking`), reusing one already dispatched: a new one
+        would be tracked by the garbage collector, and freeing each touches two cold neighbours
+        in the collector's list."""
+        spare = self._spare
+        if not spare:
+            return booking(what, child, i, x, s, flag, o)
+        b = spare.pop()
+        b.what, b.child, b.i, b.x, b.s, b.flag, b.o = what, child, i, x, s, flag, o
+        return b
+
     def dispatch(self, b: Booked) -> None:
-        """Call the method a `Booked` entry of the queue names, with its arguments."""
-        w = b.what
+        """Call the method a `Booked` entry of the queue names, with its arguments; the entry
+        goes back to the spares first (the method may book again)."""
+        w, child, i, x, s, flag, o = b.what, b.child, b.i, b.x, b.s, b.flag, b.o
+        b.child = b.o = None
+        self._spare.append(b)
         if w == LEAF_CLOSED:
-            self._leaf_closed(b.i, b.x, b.s)
+            self._leaf_closed(i, x, s)
         elif w == SCREENED:
-            self._screened(b.child)
+            self._screened(child)
         elif w == ASSESSMENT_END:
-            self._assessment_end(b.child, b.flag)
+            self._assessment_end(child, flag)
         elif w == RETURN:
-            self._return(b.child, b.o)
+            self._return(child, o)
         elif w == CIN_PLAN_END:
-            self._cin_plan_end(b.child, b.s, b.flag)
+            self._cin_plan_end(child, s, flag)
         elif w == CP_PLAN_END:
-            self._cp_plan_end(b.child, b.s, b.flag)
+            self._cp_plan_end(child, s, flag)
         elif w == S47_END:
-            self._s47_end(b.child, b.flag)
+            self._s47_end(child, flag)
         elif w == AGE_OUT_WAITING:
-            if b.i == FRONT_DOOR_TEAM:
-                self._age_out_waiting(b.child, self._front_door)
-            elif b.i == ASSESSMENT_TEAM:
-                self._age_out_waiting(b.child, self._assessment_team)
+            if i == FRONT_DOOR_TEAM:
+                self._age_out_waiting(child, self._front_door)
+            elif i == ASSESSMENT_TEAM:
+                self._age_out_waiting(child, self._assessment_team)
             else:
-                raise ValueError(f"unknown team {b.i} for a case waiting at 18")
+                raise ValueError(f"unknown team {i} for a case waiting at 18")
         else:
             raise ValueError(f"unknown booking {w}")
 
@@ -413,7 +429,7 @@ class Pathway(Dispatcher):
         order of events and random numbers are those of the general path (`_contact`, `_screen`,
         `_screened`, `_maybe_recontact`), which a test checks; anything else goes that way."""
         team = self._front_door
-        if len(team.allocated) >= team.capacity or team.waiting:
+        if team.n_allocated >= team.capacity or team.waiting:
             return False
         now = self.env._now
         if d >= dob + 18 * DAYS_PER_YEAR - now:  # screening cut short by the 18th birthday
@@ -431,7 +447,7 @@ class Pathway(Dispatcher):
                 return False  # the child comes back
         self.log.add(now, cid, "contact", "out", "contact", "", "", "")
         team.request(cid)
-        self._after(d, booking(LEAF_CLOSED, i=cid, x=dob, s=outcome))
+        self._after(d, self._booking(LEAF_CLOSED, i=cid, x=dob, s=outcome))
         return True
 
     def _leaf_closed(self, cid: int, dob: float, outcome: str) -> None:
@@ -505,7 +521,7 @@ class Pathway(Dispatcher):
         if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
             return False
         rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
-        self._after(d, booking(RETURN, child, o=rp))
+        self._after(d, self._booking(RETURN, child, o=rp))
         return True
 
     def _return(self, child: Child, referral_probability: Optional[float]):
@@ -528,7 +544,7 @@ class Pathway(Dispatcher):
             team.on_allocate(child.id, partial(self._screen, child, elapsed))
             # a contact still waiting at the 18th birthday closes then
             t18 = max(child.time_to_18(self.env._now), 0.0)
-            self._after(t18, booking(AGE_OUT_WAITING, child, i=FRONT_DOOR_TEAM))
+            self._after(t18, self._booking(AGE_OUT_WAITING, child, i=FRONT_DOOR_TEAM))
 
     def _age_out_waiting(self, child: Child, team: Team):
         if child.id in team.waiting and child.state in ("contact", "assessment"):
@@ -539,7 +555,7 @@ class Pathway(Dispatcher):
     def _screen(self, child: Child, elapsed: float):
         d = self._screening.sample(self.u(child, S.screening), elapsed)
         d, _ = self._capped(child, d)
-        self._after(d, booking(SCREENED, child))
+        self._after(d, self._booking(SCREENED, child))
 
     def _screened(self, child: Child):
         now = self.env._now
@@ -600,13 +616,13 @@ class Pathway(Dispatcher):
         # waiting for a social worker: start when allocated (just after the step that freed the
         # worker), or close at the 18th birthday if still waiting then
         team.on_allocate(child.id, partial(self._after, 0.0, partial(self._assessment_start, child, elapsed)))
-        self._after(max(child.time_to_18(self.env._now), 0.0), booking(AGE_OUT_WAITING, child, i=ASSESSMENT_TEAM))
+        self._after(max(child.time_to_18(self.env._now), 0.0), self._booking(AGE_OUT_WAITING, child, i=ASSESSMENT_TEAM))
 
     def _assessment_start(self, child: Child, elapsed: float):
         self._note(child, "assessment_start")
         d = self._assessment_duration.sample(self.u(child, S.assessment_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, booking(ASSESSMENT_END, child, flag=adult))
+        self._after(d, self._booking(ASSESSMENT_END, child, flag=adult))
 
     def _assessment_end(self, child: Child, adult: bool):
         self._assessment_team.release(child.id)
@@ -630,7 +646,7 @@ class Pathway(Dispatcher):
         team.request(child.id)
         d = self._s47_duration.sample(self.u(child, S.s47_duration), elapsed)
         d, adult = self._capped(child, d)
-        self._after(d, booking(S47_END, child, flag=adult))
+        self._after(d, self._booking(S47_END, child, flag=adult))
 
     def _s47_end(self, child: Child, adult: bool):
         self._safeguarding.release(child.id)
@@ -693,7 +709,7 @@ class Pathway(Dispatcher):
         route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
         d, adult = self._capped(child, d)
-        self._after(d, booking(CIN_PLAN_END, child, s=route, flag=adult))
+        self._after(d, self._booking(CIN_PLAN_END, child, s=route, flag=adult))
 
     def _cin_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)
@@ -715,7 +731,7 @@ class Pathway(Dispatcher):
         route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
         d, adult = self._capped(child, d)
-        self._after(d, booking(CP_PLAN_END, child, s=route, flag=adult))
+        self._after(d, self._booking(CP_PLAN_END, child, s=route, flag=adult))
 
     def _cp_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)

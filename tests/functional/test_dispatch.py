@@ -74,6 +74,33 @@ def test_each_booking_reaches_its_method_with_its_arguments(baseline_params):
     assert {b.what for b, _ in cases} == set(K.values()) and len(K) == 8  # every kind the model books
 
 
+def test_a_dispatched_entry_is_reused_and_holds_nothing_meanwhile(baseline_params):
+    """`dispatch` puts the entry back among the spares before calling its method (which may book
+    again): it must not keep the child alive, and the next booking takes it with new values."""
+    import weakref
+
+    model = Recorder(baseline_params, 1, 0)
+    K = pathway.BOOKING_KINDS
+    child = Child(7, -2000.0, 0)
+    b = model._booking(K["return"], child, o=0.5)
+    CALLS.clear()
+    model.dispatch(b)
+    assert CALLS == [("return", child, 0.5)]
+    assert b.child is None and b.o is None  # a spare refers to nothing
+    gone = weakref.ref(child) if hasattr(child, "__weakref__") else None
+    del child
+    CALLS.clear()
+    if gone is not None:
+        assert gone() is None
+    other = Child(8, -1000.0, 0)
+    again = model._booking(K["cin_plan_end"], other, s="closed", flag=True)
+    assert again is b  # reused
+    model.dispatch(again)
+    assert CALLS == [("cin_plan_end", other, "closed", True)]
+    fresh = model._booking(K["screened"], other)
+    assert model._booking(K["screened"], other) is not fresh  # no spare left: a new entry
+
+
 def test_an_unknown_booking_or_team_is_refused(baseline_params):
     model = Recorder(baseline_params, 1, 0)
     child = Child(7, -2000.0, 0)

@@ -109,6 +109,47 @@ def test_team_allocates_up_to_the_limit_and_queues_in_order():
     assert team2.allocated == {1, 2}
 
 
+def test_a_team_that_only_counts_its_cases_behaves_as_one_that_keeps_them():
+    """The model's teams count their allocated cases and keep the numbers only when tracing: over
+    any sequence of requests, releases (allocated or still waiting) and changes of staff, the
+    answers, wake-ups, waits and capacity records must be the same either way."""
+    import random
+
+    def play(keep: bool):
+        rnd = random.Random(11)
+        log, clock = CapacityLog(), Clock()
+        team = Team("assessment", workers=2, caseload_limit=3, log=log, clock=clock, keep_cases=keep)
+        woken, answers, open_cases, nxt = [], [], [], 0
+        for step in range(3000):
+            clock.t = float(step)
+            r = rnd.random()
+            if r < 0.5 or not open_cases:
+                nxt += 1
+                ok = team.request(nxt)
+                answers.append(ok)
+                if ok:
+                    assert team.n_allocated <= team.capacity
+                else:
+                    team.on_allocate(nxt, lambda c=nxt: woken.append((c, clock.t)))
+                open_cases.append(nxt)
+            elif r < 0.97:
+                team.release(open_cases.pop(rnd.randrange(len(open_cases))))
+            else:
+                team.set_workers(rnd.choice([0, 1, 2, 3, 4]))
+            if keep:  # the count is the number of cases kept
+                assert team.n_allocated == len(team.allocated)
+                assert not team.allocated & set(team.waiting)
+            else:
+                assert not team.allocated
+        return dict(answers=answers, woken=woken, waits=team.waits, waiting=list(team.waiting),
+                    n=team.n_allocated, log=(log.time, log.resource, log.capacity, log.in_use))
+
+    kept, counted = play(True), play(False)
+    assert kept == counted
+    assert len(kept["woken"]) > 100 and not all(kept["answers"])
+    assert any(not allocated for _, _, _, allocated in kept["waits"])  # some closed while waiting
+
+
 def test_team_capacity_is_workers_times_limit_rounded_down():
     t = Team("safeguarding", workers=2.5, caseload_limit=3, log=None, clock=Clock())
     assert t.capacity == 7

@@ -157,7 +157,7 @@ def fit_care_supply(f) -> None:
     """Set `arrivals.direct_care_entries` and `age_at_direct_entry` (and, if needed, scale the
     front door's routes into care) for a `calibration.fit._Fitter` with no CIN census; logs every
     choice and leaves the numbers in `f.supply` and the warm-up's last caseload in `f.warmup_cases`."""
-    from calibration.fit import MIN_CASES, fit_rate, monthly_counts
+    from calibration.rates import MIN_CASES, fit_rate, monthly_counts
 
     full = f.periods
     first = first_entries(f.s.periods, full)

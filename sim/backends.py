@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Optional, Sequence
@@ -39,6 +40,11 @@ BACKENDS = ("local", "dask")
 CONNECT_TIMEOUT = "5s"
 CHECK_EVERY = 2.0   # seconds between looks, during a batch, for workers that joined since the last check
 POLL = 0.05         # seconds between looks for finished tasks
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: the cores, at most eight."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 class BackendError(Exception):
@@ -189,8 +195,7 @@ class DaskBackend(Backend):
                 self.client.close()
                 raise
         else:
-            from .batch import default_workers
-
+            
             self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
                                         processes=True, dashboard_address=":0", worker_dashboard_address=None,
                                         silence_logs=logging.ERROR)
@@ -397,8 +402,7 @@ class _quiet:
 
 def make_backend(kind: Optional[str] = None, workers: Optional[int] = None, scheduler: Optional[str] = None) -> Backend:
     """A backend from command-line choices; with no `kind`, a `scheduler` address implies dask."""
-    from .batch import default_workers
-
+    
     kind = kind or ("dask" if scheduler else "local")
     if scheduler and kind == "local":
         raise BackendError("--scheduler needs --backend dask")

@@ -3,7 +3,6 @@ bar; results identical whatever the backend and the number of workers, because e
 depends only on (parameters, seed, number)."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from .initial import OpenCase
 from .measures import stocks_by_month, summary_by_fy
 from .params import Params
 from .runner import run_replication
+from .backends import LocalBackend, default_workers  # noqa: F401 - default_workers re-exported
 
 
 @dataclass
@@ -61,17 +61,11 @@ class Progress:
         self.stream.flush()
 
 
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def run_replications(params: Params, seed: int, replications: int, snapshot: Optional[list[OpenCase]] = None,
                      workers: int = 1, keep_events: Callable[[int], bool] = lambda r: r == 0,
                      progress: bool = True, backend=None) -> list[ReplicationOutput]:
     """Replications 0..R-1, sequentially (workers=1), in a process pool, or on `backend` (a
     sim.backends.Backend, which the caller closes); sorted by number, each exactly once."""
-    from .backends import LocalBackend
-
     bar = Progress(replications, enabled=progress)
     own = backend is None
     if own:

@@ -20,8 +20,10 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from experiments.run import Cache, Context, run_many  # noqa: E402
-from sim.files import file_sha256, read_snapshot, resolve_snapshot  # noqa: E402
+from carepath.cache import Cache  # noqa: E402
+from experiments.run import Context, run_many  # noqa: E402
+from carepath.outputs import file_sha256  # noqa: E402
+from sim.inputs import read_snapshot, resolve_snapshot  # noqa: E402
 from sim.levers import Lever  # noqa: E402
 from sim.params import load_params  # noqa: E402
 

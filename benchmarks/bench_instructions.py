@@ -40,7 +40,7 @@ def child(root: Path, scale: float, run: bool) -> None:
             print(json.dumps({"events": events}))
         return
     sys.path.insert(0, str(root))
-    from sim.files import read_snapshot, resolve_snapshot
+    from sim.inputs import read_snapshot, resolve_snapshot
     from sim.params import load_params
     from sim.pathway import Pathway
 

@@ -24,7 +24,7 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.files import read_snapshot, resolve_snapshot  # noqa: E402
+from sim.inputs import read_snapshot, resolve_snapshot  # noqa: E402
 from sim.measures import stocks_by_month, summary_by_fy  # noqa: E402
 from sim.params import load_params  # noqa: E402
 from sim.runner import run_replication  # noqa: E402

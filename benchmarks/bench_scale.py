@@ -44,7 +44,7 @@ def one(scale: float, root: Path) -> dict:
     """One replication at `scale` with the code of checkout `root`, in this (fresh) process."""
     sys.path.insert(0, str(root))
     import sim.core
-    from sim.files import read_snapshot, resolve_snapshot
+    from sim.inputs import read_snapshot, resolve_snapshot
     from sim.measures import stocks_by_month, summary_by_fy
     from sim.params import load_params
     from sim.runner import run_replication

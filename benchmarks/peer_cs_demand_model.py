@@ -10,7 +10,7 @@ What it does:
    been extracted then: collection years after it are left out; rows of a year that straddles
    it lose the episodes that start later, and end dates after it are blanked (with REC and
    REASON_PLACE_CHANGE). Both models read the same cut folder and nothing else.
-3. carepath: `calibration.command.calibrate` on the cut SSDA903 only (no CIN census, no
+3. carepath: `carepath.commands.calibrate.calibrate` on the cut SSDA903 only (no CIN census, no
    contacts, no back-cast), extract date = cut-off; then `sim.runner.run_replication` R times
    from the fitted snapshot for two years; mean and 95% band (2.5-97.5 percentiles) of children
    in care at each month end.
@@ -234,7 +234,7 @@ def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt
     import yaml
 
     from calibration.cin_census import load_cin_census
-    from calibration.command import DEFAULT_TEMPLATE
+    from carepath.commands.calibrate import DEFAULT_TEMPLATE
     from calibration.contacts import load_contacts
     from calibration.fit import as_of, fit_parameters
     from calibration.ssda903 import load_ssda903
@@ -264,8 +264,8 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
                  workers: int, seed: int, full_pathway_data: Path | None = None, extract: dt.date | None = None):
     import pandas as pd
 
-    from calibration.command import calibrate
-    from sim.files import read_snapshot
+    from carepath.commands.calibrate import calibrate
+    from sim.inputs import read_snapshot
     from sim.params import load_params
 
     t0 = time.perf_counter()

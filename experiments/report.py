@@ -26,7 +26,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.files import atomic_write, write_text  # noqa: E402
 from sim.levers import LEVERS  # noqa: E402
 
 from .business_case import LEVER_VOLUME  # noqa: E402
@@ -261,12 +260,6 @@ def to_html(doc: Doc, title: str) -> str:
 
 
 # -------------------------------------------------------------------------------------- helpers
-def _save(fig, path: Path) -> Path:
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
-    plt.close(fig)
-    return path
-
-
 def _months(index) -> pd.DatetimeIndex:
     return pd.to_datetime([f"{m}-01" for m in index]) + pd.offsets.MonthEnd(0)
 
@@ -320,7 +313,7 @@ def _paired_total(summary: pd.DataFrame, scenario: str, measure: str, years: lis
 
 
 # --------------------------------------------------------------------------------------- charts
-def chart_roi_profile(profile, sset, all_name, years, path: Path) -> Path:
+def chart_roi_profile(profile, sset, all_name, years):
     p = profile[profile["scenario"] == all_name].set_index("financial_year").reindex(years)
     x = np.arange(len(years))
     fig, ax = plt.subplots(figsize=(10, 5.2))
@@ -345,10 +338,10 @@ def chart_roi_profile(profile, sset, all_name, years, path: Path) -> Path:
     ax.set_title(f"Savings by financial year: {_label(all_name, sset).lower()} (model) and the council's business case")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
-    return _save(fig, path)
+    return fig
 
 
-def chart_fan(stocks, sset, path: Path) -> Path:
+def chart_fan(stocks, sset):
     """Children in care per scenario: small multiples, each with the baseline in grey."""
     s = stocks[stocks["measure"] == "care"]
     g = s.groupby(["scenario", "month"])["value"]
@@ -385,7 +378,7 @@ def chart_fan(stocks, sset, path: Path) -> Path:
     fig.suptitle(f"Children in care at each month end: mean and range holding 95% of {nrep} replications",
                  y=1.03, fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    return _save(fig, path)
+    return fig
 
 
 # Placement groups for the mix chart: finer than the published groups where the levers act
@@ -413,7 +406,7 @@ def _groups(stocks: pd.DataFrame, scenario: str) -> pd.DataFrame:
     return out
 
 
-def chart_placement_mix(stocks, sset, all_name, path: Path) -> Path:
+def chart_placement_mix(stocks, sset, all_name):
     base, scen = _groups(stocks, BASELINE), _groups(stocks, all_name)
     keep = [(lab, col) for lab, _, col in MIX_GROUPS if base[lab].max() > 0 or scen[lab].max() > 0]
     labels, colours = [k for k, _ in keep], [c for _, c in keep]
@@ -440,10 +433,10 @@ def chart_placement_mix(stocks, sset, all_name, path: Path) -> Path:
     fig.legend(h, lbl, loc="lower center", ncol=5, bbox_to_anchor=(0.5, -0.12), fontsize=9, frameon=False)
     fig.suptitle("Placement mix over time (mean of replications)", fontsize=12)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
-def chart_waterfall(profile, sset, all_name, year, path: Path) -> Path:
+def chart_waterfall(profile, sset, all_name, year):
     singles = _singles(sset)
     p = profile[profile["financial_year"] == year].set_index("scenario")
     vals = [float(p.loc[n, "gross_saving"]) for n in singles]
@@ -490,10 +483,10 @@ def chart_waterfall(profile, sset, all_name, year, path: Path) -> Path:
     if c and c.levers:
         ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
-def chart_interaction(interaction, path: Path) -> Path:
+def chart_interaction(interaction):
     it = interaction
     x = np.arange(len(it))
     fig, ax = plt.subplots(figsize=(10, 4.8))
@@ -509,10 +502,10 @@ def chart_interaction(interaction, path: Path) -> Path:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
-def chart_lever_comparison(comparison, sset, path: Path) -> Path:
+def chart_lever_comparison(comparison, sset):
     lv = comparison[comparison["kind"] == "lever"].reset_index(drop=True)
     y = np.arange(len(lv))[::-1]
     fig, ax = plt.subplots(figsize=(9.5, 0.55 * len(lv) + 1.8))
@@ -531,7 +524,7 @@ def chart_lever_comparison(comparison, sset, path: Path) -> Path:
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return fig
 
 
 # -------------------------------------------------------------------------------------- sections
@@ -935,8 +928,9 @@ def _files(doc, out: Path, charts: list[tuple[Path, str]]):
 # ---------------------------------------------------------------------------------------- entry
 def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, summary_table, effects, outcomes,
                  comparison, interaction, intensities, years, seed: Optional[int] = None,
-                 params_hash: Optional[str] = None) -> list[Path]:
-    """Write the charts, report.md and report.html into `out`; return the paths written."""
+                 params_hash: Optional[str] = None, writer) -> list[Path]:
+    """Write the charts, report.md and report.html into `out` with `writer` (the application's:
+    `figure(fig, path)` and `text(text, path)`); return the paths written."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if seed is None:
@@ -957,7 +951,7 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
     _headline(doc, sset, summary_table, all_name, years)
 
     if all_name is not None:
-        p = chart_roi_profile(profile, sset, all_name, years, out / "chart_roi_profile.png")
+        p = writer.figure(chart_roi_profile(profile, sset, all_name, years), out / "chart_roi_profile.png")
         charts.append((p, "gross and net saving by financial year beside the council's Table 1"))
         doc.fig(p, "Savings by financial year",
                 f"Savings by financial year for {_label(all_name, sset).lower()}: the model's mean gross saving with "
@@ -969,20 +963,20 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
 
     doc.h(2, "Charts")
     if stocks is not None and len(stocks) and (stocks["measure"] == "care").any():
-        p = chart_fan(stocks, sset, out / "chart_children_in_care.png")
+        p = writer.figure(chart_fan(stocks, sset), out / "chart_children_in_care.png")
         charts.append((p, "children in care per scenario, month by month, with 95% bands"))
         doc.fig(p, "Children in care per scenario",
                 "Children in care at each month end, per scenario (blue: mean; shaded: the range holding 95% of "
                 "replications) with the baseline's mean in grey.")
     if all_name is not None and stocks is not None and len(stocks):
-        p = chart_placement_mix(stocks, sset, all_name, out / "chart_placement_mix.png")
+        p = writer.figure(chart_placement_mix(stocks, sset, all_name), out / "chart_placement_mix.png")
         charts.append((p, "placement mix over time, baseline and all levers"))
         doc.fig(p, "Placement mix over time",
                 f"Children in care by placement group at each month end: baseline, {_label(all_name, sset).lower()}, "
                 "and the difference between them.")
     singles = _singles(sset)
     if singles:
-        p = chart_waterfall(profile, sset, all_name, y8, out / "chart_waterfall.png")
+        p = writer.figure(chart_waterfall(profile, sset, all_name, y8), out / "chart_waterfall.png")
         charts.append((p, f"waterfall of {y8} gross savings by lever"))
         doc.fig(p, "Waterfall of savings by lever",
                 f"Gross saving in {y8} from each lever run alone (green; black bars are 95% intervals), their sum, and "
@@ -991,7 +985,7 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
         doc.p("No scenario has a single lever, so there is no waterfall by lever.")
     doc.h(3, "Interaction between levers")
     if interaction is not None and len(interaction):
-        p = chart_interaction(interaction, out / "chart_interaction.png")
+        p = writer.figure(chart_interaction(interaction), out / "chart_interaction.png")
         charts.append((p, "all levers together against the sum of each alone, by year"))
         doc.fig(p, "Interaction between levers", "Gross saving of each lever alone summed, and of all levers together, "
                 "by financial year; the line is the difference.")
@@ -1003,7 +997,7 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
 
     _comparison(doc, sset, comparison, profile, summary, effects, summary_table, interaction, intensities, all_name, years)
     if comparison is not None and len(comparison) and (comparison["kind"] == "lever").any():
-        p = chart_lever_comparison(comparison, sset, out / "chart_lever_comparison.png")
+        p = writer.figure(chart_lever_comparison(comparison, sset), out / "chart_lever_comparison.png")
         charts.append((p, "each lever's saving, council and model"))
         # place the figure right after the lever table
         idx = next(i for i, b in enumerate(doc.blocks) if b[0] == "h" and b[2] == "Each lever at full benefit") + 2
@@ -1016,8 +1010,8 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
     _files(doc, out, charts)
 
     written += [p for p, _ in charts]
-    written.append(write_text(to_markdown(doc), out / "report.md"))
-    written.append(write_text(to_html(doc, f"Business case: {sset.name}"), out / "report.html"))
+    written.append(writer.text(to_markdown(doc), out / "report.md"))
+    written.append(writer.text(to_html(doc, f"Business case: {sset.name}"), out / "report.html"))
     return written
 
 

@@ -1,19 +1,18 @@
 """Run a scenario set: every scenario and the baseline over the same replications (common random
 numbers), with levers stated as targets resolved to mechanism intensities first.
 
-Finished replications are cached on disk, keyed by the parameters' hash, the snapshot's hash, the
-model code's hash (sim/*.py), the seed, the scenario's levers and the replication number, so an interrupted experiment resumes
-without redoing them. Cache files are written atomically, each as soon as its replication
-finishes, whichever backend runs it (a local process pool or a Dask cluster, see sim/backends.py).
+Finished replications go to the cache the caller hands in (`carepath.cache.Cache` keeps them on
+disk), keyed by the parameters' hash, the snapshot's hash, the model code's hash (sim/*.py), the
+seed, the scenario's levers and the replication number, so an interrupted experiment resumes
+without redoing them; each is stored as soon as its replication finishes, whichever backend runs
+it (a local process pool or a Dask cluster, see sim/backends.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
-import pickle
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -23,41 +22,12 @@ from scipy import stats
 from sim.backends import Backend, LocalBackend
 from sim.batch import Progress
 from sim.calendar import FinancialYear, fy_edges
-from sim.files import atomic_write
 from sim.levers import Lever, build_mechanisms
 from sim.measures import stocks_by_month, summary_by_fy
 from sim.runner import run_replication
 from sim.version import model_digest
 
 BASELINE = "baseline"
-
-
-# --------------------------------------------------------------------------------- the cache
-class Cache:
-    """One pickle per finished replication, written atomically."""
-
-    def __init__(self, folder: Optional[Path]):
-        self.folder = Path(folder) if folder else None
-        if self.folder:
-            self.folder.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, key: str) -> Optional[Path]:
-        return self.folder / f"{key}.pkl" if self.folder else None
-
-    def get(self, key: str):
-        p = self._path(key)
-        if p is None or not p.exists():
-            return None
-        try:
-            with open(p, "rb") as f:
-                return pickle.load(f)
-        except (OSError, pickle.UnpicklingError, EOFError):
-            return None  # a damaged file is simply run again
-
-    def put(self, key: str, value) -> None:
-        p = self._path(key)
-        if p is not None:
-            atomic_write(p, lambda tmp: tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
 
 
 def levers_digest(levers: list[Lever]) -> str:
@@ -73,7 +43,7 @@ class Context:
     snapshot: Optional[list]
     seed: int
     identity: str          # parameters hash + snapshot hash
-    cache: Cache
+    cache: object  # get(key) -> value or None, put(key, value): e.g. carepath.cache.Cache
     workers: int = 1
     progress: bool = True
     backend: Optional[Backend] = None   # default: a local process pool of `workers`, made when first needed

@@ -37,7 +37,7 @@ from sim.calendar import fy_edges
 from sim.levers import FRACTIONS, Lever
 from sim.params import Params, ParamsError, describe_validation_error, params_from_dict, read_yaml_mapping
 
-from .run import BASELINE, Cache, Context, resolve_scenarios, run_many
+from .run import BASELINE, Context, resolve_scenarios, run_many
 from .scenarios import ScenarioSet
 
 _TOL = 1e-6
@@ -403,7 +403,7 @@ class Evaluator:
     cache and one process pool; several points at once so the pool stays busy."""
 
     def __init__(self, analysis: Analysis, snapshot, snapshot_hash: str, seed: int, reps: int,
-                 cache: Cache, workers: int, progress: bool, backend=None):
+                 cache, workers: int, progress: bool, backend=None):
         self.a, self.snapshot, self.snap_hash = analysis, snapshot, snapshot_hash
         self.seed, self.reps, self.cache, self.workers, self.progress = seed, reps, cache, workers, progress
         self.backend = backend     # a shared backend (sim.backends), when Context has one
@@ -607,14 +607,12 @@ def _axis_label(analysis: Analysis, unit: str) -> str:
     return analysis.spec.output.describe() + (f" ({unit})" if unit else "")
 
 
-def plot_tornado(tornado: pd.DataFrame, analysis: Analysis, base_out: float, path: Path) -> Path:
+def plot_tornado(tornado: pd.DataFrame, analysis: Analysis, base_out: float):
     """Horizontal bars from the output at the base values to the output at each input's low
     and high bound; the input with the largest swing at the top."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from sim.charts import _save
 
     t = tornado.iloc[::-1].reset_index(drop=True)
     div, unit = _scale(analysis, list(t["output_at_low"]) + list(t["output_at_high"]) + [base_out])
@@ -634,17 +632,15 @@ def plot_tornado(tornado: pd.DataFrame, analysis: Analysis, base_out: float, pat
                  f"{base:,.2f}{' ' + unit if unit else ''})", fontsize=11)
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    return fig
 
 
-def plot_morris(ind: pd.DataFrame, analysis: Analysis, path: Path) -> Path:
+def plot_morris(ind: pd.DataFrame, analysis: Analysis):
     """Morris screening: mean absolute elementary effect (mu*) against their spread (sigma).
     Points are numbered; the key beside the chart names them (largest mu* first)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from sim.charts import _save
 
     w = ind.pivot_table(index="input", columns="index", values="value").sort_values("mu_star", ascending=False)
     conf = ind[ind["index"] == "mu_star"].set_index("input")
@@ -671,4 +667,4 @@ def plot_morris(ind: pd.DataFrame, analysis: Analysis, path: Path) -> Path:
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     fig.text(0.99, 0.5, "\n".join(key), ha="left", va="center", fontsize=9, transform=fig.transFigure)
-    return _save(fig, path)
+    return fig

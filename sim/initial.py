@@ -4,7 +4,7 @@ A snapshot row gives a child's date of birth, stage, days already spent in that 
 the current period of care) and placement. The model draws what remains conditional on the time
 already spent. Rows in state "closed" are children whose case closed recently (`state_start` is
 the closure date, `closure` its kind): they may come back, conditional on not having done so yet.
-Optional columns: `closure`, `last_referral` (date of the latest referral, for re-referrals). Reading files happens in `sim.files`; this module works on plain rows.
+Optional columns: `closure`, `last_referral` (date of the latest referral, for re-referrals). Reading files happens in `sim.inputs`; this module works on plain rows.
 """
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ def baseline_params(_baseline_dict_master):
 @pytest.fixture(scope="session")
 def snapshot(baseline_params):
     """The shipped synthetic caseload at 1 April 2021."""
-    from sim.files import read_snapshot
+    from sim.inputs import read_snapshot
     return read_snapshot(SNAPSHOT_CSV, baseline_params)
 
 

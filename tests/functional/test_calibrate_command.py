@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration.command import DEFAULT_TEMPLATE, calibrate
+from carepath.commands.calibrate import DEFAULT_TEMPLATE, calibrate
 from calibration.summary import MEASURES, kept_from_template
-from sim.cli import main
-from sim.files import read_snapshot
+from carepath.cli import main
+from sim.inputs import read_snapshot
 from sim.params import load_params
 
 SAMPLE = Path(__file__).parents[2].parent / "shared" / "data" / "ssda903_sample"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
+from carepath.cli import main
 
 RELIED_ON = (
     "cic_average", "cic_at_year_end", "cin_at_year_end", "cp_at_year_end", "contacts", "referrals",
@@ -153,11 +153,11 @@ def test_bad_command_line_values_exit_2(repo, capsys):
 
 
 def test_real_process_prints_no_traceback(baseline_dict, tmp_path, repo):
-    """The installed console script and `python -m sim.cli`, as a user runs them."""
+    """The installed console script and `python -m carepath`, as a user runs them."""
     bad = _write(tmp_path, "bad.yaml", _mutated(baseline_dict, lambda d: d["s47"]["outcomes"].update(cp=0.9)))
     exe = os.path.join(os.path.dirname(sys.executable), "carepath")
     cmds = [[exe, "run", "--params", bad, "--out", str(tmp_path / "o"), "--quiet"],
-            [sys.executable, "-m", "sim.cli", "run", "--params", bad, "--out", str(tmp_path / "o"), "--quiet"]]
+            [sys.executable, "-m", "carepath", "run", "--params", bad, "--out", str(tmp_path / "o"), "--quiet"]]
     for cmd in cmds:
         if not os.path.exists(cmd[0]):
             pytest.fail(f"console script not installed: {cmd[0]}")

@@ -25,7 +25,7 @@ import datetime as dt, hashlib, json, sys
 from pathlib import Path
 import pandas as pd
 import sim.core
-from sim.files import read_snapshot, resolve_snapshot
+from sim.inputs import read_snapshot, resolve_snapshot
 from sim.levers import Lever, build_mechanisms
 from sim.measures import summary_by_fy
 from sim.params import load_params
@@ -129,7 +129,7 @@ def test_an_edited_module_runs_from_its_source_not_an_older_build(tmp_path):
 
 def test_a_core_that_was_never_compiled_is_named_once_per_command(monkeypatch, capsys, tmp_path):
     """A failed build is quiet at install (`pip --quiet`), so each command says the source runs."""
-    from sim.cli import main
+    from carepath.cli import main
 
     missing = ["run", "--params", str(tmp_path / "no_such.yaml"), "--out", str(tmp_path / "out")]
     monkeypatch.setattr(core, "_kind", "python")

@@ -28,10 +28,11 @@ import yaml
 pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install \"dask[distributed]\")")
 
 import experiments.run as run_mod  # noqa: E402
-from experiments.run import BASELINE, Cache, Context, run_many  # noqa: E402
+from carepath.cache import Cache  # noqa: E402
+from experiments.run import BASELINE, Context, run_many  # noqa: E402
 from sim.backends import DaskBackend  # noqa: E402
 from sim.batch import run_replications  # noqa: E402
-from sim.cli import main  # noqa: E402
+from carepath.cli import main  # noqa: E402
 from sim.params import params_from_dict  # noqa: E402
 
 SEED = 4242

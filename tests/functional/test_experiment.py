@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 import experiments.run as run_mod
-from experiments.run import BASELINE, Cache, Context, resolve_target, run_many, target_effect
-from sim.cli import main
+from carepath.cache import Cache
+from experiments.run import BASELINE, Context, resolve_target, run_many, target_effect
+from carepath.cli import main
 from sim.levers import Lever
 
 END = "2023-03-31"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from experiments.sensitivity import get_value, set_value
-from sim.cli import main
+from carepath.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from experiments import business_case as bc
+from carepath.outputs import Writer
 from experiments.report import money, ratio, write_report
 from experiments.scenarios import ScenarioSet
 from sim.vocab import PLACEMENT_TYPES
@@ -117,7 +118,8 @@ def make_report(out: Path, sset: ScenarioSet, tmp_path: Path) -> tuple[list[Path
                   comparison=bc.comparison(summary, profile, sset, YEARS, intensities(sset)),
                   interaction=bc.interaction(profile, sset, YEARS, "all_levers"),
                   intensities=intensities(sset), years=YEARS)
-    written = write_report(out, sset, tmp_path / "set.yaml", params_hash="abc123def4567890", **tables)
+    written = write_report(out, sset, tmp_path / "set.yaml", params_hash="abc123def4567890", writer=Writer(dpi=110),
+                           **tables)
     return written, tables
 
 

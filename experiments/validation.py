@@ -1,21 +1,24 @@
 """The model against the council's published figures and England statistics (docs/validation.md).
 
-Targets come from ../shared/DOMAIN.md (council paper 003 and national statistics). Nothing here
-tunes anything: it runs the baseline as shipped and reports each gap, in or out of tolerance.
+The targets are data (`validation_targets.yaml` beside this module: council paper 003 and national
+statistics). Nothing here tunes anything: it runs the baseline as shipped and reports each gap, in or out of tolerance.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
-from .batch import run_replications
-from .files import write_text
-from .measures import CP_LENGTH_BINS
+from sim.batch import run_replications
+from sim.measures import CP_LENGTH_BINS
+
+TARGETS_FILE = Path(__file__).resolve().parent / "validation_targets.yaml"
 
 
 @dataclass(frozen=True)
@@ -30,25 +33,28 @@ class Target:
     fmt: str = "{:,.1f}"
 
 
-TARGETS = (
-    Target("Children in care, average number", "cic_average", "2021/22", 703.60, 0.05,
-           "council paper 003 (2021/22 at P6)"),
-    Target("Average placement cost, £ a week", "placement_weekly_cost_average", "2021/22", 1344.37, 0.05,
-           "council paper 003 (2021/22 at P6)", fmt="£{:,.0f}"),
-    Target("External placements over £4,100 a week, average number", "placements_over_4100_average", "2021/22",
-           42.90, 0.25, "council paper 003 (2021/22 at P6)"),
-    Target("Growth in children in care, % a year (2021/22 to 2029/30)", "cic_growth", "2029/30", 3.0, 1.0,
-           "council medium-term plan assumption, 003", absolute=True, fmt="{:.1f}%"),
-    Target("Re-referrals, % of referrals", "rereferral_pct", "2021/22", 22.4, 3.0,
-           "England 2022/23", absolute=True, fmt="{:.1f}%"),
-) + tuple(
-    Target(f"CP plans ending after {label}, % of plans ending", name + "_pct", "2021/22", t, 3.0,
-           "England 2020 (CP plans ending by length)", absolute=True, fmt="{:.1f}%")
-    for (name, _, _), label, t in zip(
-        CP_LENGTH_BINS,
-        ("under 3 months", "3 to 6 months", "6 to 12 months", "1 to 2 years", "2 years or more"),
-        (18.7, 11.4, 42.3, 24.0, 3.6))
-)
+class TargetsError(ValueError):
+    """The targets file cannot be used; the message is one plain line."""
+
+
+def load_targets(path: Optional[Path] = None) -> tuple[tuple[Target, ...], tuple[tuple[str, str], ...]]:
+    """The published figures (and the open contacts the council reported) from YAML; the
+    shipped `validation_targets.yaml` unless another file is given."""
+    path = Path(path) if path else TARGETS_FILE
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        targets = [Target(**t) for t in doc["targets"]]
+        cp = doc["cp_plan_lengths"]
+        if len(cp["bins"]) != len(CP_LENGTH_BINS):
+            raise ValueError(f"cp_plan_lengths needs {len(CP_LENGTH_BINS)} bins, got {len(cp['bins'])}")
+        targets += [Target(f"CP plans ending after {b['label']}, % of plans ending", name + "_pct",
+                           cp["financial_year"], float(b["target"]), float(cp["tolerance_points"]), cp["source"],
+                           absolute=True, fmt="{:.1f}%")
+                    for (name, _, _), b in zip(CP_LENGTH_BINS, cp["bins"])]
+        contacts = tuple((str(c["month"]), str(c["reported"])) for c in doc.get("open_contacts", []))
+    except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise TargetsError(f"{path}: not a usable validation targets file ({type(exc).__name__}: {exc})") from None
+    return tuple(targets), contacts
 
 
 def _derived(summary: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +76,10 @@ def _derived(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summary, pd.DataFrame(rows, columns=summary.columns)], ignore_index=True)
 
 
-def compare(summary: pd.DataFrame, targets=TARGETS) -> pd.DataFrame:
+def compare(summary: pd.DataFrame, targets: Optional[tuple[Target, ...]] = None) -> pd.DataFrame:
     """Target, model mean and 95% confidence interval of the mean (t, across replications)."""
+    if targets is None:
+        targets = load_targets()[0]
     s = _derived(summary)
     out = []
     for t in targets:
@@ -91,9 +99,10 @@ def compare(summary: pd.DataFrame, targets=TARGETS) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def open_contacts_table(stocks: pd.DataFrame) -> pd.DataFrame:
+def open_contacts_table(stocks: pd.DataFrame, points: Optional[tuple[tuple[str, str], ...]] = None) -> pd.DataFrame:
     """The front door's open contacts at the months the council reported them."""
-    points = (("2022-01", "over 1,000"), ("2022-06", "603"), ("2022-10", "196"))
+    if points is None:
+        points = load_targets()[1]
     c = stocks[stocks["measure"] == "contact"]
     rows = []
     for month, reported in points:
@@ -168,12 +177,13 @@ def render(table: pd.DataFrame, contacts: pd.DataFrame, replications: int, seed:
     return "\n".join(lines)
 
 
-def write_validation(params, snapshot, seed, replications, workers, out: Path, progress=True, params_path=None,
-                     backend=None) -> Path:
+def validation_report(params, snapshot, seed, replications, workers, progress=True, params_path=None,
+                      backend=None, targets_file: Optional[Path] = None) -> str:
+    """Run the baseline and return the Markdown table of model against published figures."""
+    targets, contacts = load_targets(targets_file)
     outs = run_replications(params, seed, replications, snapshot, workers=workers,
                             keep_events=lambda r: False, progress=progress, backend=backend)
     summary = pd.concat([o.summary for o in outs], ignore_index=True)
     stocks = pd.concat([o.stocks for o in outs], ignore_index=True)
-    table = compare(summary)
-    text = render(table, open_contacts_table(stocks), replications, seed, params.digest(), str(params_path))
-    return write_text(text, out)
+    table = compare(summary, targets)
+    return render(table, open_contacts_table(stocks, contacts), replications, seed, params.digest(), str(params_path))

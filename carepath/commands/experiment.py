@@ -1,36 +1,35 @@
 """`carepath experiment FILE`: a scenario set against the baseline, and the business case."""
 from __future__ import annotations
 
-import datetime as dt
-import platform
-import sys
 import time
 from pathlib import Path
 
+from experiments import business_case as bc
+from experiments.run import Context, run_experiment
+from experiments.scenarios import load_scenarios
+from sim.backends import default_workers
 from sim.calendar import FinancialYear, fy_edges
-from sim.files import file_sha256, read_snapshot, resolve_snapshot, write_csv, write_json
+from sim.inputs import read_snapshot, resolve_snapshot
 from sim.params import load_params
-from sim.version import code_version
 
-from . import business_case as bc
-from .run import Context, Cache, run_experiment
-from .scenarios import load_scenarios
+from ..options import UsageError, add_backend_arguments, default_business_case, make_backend, positive_int, seed
+from ..cache import Cache
+from ..outputs import Writer, file_sha256, manifest, write_csv, write_json
 
 
-def add_experiment_parser(sub) -> None:
-    from sim.cli import _positive_int, _seed, add_backend_arguments
-
+def add_parsers(sub) -> None:
     p = sub.add_parser(
         "experiment", help="run scenarios against the baseline and write the business case",
         description="Run a scenario set (a baseline plus named scenarios, each a list of levers) with common "
                     "random numbers, and write savings by financial year with 95% intervals, return on "
                     "investment, lever effects, outcomes and a report into --out. Finished replications are "
                     "kept in --out/.cache, so an interrupted run resumes where it stopped.")
-    p.add_argument("file", metavar="FILE", help="scenario set (YAML), e.g. experiments/business_case.yaml")
-    p.add_argument("--replications", type=_positive_int, default=None, metavar="R",
+    p.add_argument("file", metavar="FILE", nargs="?", default=None,
+                   help="scenario set (YAML); default: the shipped business case of the Nottingham-like council")
+    p.add_argument("--replications", type=positive_int, default=None, metavar="R",
                    help="replications per scenario (default: the file's)")
-    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="base random seed (default: the file's)")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+    p.add_argument("--seed", type=seed, default=None, metavar="S", help="base random seed (default: the file's)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="W",
                    help="parallel processes (default: the number of cores)")
     p.add_argument("--out", default="results/business_case", metavar="DIR", help="output folder (default: %(default)s)")
     p.add_argument("--no-cache", action="store_true", help="run everything again, ignoring finished replications")
@@ -40,10 +39,8 @@ def add_experiment_parser(sub) -> None:
 
 
 def run_experiment_command(args) -> int:
-    from sim.batch import default_workers
-
     t0 = time.perf_counter()
-    path = Path(args.file)
+    path = Path(args.file) if args.file else default_business_case()
     sset = load_scenarios(path)
     params_path = (path.parent / sset.baseline) if not Path(sset.baseline).is_absolute() else Path(sset.baseline)
     params = load_params(params_path)
@@ -51,7 +48,6 @@ def run_experiment_command(args) -> int:
     snapshot = read_snapshot(snap_path, params) if snap_path else None
     reps = args.replications or sset.replications
     if reps < 2:
-        from sim.cli import UsageError
         raise UsageError("an experiment needs at least 2 replications for its intervals")
     seed = sset.seed if args.seed is None else args.seed
     workers = args.workers or default_workers()
@@ -63,7 +59,6 @@ def run_experiment_command(args) -> int:
     last = sset.target_year or labels[-1]
     first = sset.first_year or FinancialYear(FinancialYear.parse(last).start_year - 7).label
     years = [y for y in bc.years_between(first, last) if y in labels]
-    from sim.cli import UsageError
     if not years:
         raise UsageError(f"{path}: the business case years {first} to {last} are outside the forecast horizon")
     for sc in sset.scenarios:
@@ -72,9 +67,7 @@ def run_experiment_command(args) -> int:
             raise UsageError(f"{path}: scenario {sc.name!r} declares investment in {', '.join(outside)}, "
                              f"outside the business case years {years[0]} to {years[-1]}")
 
-    from sim.cli import backend_from_args
-
-    ctx.backend = backend_from_args(args, args.workers)
+    ctx.backend, where = make_backend(args.backend, args.scheduler, args.workers)
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
     finally:
@@ -99,31 +92,24 @@ def run_experiment_command(args) -> int:
         write_csv(summary, out / "summary_by_scenario.csv"),
         write_csv(result.stocks, out / "stocks_by_scenario_month.csv"),
     ]
-    try:
-        from .report import write_report
-    except ImportError:
-        write_report = None
-    if write_report is not None:
-        written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
-                                summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
-                                interaction=inter, intensities=result.intensities, years=years,
-                                seed=seed, params_hash=params.digest())
+    from experiments.report import write_report
+
+    written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
+                            summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
+                            interaction=inter, intensities=result.intensities, years=years,
+                            seed=seed, params_hash=params.digest(), writer=Writer(dpi=110))
     wall = time.perf_counter() - t0
-    written.append(write_json({
-        "what": "carepath experiment",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "scenario_file": str(path), "scenario_file_hash": file_sha256(path),
-        "params_file": str(params_path), "params_hash": params.digest(),
-        "snapshot_file": str(snap_path) if snap_path else None,
-        "snapshot_hash": file_sha256(snap_path) if snap_path else None,
-        "seed": seed, "replications": reps, "search_replications": sset.search_replications,
-        "workers": workers, "backend": args.backend_used, "scenarios": [s.name for s in sset.scenarios],
-        "code_version": code_version(), "python": platform.python_version(),
-        "wall_seconds": round(wall, 1), "simulation_events": result.sim_events,
-        "mean_replication_seconds": round(result.replication_seconds, 2),
-        "levers_used": {k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
-    }, out / "manifest.json"))
+    written.append(write_json(manifest(
+        "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),
+        params_file=str(params_path), params_hash=params.digest(),
+        snapshot_file=str(snap_path) if snap_path else None,
+        snapshot_hash=file_sha256(snap_path) if snap_path else None,
+        seed=seed, replications=reps, search_replications=sset.search_replications,
+        workers=workers, backend=where, scenarios=[s.name for s in sset.scenarios],
+        wall=wall, simulation_events=result.sim_events,
+        mean_replication_seconds=round(result.replication_seconds, 2),
+        levers_used={k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
+    ), out / "manifest.json"))
     s = bsum.set_index("scenario")
     print(f"carepath: {len(sset.scenarios)} scenarios x {reps} replications against the baseline in {wall:.0f} s")
     for name in s.index:

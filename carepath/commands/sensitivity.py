@@ -1,8 +1,6 @@
 """`carepath sensitivity FILE`: which uncertain inputs drive an output (tornado, Morris, Sobol)."""
 from __future__ import annotations
 
-import datetime as dt
-import platform
 import sys
 import time
 from pathlib import Path
@@ -10,18 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.files import file_sha256, read_snapshot, resolve_snapshot, write_csv, write_json
+from experiments import sensitivity as sa
+from experiments.run import Context
+from experiments.scenarios import load_scenarios
+from sim.backends import default_workers
+from sim.inputs import read_snapshot, resolve_snapshot
 from sim.params import load_params
-from sim.version import code_version
 
-from . import sensitivity as sa
-from .run import Cache, Context
-from .scenarios import load_scenarios
+from ..options import UsageError, add_backend_arguments, make_backend, positive_int, seed
+from ..cache import Cache
+from ..outputs import file_sha256, manifest, write_csv, write_figure, write_json
 
 
-def add_sensitivity_parser(sub) -> None:
-    from sim.cli import _positive_int, _seed
-
+def add_parsers(sub) -> None:
     p = sub.add_parser(
         "sensitivity", help="which uncertain inputs drive an output: tornado, Morris and Sobol indices",
         description="Vary the uncertain inputs a sensitivity file declares (parameters or lever intensities, "
@@ -34,21 +33,16 @@ def add_sensitivity_parser(sub) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--method", choices=("morris", "sobol", "both"), default=None,
                    help="global method (default: the file's); the tornado is always run")
-    p.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="Morris trajectories r and/or Sobol base samples N (default: the file's)")
-    p.add_argument("--replications", type=_positive_int, default=None, metavar="R",
+    p.add_argument("--replications", type=positive_int, default=None, metavar="R",
                    help="replications per evaluation (default: the file's)")
-    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="random seed (default: the file's)")
-    p.add_argument("--workers", type=_positive_int, default=None, metavar="W",
+    p.add_argument("--seed", type=seed, default=None, metavar="S", help="random seed (default: the file's)")
+    p.add_argument("--workers", type=positive_int, default=None, metavar="W",
                    help="parallel processes (default: the number of cores)")
     p.add_argument("--no-cache", action="store_true", help="run everything again, ignoring finished replications")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    try:  # --backend / --scheduler, where the backends exist (sim/backends.py)
-        from sim.cli import add_backend_arguments
-    except ImportError:
-        pass
-    else:
-        add_backend_arguments(p)
+    add_backend_arguments(p)
     p.set_defaults(handler=run_sensitivity_command)
 
 
@@ -69,9 +63,6 @@ def load_analysis(path: Path) -> sa.Analysis:
 
 
 def run_sensitivity_command(args) -> int:
-    from sim.batch import default_workers
-    from sim.cli import UsageError
-
     t0 = time.perf_counter()
     path = Path(args.file)
     try:
@@ -100,13 +91,7 @@ def run_sensitivity_command(args) -> int:
           + f"; {per_eval} replications each (at most {sum(plan.values()) * per_eval} in all, fewer from the cache)",
           file=sys.stderr)
 
-    backend = None
-    try:
-        from sim.cli import backend_from_args
-    except ImportError:
-        args.backend_used = "local"
-    else:
-        backend = backend_from_args(args, args.workers)
+    backend, where = make_backend(args.backend, args.scheduler, args.workers)
 
     # target levers of the output scenario: resolved once at the base parameters
     intensities = pd.DataFrame()
@@ -180,33 +165,29 @@ def run_sensitivity_command(args) -> int:
                write_csv(evals, out / "evaluations.csv")]
     if len(intensities):
         written.append(write_csv(intensities, out / "lever_intensities.csv"))
-    written.append(sa.plot_tornado(tornado, a, base_out, out / "tornado.png"))
+    written.append(write_figure(sa.plot_tornado(tornado, a, base_out), out / "tornado.png"))
     if "morris" in groups:
-        written.append(sa.plot_morris(ind[ind["method"] == "morris"], a, out / "morris.png"))
+        written.append(write_figure(sa.plot_morris(ind[ind["method"] == "morris"], a), out / "morris.png"))
     wall = time.perf_counter() - t0
-    written.append(write_json({
-        "what": "carepath sensitivity",
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "sensitivity_file": str(path), "sensitivity_file_hash": file_sha256(path),
-        "params_file": str(a.params_path), "params_hash": a.params.digest(),
-        "scenario_file": str(a.scenario_path) if a.scenario_path else None,
-        "scenario_file_hash": file_sha256(a.scenario_path) if a.scenario_path else None,
-        "snapshot_file": str(snap_path) if snap_path else None, "snapshot_hash": snap_hash,
-        "output": spec.output.model_dump(), "output_at_base": base_out,
-        "inputs": [{**i.model_dump(), "base_value": b} for i, b in zip(a.inputs, base_vals)],
-        "method": method, "morris_trajectories": trajectories if "morris" in groups else None,
-        "morris_levels": spec.morris.levels if "morris" in groups else None,
-        "sobol_samples": n_sobol if "sobol" in groups else None,
-        "sobol_second_order": spec.sobol.second_order if "sobol" in groups else None,
-        "evaluations": {g: int(len(X)) for g, X in groups.items()} | {"base": 1},
-        "replications_per_evaluation": reps, "seed": seed, "workers": workers,
-        "backend": getattr(args, "backend_used", "local"),
-        "probability_inputs": "setting one outcome's probability renormalises the decision's other outcomes proportionally",
-        "levers_used": [lv.model_dump(mode="json") for lv in a.base_levers],
-        "code_version": code_version(), "python": platform.python_version(),
-        "wall_seconds": round(wall, 1),
-    }, out / "manifest.json"))
+    written.append(write_json(manifest(
+        "carepath sensitivity",
+        sensitivity_file=str(path), sensitivity_file_hash=file_sha256(path),
+        params_file=str(a.params_path), params_hash=a.params.digest(),
+        scenario_file=str(a.scenario_path) if a.scenario_path else None,
+        scenario_file_hash=file_sha256(a.scenario_path) if a.scenario_path else None,
+        snapshot_file=str(snap_path) if snap_path else None, snapshot_hash=snap_hash,
+        output=spec.output.model_dump(), output_at_base=base_out,
+        inputs=[{**i.model_dump(), "base_value": b} for i, b in zip(a.inputs, base_vals)],
+        method=method, morris_trajectories=trajectories if "morris" in groups else None,
+        morris_levels=spec.morris.levels if "morris" in groups else None,
+        sobol_samples=n_sobol if "sobol" in groups else None,
+        sobol_second_order=spec.sobol.second_order if "sobol" in groups else None,
+        evaluations={g: int(len(X)) for g, X in groups.items()} | {"base": 1},
+        replications_per_evaluation=reps, seed=seed, workers=workers, backend=where,
+        probability_inputs="setting one outcome's probability renormalises the decision's other outcomes proportionally",
+        levers_used=[lv.model_dump(mode="json") for lv in a.base_levers],
+        wall=wall,
+    ), out / "manifest.json"))
 
     money = spec.output.unit == "£" or (not spec.output.unit and spec.output.measure.startswith("cost"))
 

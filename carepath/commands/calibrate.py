@@ -6,44 +6,21 @@
 Writes into --out: params.yaml (valid for `carepath run`, checked by loading it back),
 snapshot.csv (the caseload open at the extract date), calibration_summary.csv, data_quality.csv,
 rows_set_aside.csv and calibration_report.html. Every file is written to a temporary name in
-the folder and renamed into place. Bad input ends with one plain line on stderr and status 2.
+the folder and renamed into place, with the permissions the user's umask gives. Bad input
+ends with one plain line on stderr and status 2.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from calibration.records import DataError, as_timestamp
 
-EXIT_BAD_INPUT = 2
-DEFAULT_TEMPLATE = Path(__file__).resolve().parents[1] / "experiments" / "baseline.yaml"
+from ..options import default_params
+from ..outputs import atomic_write, write_csv, write_text
 
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def _csv(df, path: Path) -> Path:
-    return _atomic(path, lambda p: df.to_csv(p, index=False))
-
-
-def _text(text: str, path: Path) -> Path:
-    return _atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+DEFAULT_TEMPLATE = default_params()
 
 
 def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, out_dir="calibration_out",
@@ -57,7 +34,7 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     from calibration.report import build_report
     from calibration.ssda903 import load_ssda903
     from calibration.summary import data_quality_table, summary_table
-    from sim.files import read_snapshot
+    from sim.inputs import read_snapshot
     from sim.params import load_params
 
     if extract_date is None:
@@ -84,22 +61,22 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         label = (f"# child_id {ids[0]} to {ids[1]}: SYNTHETIC front-door cases (contacts, assessments, S47, CIN and CP "
                  "plans, recently closed cases) from a warm-up run of the template's front door, as no CIN census was "
                  "given; the other rows are from the data. See calibration_summary.csv.\n")
-        paths["snapshot"] = _atomic(out / "snapshot.csv", lambda p: p.write_text(
+        paths["snapshot"] = atomic_write(out / "snapshot.csv", lambda p: p.write_text(
             label + result.snapshot.to_csv(index=False), encoding="utf-8"))
     else:
-        paths["snapshot"] = _csv(result.snapshot, out / "snapshot.csv")
+        paths["snapshot"] = write_csv(result.snapshot, out / "snapshot.csv")
     header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
               f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
     text = header + yaml.safe_dump(result.params.model_dump(mode="json"), sort_keys=False)
-    paths["params"] = _text(text, out / "params.yaml")
+    paths["params"] = write_text(text, out / "params.yaml")
     # prove the files can be used: load them back as `carepath run` would
     loaded = load_params(paths["params"])
     read_snapshot(paths["snapshot"], loaded)
     summary = summary_table(result)
-    paths["summary"] = _csv(summary, out / "calibration_summary.csv")
+    paths["summary"] = write_csv(summary, out / "calibration_summary.csv")
     dq = data_quality_table(result.quality)
-    paths["data_quality"] = _csv(dq, out / "data_quality.csv")
-    paths["rows_set_aside"] = _csv(result.quality.rows_set_aside, out / "rows_set_aside.csv")
+    paths["data_quality"] = write_csv(dq, out / "data_quality.csv")
+    paths["rows_set_aside"] = write_csv(result.quality.rows_set_aside, out / "rows_set_aside.csv")
     back = None
     if backcast:
         try:
@@ -107,15 +84,15 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         except Exception as exc:  # noqa: BLE001 - the back-cast is a check, not an output: report and go on
             back = {"message": f"the back-cast failed ({type(exc).__name__}: {exc})"}
         if "table" in back:
-            paths["backcast"] = _csv(back["table"], out / "backcast.csv")
+            paths["backcast"] = write_csv(back["table"], out / "backcast.csv")
     html_text = build_report(result, summary, dq, back, {"SSDA903": ssda903, "CIN census": cin,
                                                          "contacts": contacts, "costs": costs,
                                                          "template": template_path})
-    paths["report"] = _text(html_text, out / "calibration_report.html")
+    paths["report"] = write_text(html_text, out / "calibration_report.html")
     return paths
 
 
-def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
+def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit parameters to the council's activity data (SSDA903, CIN census, contacts)",
         description="Fit the model's parameters and starting caseload to a council's activity data and write "
@@ -132,36 +109,10 @@ def add_calibrate_parser(subparsers) -> argparse.ArgumentParser:
                    help="parameter set to start from; values the data cannot give are kept (default: the shipped baseline)")
     p.add_argument("--no-backcast", action="store_true", help="skip the back-cast check in the report (faster)")
     p.set_defaults(handler=run_calibrate)
-    return p
 
 
 def run_calibrate(args) -> int:
-    from sim.initial import SnapshotError
-    from sim.params import ParamsError
-
-    try:
-        paths = calibrate(args.ssda903, args.cin, args.contacts, args.costs, args.extract_date, args.out,
-                          args.template, backcast=not args.no_backcast)
-    except (DataError, ParamsError, SnapshotError) as exc:
-        print(f"carepath: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"carepath: {exc.filename or ''}: {exc.strerror or exc}".replace(": : ", ": "), file=sys.stderr)
-        return EXIT_BAD_INPUT
+    paths = calibrate(args.ssda903, args.cin, args.contacts, args.costs, args.extract_date, args.out,
+                      args.template, backcast=not args.no_backcast)
     print(f"Wrote {len(paths)} files to {args.out}/ ({', '.join(Path(p).name for p in paths.values())})")
     return 0
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="carepath")
-    sub = parser.add_subparsers(dest="command")
-    add_calibrate_parser(sub)
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@ import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .files import atomic_write  # noqa: E402
+from .outputs import write_figure  # noqa: E402
 
 GROUP_LABELS = {
     "kinship": "Kinship carers", "foster": "Foster carers (in-house and agency)",
@@ -33,11 +33,7 @@ def _months(index) -> pd.DatetimeIndex:
 
 
 def _save(fig, path: Path) -> Path:
-    def write(tmp):
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
-    atomic_write(path, write)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=120)
 
 
 def plot_placements(stocks: pd.DataFrame, path: Path, title: str = "") -> Path:

@@ -11,9 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from calibration.records import (
+    ROW,
     DataQuality,
     as_timestamp,
     data_files,
+    nothing_usable,
     read_csv_table,
     set_aside_bad_dates,
     set_aside_exact_duplicates,
@@ -56,18 +58,16 @@ def _read_one(path: Path, extract, quality: DataQuality) -> pd.DataFrame:
     if "dob" in df:
         df = set_aside_bad_dates(df, "dob", label, "child_id", quality, extract)
         late = df["dob"] > df["contact_date"]
-        quality.set_aside_rows(label, df[late], "dob " + df.loc[late, "dob"].dt.strftime("%d/%m/%Y")
-                               + " is after contact_date " + df.loc[late, "contact_date"].dt.strftime("%d/%m/%Y")
-                               + " (an unborn child's contact should leave dob empty)", "child_id")
+        quality.set_aside_rows(label, df[late], "dob is after contact_date (an unborn child's contact should "
+                               "leave dob empty)", "child_id")
         df = df[~late]
         adult = df["contact_date"] >= df["dob"] + pd.DateOffset(years=18)
-        quality.set_aside_rows(label, df[adult], "aged 18 or over on contact_date "
-                               + df.loc[adult, "contact_date"].dt.strftime("%d/%m/%Y") + " (dob "
-                               + df.loc[adult, "dob"].dt.strftime("%d/%m/%Y")
-                               + "): the front door and the model are for children", "child_id")
+        quality.set_aside_rows(label, df[adult], "aged 18 or over on contact_date (by dob): the front door and "
+                               "the model are for children", "child_id")
         df = df[~adult]
     else:
         df["dob"] = pd.NaT
+    quality.kept(label, df[ROW].to_numpy())
     return pd.DataFrame({"child": df["child_id"], "contact_date": df["contact_date"],
                          "outcome": df["outcome"], "dob": df["dob"].astype("datetime64[ns]")})
 
@@ -76,6 +76,11 @@ def load_contacts(path, extract_date) -> Contacts:
     """Load contacts from one CSV file or every CSV file in a folder."""
     extract = as_timestamp(extract_date)
     quality = DataQuality()
-    frames = [_read_one(p, extract, quality) for p in data_files(Path(path), (".csv",), "contacts")]
+    files = data_files(Path(path), (".csv",), "contacts")
+    frames = [_read_one(p, extract, quality) for p in files]
+    quality.check()
     contacts = pd.concat(frames, ignore_index=True).sort_values(["contact_date", "child"], kind="stable")
+    if not len(contacts):
+        name = files[0].name if len(files) == 1 else str(Path(path).name or path)
+        raise nothing_usable("contacts", f"contacts {name}", quality, [p.name for p in files])
     return Contacts(contacts=contacts.reset_index(drop=True), quality=quality, extract_date=extract)

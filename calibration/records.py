@@ -1,39 +1,84 @@
 """Setting unusable rows aside, with a reason a council analyst can act on.
 
 Every loader reads files through these helpers so that, for every file, rows kept plus rows set
-aside equals rows read, and no row disappears silently. Row numbers are the ones a spreadsheet
-shows: the header is line 1, so the first data row is row 2.
+aside equals rows read, and no row disappears silently: rows read are counted from the file's
+lines as they are read, rows kept from what the loader returns, and `DataQuality.check` stops
+with an error if the two sides do not meet. Row numbers are the ones a spreadsheet (or a text
+editor) shows: the header is line 1, so the first data row is row 2, and blank lines count.
+
+Dates go through one parser (`read_dates`) for every loader. Reasons never show a date of birth.
 """
 from __future__ import annotations
 
+import codecs
+import csv
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 ROW = "_row"  # column holding the spreadsheet row number of each data row
 FIRST_DATA_ROW = 2
+# Columns holding a date of birth: their values are never shown in a reason.
+BIRTH_DATE_COLUMNS = frozenset({"DOB", "MC_DOB", "PersonBirthDate", "ExpectedPersonBirthDate", "dob"})
+EARLIEST_PLAUSIBLE = pd.Timestamp("1900-01-01")  # dates before it are set aside (01/01/1900 is a placeholder)
+OPEN_MARKER_YEAR = 9999  # 31/12/9999 and the like: "no end date" in many case management systems
+SPREADSHEET_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class DataError(Exception):
-    """A file cannot be used at all (missing, unreadable, or a required column absent).
+    """A file cannot be used at all (missing, unreadable, a required column absent, or nothing
+    usable left in it).
 
     The message is one line, names the file, and is meant to be shown as it is.
     """
 
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+def show(value, limit: int = 40) -> str:
+    """A value as quoted in a reason: on one line, and cut short if long."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def spreadsheet_safe(df: pd.DataFrame, columns=None) -> pd.DataFrame:
+    """A copy of `df` whose text cells that a spreadsheet would run as a formula (starting with
+    = + - @, a tab or a carriage return) start with a single quote instead, so `=HYPERLINK(...)`
+    in a child's id is shown as text, not run."""
+    out = df.copy()
+    for col in columns if columns is not None else out.columns:
+        s = out[col]
+        if s.dtype != object and not pd.api.types.is_string_dtype(s):
+            continue
+        risky = s.map(lambda v: isinstance(v, str) and v.startswith(SPREADSHEET_DANGEROUS)).astype(bool)
+        if risky.any():
+            out.loc[risky, col] = "'" + s[risky].astype(str)
+    return out
+
 
 @dataclass
 class DataQuality:
-    """Collects rows set aside and notes, and counts rows read per file."""
+    """Collects rows set aside and notes, counts rows read per file, and the rows kept."""
 
     _read: dict[str, int] = field(default_factory=dict)
     _set_aside: list[pd.DataFrame] = field(default_factory=list)
     _notes: list[tuple[str, str]] = field(default_factory=list)
+    _read_rows: dict[str, list] = field(default_factory=dict)
+    _kept_rows: dict[str, list] = field(default_factory=dict)
 
-    def read(self, file: str, rows: int) -> None:
-        """Record that `rows` data rows were read from `file`."""
+    def read(self, file: str, rows, row_numbers=None) -> None:
+        """Record that `rows` data rows were read from `file` (their row numbers if known)."""
         self._read[file] = self._read.get(file, 0) + int(rows)
+        if row_numbers is not None:
+            self._read_rows.setdefault(file, []).append(np.asarray(row_numbers, dtype="int64"))
+
+    def kept(self, file: str, row_numbers) -> None:
+        """Record the rows of `file` that the loader kept (its output, counted from the output)."""
+        self._kept_rows.setdefault(file, []).append(np.asarray(row_numbers, dtype="int64"))
 
     def set_aside(self, file: str, row_number: int, child, reason: str) -> None:
         """Set one row aside."""
@@ -58,18 +103,21 @@ class DataQuality:
         )
 
     def note(self, file: str, message: str) -> None:
-        """Something the analyst should know that did not cost any row (a file ignored, a fix)."""
+        """Something the analyst should know that did not cost any row (a file ignored, a fix, a
+        value that looks impossible but was kept)."""
         self._notes.append((file, message))
 
     def merge(self, other: "DataQuality") -> None:
         for f, n in other._read.items():
-            self.read(f, n)
+            self._read[f] = self._read.get(f, 0) + n
+        for f, parts in other._read_rows.items():
+            self._read_rows.setdefault(f, []).extend(parts)
+        for f, parts in other._kept_rows.items():
+            self._kept_rows.setdefault(f, []).extend(parts)
         self._set_aside.extend(other._set_aside)
         self._notes.extend(other._notes)
 
-    @property
-    def rows_set_aside(self) -> pd.DataFrame:
-        """One line per row set aside: file, row, child, reason (first reason wins)."""
+    def _aside(self) -> pd.DataFrame:
         if not self._set_aside:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in ("file", "row", "child", "reason")})
         out = pd.concat(self._set_aside, ignore_index=True)
@@ -77,57 +125,268 @@ class DataQuality:
         return out.drop_duplicates(["file", "row"], keep="first").reset_index(drop=True)
 
     @property
+    def rows_set_aside(self) -> pd.DataFrame:
+        """One line per row set aside: file, row, child, reason (first reason wins). Text that a
+        spreadsheet would run as a formula is quoted (`spreadsheet_safe`)."""
+        return spreadsheet_safe(self._aside(), ["file", "child", "reason"])
+
+    def _kept_set(self, file: str):
+        parts = self._kept_rows.get(file)
+        if parts is None:
+            return None
+        return np.unique(np.concatenate(parts)) if parts else np.array([], dtype="int64")
+
+    def _kept_count(self, file: str, n_aside: int) -> int:
+        kept = self._kept_set(file)
+        return self._read[file] - n_aside if kept is None else int(len(kept))
+
+    @property
     def data_quality(self) -> pd.DataFrame:
-        """Per file: rows_read, rows_kept, rows_set_aside (kept + set aside = read)."""
-        aside = self.rows_set_aside.groupby("file").size()
+        """Per file: rows_read (counted as the file was read), rows_kept (counted from what the
+        loader kept) and rows_set_aside."""
+        aside = self._aside().groupby("file").size()
         files = list(self._read)
-        read = pd.Series([self._read[f] for f in files], index=files, dtype="int64")
-        n_aside = aside.reindex(files, fill_value=0).astype("int64")
-        return pd.DataFrame(
-            {
-                "file": files,
-                "rows_read": read.to_numpy(),
-                "rows_kept": (read - n_aside).to_numpy(),
-                "rows_set_aside": n_aside.to_numpy(),
-            }
-        )
+        n_aside = [int(aside.get(f, 0)) for f in files]
+        out = pd.DataFrame({
+            "file": files,
+            "rows_read": pd.Series([self._read[f] for f in files], dtype="int64"),
+            "rows_kept": pd.Series([self._kept_count(f, a) for f, a in zip(files, n_aside)], dtype="int64"),
+            "rows_set_aside": pd.Series(n_aside, dtype="int64"),
+        })
+        return spreadsheet_safe(out, ["file"])
+
+    def check(self) -> None:
+        """Stop if any row was lost or counted twice: for every file, the rows kept and the rows
+        set aside must be the rows read, each once."""
+        aside = self._aside()
+        for file, n_read in self._read.items():
+            rows_aside = aside.loc[aside["file"] == file, "row"].to_numpy("int64")
+            kept = self._kept_set(file)
+            n_kept = len(kept) if kept is not None else n_read - len(rows_aside)
+            problem = None
+            if kept is not None and len(both := np.intersect1d(kept, rows_aside)):
+                problem = f"row {both[0]} is both kept and set aside"
+            elif n_kept + len(rows_aside) != n_read:
+                problem = (f"{n_read} rows read but {n_kept} kept and {len(rows_aside)} set aside "
+                           f"({n_read - n_kept - len(rows_aside):+d} rows unaccounted for)")
+            elif self._read_rows.get(file) and kept is not None:
+                read_rows = np.concatenate(self._read_rows[file])
+                stray = np.setdiff1d(np.concatenate([kept, rows_aside]), read_rows)
+                if len(stray):
+                    problem = f"row {stray[0]} is counted but was never read"
+            if problem:
+                raise DataError(f"{file}: the rows do not add up: {problem} "
+                                "(a fault in carepath, not in the data: please report it)")
 
     @property
     def notes(self) -> pd.DataFrame:
-        return pd.DataFrame(self._notes, columns=["file", "note"])
+        return spreadsheet_safe(pd.DataFrame(self._notes, columns=["file", "note"]))
 
     def reasons_summary(self) -> pd.Series:
         """Rows set aside by reason, with the detail in quotes stripped so that alike reasons group."""
-        reasons = self.rows_set_aside["reason"].astype(str)
-        general = reasons.str.replace(r"'[^']*'", "'…'", regex=True).str.replace(
-            r"\b(row|in) \d+\b", r"\1 N", regex=True
-        )
-        general = general.str.replace(r"\d{2}/\d{2}/\d{4}", "<date>", regex=True)
-        return general.value_counts()
+        return general_reasons(self._aside()["reason"]).value_counts()
+
+    def summary_of(self, files) -> str:
+        """'N rows read, N set aside (N reason; N reason ...)' over `files`, for a one-line error."""
+        files = [f for f in self._read if f in set(files)]
+        aside = self._aside()
+        aside = aside[aside["file"].isin(files)]
+        n_read = sum(self._read[f] for f in files)
+        if n_read == 0:
+            return "no data rows (only a header line)" if files else "no data rows"
+        top = general_reasons(aside["reason"]).value_counts()
+        text = f"{n_read} rows read, {len(aside)} set aside"
+        if len(top):
+            text += " (" + "; ".join(f"{n} {r}" for r, n in top.head(3).items())
+            text += "; …)" if len(top) > 3 else ")"
+        return text
+
+
+def general_reasons(reasons: pd.Series) -> pd.Series:
+    """Reasons with their detail (quoted values, row numbers, dates) replaced, so alike ones group."""
+    general = reasons.astype(str).str.replace(r"'[^']*'", "'…'", regex=True).str.replace(
+        r"\b(row|rows|in|line|lines) \d+\b", r"\1 N", regex=True)
+    return general.str.replace(r"\d{2}/\d{2}/\d{4}", "<date>", regex=True)
 
 
 # ---- reading -------------------------------------------------------------------------------
 
-def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: DataQuality) -> pd.DataFrame:
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig", None), (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"))
+
+
+def _decode(data: bytes, label: str, quality: DataQuality, name: str) -> str:
+    """Text of a CSV file: UTF-8 (with or without BOM), UTF-16 with a BOM, and lines in
+    Windows-1252/Latin-1 read as such with a note. Never a codec offset message."""
+    if data.startswith(b"PK\x03\x04"):
+        raise DataError(f"{name}: is a spreadsheet workbook or zip file, not a CSV file "
+                        "(save it from the spreadsheet as CSV, comma-separated)")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(f"{name}: is an old-style Excel workbook (.xls), not a CSV file (save it as CSV)")
+    for bom, codec, name in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                raise DataError(f"{name}: starts as {name or 'UTF-8'} text but is not valid {name or 'UTF-8'} "
+                                "(save it again as UTF-8 CSV)") from None
+            if name:
+                quality.note(label, f"the file is {name} text: read as such (carepath expects UTF-8)")
+            return text
+    if b"\x00" in data[:4096]:
+        even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
+        codec = "utf-16-le" if odd > even else "utf-16-be"
+        if max(even, odd) > len(data[:4096]) // 4:
+            try:
+                text = data.decode(codec)
+                quality.note(label, "the file is UTF-16 text without a byte order mark: read as such "
+                                    "(carepath expects UTF-8)")
+                return text
+            except UnicodeDecodeError:
+                pass
+        raise DataError(f"{name}: holds binary data (NUL bytes), not CSV text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    lines, odd_lines = [], []
+    for i, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                lines.append(raw.decode("cp1252"))
+            except UnicodeDecodeError:
+                lines.append(raw.decode("latin-1"))
+            odd_lines.append(i)
+    shown = ", ".join(map(str, odd_lines[:5])) + (" …" if len(odd_lines) > 5 else "")
+    quality.note(label, f"{len(odd_lines)} line{'s' if len(odd_lines) > 1 else ''} ({shown}) "
+                        "not UTF-8: read as Windows-1252 (Latin-1); check accented letters there")
+    return "\n".join(lines)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _delimiter(header_line: str, label: str, quality: DataQuality) -> str:
+    counts = {d: header_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    if counts[","] >= counts[best] or counts[best] == 0:
+        return ","
+    name = {"\t": "tabs", ";": "';'", "|": "'|'"}[best]
+    quality.note(label, f"the file uses {name} between columns: read that way (carepath expects commas)")
+    return best
+
+
+def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: DataQuality,
+                   name: str | None = None) -> pd.DataFrame:
     """Read a CSV as text, check required columns, add spreadsheet row numbers and count the rows.
 
-    Column names are matched after trimming spaces (case kept, as the DfE names are exact).
+    Each line is one row, numbered as in the file (blank lines count, but are not rows). Rows with
+    more values than the header has columns, an unclosed quote or no values at all are set aside
+    here. Column names are matched after trimming spaces; a required column found only in another
+    case (`child` for `CHILD`) is used with a note. Errors name the file as `name` (default `label`).
     """
+    path = Path(path)
+    name = name or label
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"{label}: file not found ({path})") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{label}: cannot be read as a CSV file ({str(exc).splitlines()[0]})") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise DataError(f"{label}: required column {', '.join(missing)} is missing")
-    df = df.apply(lambda s: s.str.strip())
-    df = df.replace("", pd.NA)
-    df.insert(0, ROW, range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(df)))
-    quality.read(label, len(df))
+        raise DataError(f"{name}: file not found ({path})") from None
+    except IsADirectoryError:
+        raise DataError(f"{name}: is a folder, not a file ({path})") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    text = _decode(data, label, quality, name)
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    numbers = range(1, len(lines) + 1)
+    filled = [(n, line) for n, line in zip(numbers, lines) if line.strip()]
+    if not filled:
+        raise DataError(f"{name}: the file is empty (no header line)")
+    (header_no, header_line), body = filled[0], filled[1:]
+    delimiter = None
+    if re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I):  # Excel's "sep=;" first line
+        delimiter = re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I).group(1)
+        if not body:
+            raise DataError(f"{name}: the file has no header line after 'sep='")
+        (header_no, header_line), body = body[0], body[1:]
+    delimiter = delimiter or _delimiter(header_line, label, quality)
+    header = next(csv.reader([header_line], delimiter=delimiter, skipinitialspace=True))
+    names = [h.strip().strip("\ufeff").strip() for h in header]
+    columns = _columns(names, required, label, quality, name)
+    width = len(names)
+
+    child_at = columns.get(required[0]) if required else None
+    bad_rows, good, good_rows = [], [], []
+    for n, line in body:
+        if line.count('"') % 2:
+            first = line.split(delimiter)
+            child = first[child_at].strip() if child_at is not None and len(first) > child_at else None
+            bad_rows.append((n, child or None, 'has an unclosed quote (") and cannot be split into columns'))
+            continue
+        good.append(line)
+        good_rows.append(n)
+    records = list(csv.reader(good, delimiter=delimiter, skipinitialspace=True)) if good else []
+    rows, row_numbers = [], []
+    for n, rec in zip(good_rows, records):
+        values = [v.strip() for v in rec]
+        if len(values) > width and any(values[width:]):
+            bad_rows.append((n, values[child_at] if child_at is not None else None,
+                             f"has {len(values)} values but the header has {width} columns "
+                             "(a value with a comma in it that is not in quotes?)"))
+            continue
+        if not any(values):
+            bad_rows.append((n, None, "the row is empty (no values)"))
+            continue
+        values = (values + [""] * width)[:width]
+        rows.append([values[i] for i in columns.values()])
+        row_numbers.append(n)
+    df = pd.DataFrame(rows, columns=list(columns), dtype=str)
+    if not len(df):
+        df = pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+    df = df.replace("", pd.NA)  # str columns: missing values are NaN, as pandas reads them
+    df.insert(0, ROW, pd.Series(row_numbers, dtype="int64"))
+    all_rows = [n for n, _ in body]
+    quality.read(label, len(all_rows), all_rows)
+    if bad_rows:
+        bad = pd.DataFrame(bad_rows, columns=[ROW, "child", "reason"])
+        quality.set_aside_rows(label, bad, bad["reason"], "child")
     return df
+
+
+def _columns(names: list[str], required, label: str, quality: DataQuality, name: str) -> dict[str, int]:
+    """{column name: position}; the first of repeated names; required names matched forgivingly."""
+    columns: dict[str, int] = {}
+    repeated = []
+    for i, column in enumerate(names):
+        if not column:
+            continue
+        if column in columns:
+            repeated.append(column)
+            continue
+        columns[column] = i
+    for column in required:
+        if column in columns:
+            continue
+        alike = [c for c in columns if c.lower().replace(" ", "") == column.lower()]
+        if len(alike) == 1:
+            columns[column] = columns.pop(alike[0])
+            quality.note(label, f"column '{show(alike[0])}' read as {column}")
+    missing = [c for c in required if c not in columns]
+    if missing:
+        hint = ""
+        if len(names) == 1 and any(d in names[0] for d in (";", "\t", "|")):
+            hint = " (the header is one column: is the file comma-separated?)"
+        raise DataError(f"{name}: required column {', '.join(missing)} is missing{hint}")
+    clash = sorted(set(repeated) & set(required))
+    if clash:
+        raise DataError(f"{name}: column {', '.join(clash)} appears more than once in the header")
+    if repeated:
+        quality.note(label, f"column {', '.join(sorted(set(map(show, repeated))))} appears more than once: "
+                            "the first is used")
+    return columns
 
 
 def set_aside_exact_duplicates(df: pd.DataFrame, label: str, child: str, quality: DataQuality) -> pd.DataFrame:
@@ -150,17 +409,87 @@ def set_aside_missing(df: pd.DataFrame, columns, label: str, child: str, quality
     return df
 
 
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# ---- dates: one parser for every loader ------------------------------------------------------
+
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}(?:\s.*)?$")
+_SERIAL = re.compile(r"^\d{4,6}(?:\.\d+)?$")
+_OTHER_SEPARATOR = re.compile(r"^\d{1,2}[.\-]\d{1,2}[.\-]\d{4}$|^\d{4}/\d{1,2}/\d{1,2}$|^\d{8}$")
+EXPECTED = "dd/mm/yyyy or yyyy-mm-dd"
+
+
+def _why_not_a_date(text: str) -> str:
+    if _TWO_DIGIT_YEAR.match(text):
+        return f"two-digit years are not read: use {EXPECTED}"
+    if _SERIAL.match(text):
+        return f"a spreadsheet's date number? save the column as dates, {EXPECTED}"
+    if _OTHER_SEPARATOR.match(text):
+        return f"expected {EXPECTED}"
+    m = _DMY.match(text)
+    if m and 1 <= int(m.group(1)) <= 12 < int(m.group(2)) <= 31:
+        return "no such date: month first? expected dd/mm/yyyy"
+    if m or _ISO.match(text):
+        return "no such date"
+    return f"expected {EXPECTED}"
+
+
+def read_dates(values: pd.Series, column: str, *, end: bool = False):
+    """Parse `values` (text) as dates: dd/mm/yyyy (a time part ignored) or ISO yyyy-mm-dd.
+
+    Returns (dates, reasons, open_markers): dates as datetime64[ns] (NaT where empty or not
+    usable), the reason a non-empty value cannot be used (NA where it can), and where an `end`
+    date holds an "open" marker such as 31/12/9999 (kept as NaT: the period is open).
+    Dates before 1900 are not plausible (01/01/1900 is a common placeholder). A value in a
+    date-of-birth column is never shown in a reason.
+    """
+    text = values.astype("string").str.strip()
+    index = values.index
+    reasons = pd.Series(pd.NA, index=index, dtype="object")
+    year = pd.Series(np.nan, index=index)
+    month, day = year.copy(), year.copy()
+    dmy = text.str.extract(_DMY)
+    iso = text.str.extract(_ISO)
+    for parts, (y, m, d) in ((dmy, (2, 1, 0)), (iso, (0, 1, 2))):
+        got = parts[y].notna() & year.isna()
+        year[got] = parts.loc[got, y].astype(float)
+        month[got] = parts.loc[got, m].astype(float)
+        day[got] = parts.loc[got, d].astype(float)
+    valid_md = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    in_range = year.between(1678, 2261) & valid_md
+    frame = pd.DataFrame({"year": year.where(in_range, 2000), "month": month.where(in_range, 1),
+                          "day": day.where(in_range, 1)})
+    dates = pd.to_datetime(frame, errors="coerce") if len(frame) else pd.Series(pd.NaT, index=index)
+    dates = dates.where(in_range).astype("datetime64[ns]")
+    present = text.notna() & (text != "")
+    personal = column in BIRTH_DATE_COLUMNS
+    if personal:
+        shown = pd.Series(column, index=index, dtype="object")
+    else:
+        shown = column + " '" + text.map(lambda v: show(v) if isinstance(v, str) else "").astype(object) + "'"
+    marker = present & (year == OPEN_MARKER_YEAR) & valid_md
+    open_markers = marker & end
+    if not end:
+        reasons[marker] = shown[marker] + " is a placeholder for 'no date' (year 9999), not a date"
+    future_far = present & year.notna() & (year > 2261) & ~marker & valid_md
+    reasons[future_far] = shown[future_far] + " is not a plausible date (after the year 2261)"
+    early = present & dates.notna() & (dates < EARLIEST_PLAUSIBLE)
+    early |= present & year.notna() & (year < 1678) & valid_md
+    placeholder = present & (dates == EARLIEST_PLAUSIBLE)
+    reasons[early] = shown[early] + " is not a plausible date (before 1900)"
+    reasons[placeholder] = shown[placeholder] + (" is 1 January 1900" if personal else "") + (
+        ", a placeholder for an unknown date" if personal else " is a placeholder for an unknown date")
+    not_date = present & reasons.isna() & dates.isna() & ~open_markers
+    if not_date.any():
+        why = text[not_date].map(_why_not_a_date)
+        reasons[not_date] = shown[not_date] + " is not a date (" + why + ")"
+    dates = dates.where(reasons.isna() & ~open_markers)
+    return dates.astype("datetime64[ns]"), reasons, open_markers
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
     """Parse dd/mm/yyyy or ISO yyyy-mm-dd (a time part is ignored); anything else becomes NaT."""
-    text = values.astype("string")
-    out = pd.to_datetime(text, format="%d/%m/%Y", errors="coerce")
-    iso = out.isna() & text.str.match(_ISO.pattern).fillna(False)
-    if iso.any():
-        out[iso] = pd.to_datetime(text[iso].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    return out.astype("datetime64[ns]")
+    return read_dates(values, "date")[0]
 
 
 def set_aside_bad_dates(
@@ -172,24 +501,26 @@ def set_aside_bad_dates(
     extract_date: pd.Timestamp,
     *,
     out: str | None = None,
+    end: bool = False,
 ) -> pd.DataFrame:
-    """Parse `column` into `out` (default: in place); set aside unparseable and future dates.
+    """Parse `column` into `out` (default: in place); set aside unusable and future dates.
 
-    Empty values stay as NaT: whether they are allowed is the caller's decision.
+    Empty values stay as NaT: whether they are allowed is the caller's decision. With `end`, an
+    open marker such as 31/12/9999 is read as empty (open), with a note.
     """
     out = out or column
-    raw = df[column]
-    parsed = parse_dates(raw)
-    bad = raw.notna() & parsed.isna()
-    quality.set_aside_rows(label, df[bad], f"{column} " + "'" + raw[bad].astype(str) + "' is not a date", child)
-    future = parsed > extract_date
-    quality.set_aside_rows(
-        label,
-        df[future & ~bad],
-        f"{column} " + parsed[future & ~bad].dt.strftime("%d/%m/%Y")
-        + f" is after the extract date {extract_date:%d/%m/%Y}",
-        child,
-    )
+    parsed, reasons, markers = read_dates(df[column], column, end=end)
+    bad = reasons.notna()
+    quality.set_aside_rows(label, df[bad], reasons, child)
+    if (markers & ~bad).any():
+        quality.note(label, f"{int((markers & ~bad).sum())} {column} values in the year 9999 "
+                            "(a marker for 'no end date') read as open")
+    future = (parsed > extract_date) & ~bad
+    if column in BIRTH_DATE_COLUMNS:
+        why = pd.Series(f"{column} is after the extract date {extract_date:%d/%m/%Y}", index=df.index)
+    else:
+        why = f"{column} " + parsed.dt.strftime("%d/%m/%Y") + f" is after the extract date {extract_date:%d/%m/%Y}"
+    quality.set_aside_rows(label, df[future], why, child)
     keep = ~(bad | future)
     df = df[keep].copy()
     df[out] = parsed[keep]
@@ -204,7 +535,7 @@ def set_aside_invalid_codes(
     bad = ~values.isin(list(valid))
     if allow_empty:
         bad &= values.notna()
-    reason = f"{column} " + "'" + values[bad].astype(str) + "' is not a valid code"
+    reason = f"{column} " + "'" + values[bad].map(show) + "' is not a valid code"
     reason[values[bad].isna()] = f"{column} is missing"
     quality.set_aside_rows(label, df[bad], reason, child)
     return df[~bad]
@@ -215,23 +546,34 @@ def set_aside_end_before_start(
     quality: DataQuality,
 ) -> pd.DataFrame:
     bad = df[end] < df[start]
-    quality.set_aside_rows(
-        label, df[bad],
-        f"{end_name} " + df.loc[bad, end].dt.strftime("%d/%m/%Y") + f" is before {start_name} "
-        + df.loc[bad, start].dt.strftime("%d/%m/%Y"),
-        child,
-    )
+    if start_name in BIRTH_DATE_COLUMNS or end_name in BIRTH_DATE_COLUMNS:
+        reason = pd.Series(f"{end_name} is before {start_name}", index=df.index[bad])
+    else:
+        reason = (f"{end_name} " + df.loc[bad, end].dt.strftime("%d/%m/%Y") + f" is before {start_name} "
+                  + df.loc[bad, start].dt.strftime("%d/%m/%Y"))
+    quality.set_aside_rows(label, df[bad], reason, child)
     return df[~bad]
 
 
 def as_timestamp(extract_date) -> pd.Timestamp:
     """The extract date as a Timestamp (accepts a date, a string in either date format)."""
     if isinstance(extract_date, str):
-        parsed = parse_dates(pd.Series([extract_date])).iloc[0]
-        if pd.isna(parsed):
-            raise DataError(f"extract date '{extract_date}' is not a date (use dd/mm/yyyy or yyyy-mm-dd)")
-        return parsed
-    return pd.Timestamp(extract_date)
+        parsed, reasons, _ = read_dates(pd.Series([extract_date]), "extract date")
+        if pd.isna(parsed.iloc[0]):
+            raise DataError(f"extract date '{show(extract_date)}' is not a date (use {EXPECTED})")
+        return parsed.iloc[0]
+    try:
+        stamp = pd.Timestamp(extract_date)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"extract date '{show(extract_date)}' is not a date ({show(exc, 80)})") from None
+    if pd.isna(stamp):
+        raise DataError(f"extract date '{show(extract_date)}' is not a date (use {EXPECTED})")
+    return stamp
+
+
+def nothing_usable(what: str, name, quality: DataQuality, files) -> DataError:
+    """The error for a loader left with nothing usable: names the file(s) and what was set aside."""
+    return DataError(f"{name}: no usable {what} left: {quality.summary_of(files)}")
 
 
 def data_files(path: Path, suffixes: tuple[str, ...], label: str) -> list[Path]:

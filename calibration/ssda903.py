@@ -19,6 +19,7 @@ from calibration.records import (
     DataError,
     DataQuality,
     as_timestamp,
+    nothing_usable,
     read_csv_table,
     set_aside_bad_dates,
     set_aside_end_before_start,
@@ -227,7 +228,7 @@ def _read_episodes(file: Path, label: str, collection, order: int, extract, qual
         "external, found '" + df.loc[needs, "PLACE_PROVIDER"].fillna("").astype(str) + "'", "CHILD")
     df = df[~needs]
     df = set_aside_bad_dates(df, "DECOM", label, "CHILD", quality, extract, out="start")
-    df = set_aside_bad_dates(df, "DEC", label, "CHILD", quality, extract, out="end")
+    df = set_aside_bad_dates(df, "DEC", label, "CHILD", quality, extract, out="end", end=True)
     df = set_aside_end_before_start(df, "start", "end", "DECOM", "DEC", label, "CHILD", quality)
     no_rec = df["end"].notna() & df["REC"].isna()
     quality.set_aside_rows(label, df[no_rec], "DEC is given but REC (reason episode ceased) is missing", "CHILD")
@@ -308,11 +309,15 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
     reason[eps["child"].isin(listed)] = "the child's header row was set aside (see the header file)"
     _set_aside_by_file(eps[orphan], reason[orphan], quality)
     eps = eps[~orphan]
+    eps = _set_aside_impossible_ages(eps, hdr, extract, quality)
     short = eps["legal_status"].isin(SHORT_BREAK_LS)
     _set_aside_by_file(eps[short], "short break (LS " + eps.loc[short, "legal_status"]
                        + "): not a care episode for this purpose", quality)
     eps = eps[~short]
 
+    if not len(eps):
+        files = [f for f in quality._read if f.lower().endswith("episodes.csv")]
+        raise nothing_usable("care episodes", f"SSDA903 {_name(path, files)}", quality, files)
     eps, trimmed = _trim_overlaps(eps.drop(columns="_order"), quality)
     eps["placement_type"] = placement_type(eps["place"], eps["provider"])
     eps["exit_reason"] = exit_reason(eps["rec"])
@@ -322,5 +327,35 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
     if n_dangling:
         quality.note("episodes", f"{n_dangling} periods end with REC X1 but no next episode follows: "
                                  "treated as followed until that date (censored), not as an exit")
+    for frame in (hdr, eps):
+        for label, rows in frame.groupby("source_file")["source_row"]:
+            quality.kept(label, rows.to_numpy())
+    quality.check()
     return SSDA903(episodes=eps, header=hdr, periods=periods, quality=quality, extract_date=extract,
                    trimmed=trimmed)
+
+
+def _name(path, files) -> str:
+    """The file or folder to name in a one-line error."""
+    return files[0] if len(files) == 1 else str(Path(path).name or path)
+
+
+def _set_aside_impossible_ages(eps: pd.DataFrame, hdr: pd.DataFrame, extract, quality: DataQuality) -> pd.DataFrame:
+    """Episodes that start before the child's birth or on or after the 18th birthday are set aside
+    (care is for children); episodes running on past the 18th birthday are kept, with a note. No
+    date of birth is shown."""
+    dob = eps["child"].map(hdr.drop_duplicates("child").set_index("child")["dob"])
+    eighteen = dob + pd.DateOffset(years=18)
+    before = eps["start"] < dob
+    _set_aside_by_file(eps[before], "DECOM is before the child's date of birth (in the header)", quality)
+    adult = ~before & (eps["start"] >= eighteen)
+    _set_aside_by_file(eps[adult], "the child was 18 or over at DECOM (by the header's date of birth): "
+                                   "care ends at 18", quality)
+    eps = eps[~(before | adult)]
+    past = (eps["end"].fillna(extract) > eighteen[eps.index] + pd.Timedelta(days=1))
+    for label, part in eps[past].groupby("source_file"):
+        n, n_open = len(part), int(part["end"].isna().sum())
+        quality.note(label, f"{n} episode{'s' if n > 1 else ''} run{'' if n > 1 else 's'} on past the child's "
+                            f"18th birthday ({n_open} still open at the extract date): kept; care ends at 18 in "
+                            "the model, check these children's DOB and DEC")
+    return eps

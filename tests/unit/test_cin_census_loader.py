@@ -118,7 +118,7 @@ def test_bad_records_are_set_aside_with_reasons(tmp_path):
     assert got[("assessments", 2)] == "its CIN episode was set aside (see referrals)"
     assert got[("referrals", 3)] == "ReasonForClosure 'RC99' is not a valid code"
     assert got[("referrals", 4)] == "LAchildID is missing"
-    assert got[("referrals", 5)] == "CINreferralDate '01/13/2023' is not a date"
+    assert got[("referrals", 5)] == "CINreferralDate '01/13/2023' is not a date (no such date: month first? expected dd/mm/yyyy)"
     assert got[("referrals", 6)] == "CINreferralDate 01/01/2030 is after the extract date 31/03/2023"
     assert got[("referrals", 7)].startswith("ReferralNFA 'maybe'")
     assert got[("cp_plans", 8)] == "CPPendDate 01/01/2023 is before CPPstartDate 05/01/2023"

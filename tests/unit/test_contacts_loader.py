@@ -32,9 +32,9 @@ def test_contacts_load_and_bad_rows_are_set_aside(tmp_path):
     assert reasons[5] == "outcome 'strategy' is not a valid code"
     assert reasons[6] == "contact_date is missing"
     assert reasons[7] == "contact_date 01/04/2024 is after the extract date 31/03/2023"
-    assert reasons[8] == "contact_date '32/01/2023' is not a date"
+    assert reasons[8] == "contact_date '32/01/2023' is not a date (no such date)"
     assert reasons[9] == "child_id is missing"
-    assert reasons[10].startswith("dob 01/03/2023 is after contact_date 01/02/2023")
+    assert reasons[10].startswith("dob is after contact_date (an unborn")
     assert list(c.contacts["outcome"]) == ["nfa", "early_help", "referral"]
     assert c.contacts["contact_date"].dtype == "datetime64[ns]"
     assert "3 contacts" in c.describe()
@@ -75,7 +75,7 @@ def test_contacts_about_adults_are_set_aside_with_a_reason(tmp_path):
     assert sorted(c.contacts["child"].astype(str)) == ["1", "4"]
     reasons = dict(zip(c.quality.rows_set_aside["row"], c.quality.rows_set_aside["reason"]))
     assert set(reasons) == {3, 4}
-    assert reasons[3] == ("aged 18 or over on contact_date 10/03/2023 (dob 10/03/2005): "
+    assert reasons[3] == ("aged 18 or over on contact_date (by dob): "
                           "the front door and the model are for children")
     dq = c.quality.data_quality.iloc[0]
     assert (dq["rows_read"], dq["rows_kept"], dq["rows_set_aside"]) == (4, 2, 2)

@@ -109,7 +109,7 @@ def test_bad_rows_are_set_aside_with_reasons(tmp_path):
     assert r[4] == "PLACE 'Q9' is not a valid code"
     assert r[5] == "DEC 01/02/2021 is before DECOM 01/03/2021"
     assert r[6] == "DECOM 01/04/2030 is after the extract date 31/03/2022"
-    assert r[7] == "DECOM '31/02/2021' is not a date"
+    assert r[7] == "DECOM '31/02/2021' is not a date (no such date)"
     assert r[8] == "DECOM is missing"
     assert r[9] == "child is not in the header file"
     assert r[10] == "REC 'E99' is not a valid code"
@@ -126,7 +126,7 @@ def test_header_problems_are_set_aside_and_explain_the_episodes(tmp_path):
     result = ssda903.load_ssda903(root, EXTRACT)
     assert_balanced(result)
     h = reasons(result, "header.csv")
-    assert h == {3: "DOB 'not a date' is not a date", 4: "exact duplicate of row 2"}
+    assert h == {3: "DOB is not a date (expected dd/mm/yyyy or yyyy-mm-dd)", 4: "exact duplicate of row 2"}
     assert reasons(result)[3].startswith("the child's header row was set aside")
 
 

@@ -10,69 +10,224 @@ every random draw of the baseline untouched, so its effect is measured with comm
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .child import DAYS_PER_YEAR
 
-# What each lever's mechanism is called, what a full-effect value means, and its target volume.
-LEVERS: dict[str, dict] = {
-    "edge_of_care": {
-        "mechanism": {"divert_share": "extra share (0-1) of children heading into care kept at home by edge-of-care support"},
-        "target": {"fewer_care_entries_per_year": "care entries a year fewer than the baseline at full effect"},
-    },
-    "kinship_to_sgo": {
-        "mechanism": {"sgo_rate_per_year": "extra chance a year (hazard) that a child under 16 in a kinship placement leaves care on an SGO"},
-        "target": {"extra_sgos_per_year": "SGOs a year more than the baseline at full effect"},
-    },
-    "reunification": {
-        "mechanism": {"reunification_rate_per_year": "extra chance a year (hazard) that a child under 16 in a non-kinship placement goes home"},
-        "target": {"extra_reunifications_per_year": "returns home a year more than the baseline at full effect"},
-    },
-    "faster_permanence": {
-        "mechanism": {"weeks_shorter": "weeks off the average time to leave care by reunification, SGO, adoption or child arrangements order"},
-        "target": {},
-    },
-    "fewer_repeat_plans": {
-        "mechanism": {"recontact_reduction": "share (0-1) cut in the chance that a child returns after a CIN or CP plan closes"},
-        "target": {"fewer_repeat_plans_per_year": "repeat CIN and CP plan starts a year fewer than the baseline at full effect"},
-    },
-    "shorter_plans": {
-        "mechanism": {"cin_weeks_shorter": "weeks off the average CIN plan", "cp_weeks_shorter": "weeks off the average CP plan"},
-        "target": {},
-    },
-    "foster_carers": {
-        "mechanism": {"extra_joiners_per_year": "in-house foster carers recruited a year on top of the baseline"},
-        "target": {"net_extra_carers_per_year": "approved in-house foster carers gained a year, net, against the baseline"},
-    },
-    "block_beds": {
-        "mechanism": {"extra_beds": "block-contract residential beds added, opened evenly over the ramp"},
-        "target": {},
-    },
-    "carer_support": {
-        "mechanism": {"breakdown_reduction": "share (0-1) cut in foster placement breakdowns (support to carers)"},
-        "target": {},
-    },
-    "carer_retention": {
-        "mechanism": {"leaving_reduction": "share (0-1) cut in foster carers leaving (allowances, skills payments)"},
-        "target": {},
-    },
-    "front_door_workers": {
-        "mechanism": {"extra_workers": "social workers added to the front door (MASH), taken on evenly over the ramp"},
-        "target": {},
-    },
-    "unit_cost": {
-        "mechanism": {"weekly_change_pct": "change (%) in the weekly cost of `placement_type` (or of every placement if none)"},
-        "target": {},
-    },
-    "price_growth": {
-        "mechanism": {"price_growth_per_year": "yearly price growth applied from the financial year the lever starts"},
-        "target": {},
-    },
-}
+INF = float("inf")
 
-FRACTIONS = {"divert_share", "recontact_reduction", "breakdown_reduction", "leaving_reduction"}
+# ------------------------------------------------------------------------------ model terms
+# The terms levers set, by the names the pathway reads them under (sim/pathway.py imports these
+# constants, so a mistyped name fails at import; `Mechanisms` refuses a name no lever sets).
+CARE_ENTRY_DIVERT = "care_entry_divert"                 # share of children heading into care kept home
+KINSHIP_SGO_RATE = "kinship_sgo_rate"                   # extra hazard a year: kinship placement -> SGO
+REUNIFICATION_RATE = "reunification_rate"               # extra hazard a year: non-kinship placement -> home
+PERMANENCE_WEEKS_SHORTER = "permanence_weeks_shorter"   # weeks off the permanence routes of care
+RECONTACT_REDUCTION = "recontact_reduction"             # share cut in returns after a CIN or CP plan
+CIN_WEEKS_SHORTER = "cin_weeks_shorter"                 # weeks off the average CIN plan
+CP_WEEKS_SHORTER = "cp_weeks_shorter"                   # weeks off the average CP plan
+CARER_JOINERS_EXTRA = "carer_joiners_extra"             # extra in-house foster carers joining a year
+BREAKDOWN_REDUCTION = "breakdown_reduction"             # share of foster placement breakdowns prevented
+CARER_LEAVING_REDUCTION = "carer_leaving_reduction"     # share of carer resignations cancelled
+
+# How a mechanism key acts on the model: `term` adds its ramped value to the model term `sets`;
+# `beds` opens beds of the pool `sets` one at a time over the ramp; `workers` adds workers to the
+# team `sets` likewise; `unit_cost` changes weekly costs (of the lever's `placement_type`, or all);
+# `price_growth` replaces the yearly price growth.
+ACTS = ("term", "beds", "workers", "unit_cost", "price_growth")
+# What a key's number is: a share in [0, 1], a rate a year, weeks, a whole count, a % change.
+KINDS = ("fraction", "rate", "weeks", "count", "percent")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One mechanism key of a lever, as scenario files write it."""
+
+    name: str
+    kind: str                 # one of KINDS
+    unit: str                 # for reports and docs
+    description: str          # what a full-effect value means
+    sets: str = ""            # the model term (act "term"), bed pool ("beds") or team ("workers")
+    act: str = "term"         # one of ACTS
+    lo: float = 0.0           # bounds a scenario's value must lie within
+    hi: float = INF
+    scales: bool = True       # multiplied when a scenario stretches another (`intensity_scale`)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target volume a lever can be stated by; the search judges it on summary_by_fy measures."""
+
+    name: str
+    description: str
+    measures: tuple[str, ...]  # summary_by_fy measure names, summed
+    sign: int                  # +1: the aim is more (scenario - baseline); -1: fewer (baseline - scenario)
+    judged: str = "mean"       # "mean": averaged over the years at full effect; "gain_per_year": the
+                               # gain at the last of them over the years since the lever started
+
+
+@dataclass(frozen=True)
+class Volume:
+    """The operational volume a lever's row in the business case comparison shows."""
+
+    measure: str               # a summary_by_fy measure, or one of business_case.with_derived's
+    sign: int                  # +1: more is the aim
+    words: str
+
+
+@dataclass(frozen=True)
+class LeverSpec:
+    """One lever, declared once: everything else (validation, mechanisms, the target search,
+    intensity scaling, the business case tables and the report) reads it from `CATALOGUE`."""
+
+    name: str
+    label: str                          # for reports
+    keys: tuple[Key, ...]               # the first is the one a target search varies
+    targets: tuple[Target, ...] = ()
+    first_guess: float = 1.0            # a target search's first intensity of keys[0]
+    volume: Optional[Volume] = None
+    placement_type: bool = False        # takes a `placement_type` (unit_cost)
+
+    @property
+    def search_key(self) -> Key:
+        return self.keys[0]
+
+    def key(self, name: str) -> Key:
+        for k in self.keys:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def target(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+def _share(name, description, sets):
+    return Key(name, "fraction", "share (0-1)", description, sets, lo=0.0, hi=1.0)
+
+
+CATALOGUE: dict[str, LeverSpec] = {spec.name: spec for spec in (
+    LeverSpec(
+        "edge_of_care", "Edge of care",
+        (_share("divert_share", "extra share (0-1) of children heading into care kept at home by edge-of-care support",
+                CARE_ENTRY_DIVERT),),
+        (Target("fewer_care_entries_per_year", "care entries a year fewer than the baseline at full effect",
+                ("care_entries",), -1),),
+        first_guess=0.15, volume=Volume("care_entries", -1, "fewer care entries a year")),
+    LeverSpec(
+        "kinship_to_sgo", "Kinship to SGO",
+        (Key("sgo_rate_per_year", "rate", "a year (hazard)",
+             "extra chance a year (hazard) that a child under 16 in a kinship placement leaves care on an SGO",
+             KINSHIP_SGO_RATE),),
+        (Target("extra_sgos_per_year", "SGOs a year more than the baseline at full effect", ("care_exits_sgo",), +1),),
+        first_guess=0.2, volume=Volume("care_exits_sgo", +1, "more SGOs a year")),
+    LeverSpec(
+        "reunification", "Reunification",
+        (Key("reunification_rate_per_year", "rate", "a year (hazard)",
+             "extra chance a year (hazard) that a child under 16 in a non-kinship placement goes home",
+             REUNIFICATION_RATE),),
+        (Target("extra_reunifications_per_year", "returns home a year more than the baseline at full effect",
+                ("care_exits_reunification",), +1),),
+        first_guess=0.02, volume=Volume("care_exits_reunification", +1, "more returns home a year")),
+    LeverSpec(
+        "faster_permanence", "Faster permanence",
+        (Key("weeks_shorter", "weeks", "weeks",
+             "weeks off the average time to leave care by reunification, SGO, adoption or child arrangements order",
+             PERMANENCE_WEEKS_SHORTER),),
+        volume=Volume("weeks_to_permanence_average", -1, "weeks sooner to permanence")),
+    LeverSpec(
+        "fewer_repeat_plans", "Fewer repeat plans",
+        (_share("recontact_reduction", "share (0-1) cut in the chance that a child returns after a CIN or CP plan closes",
+                RECONTACT_REDUCTION),),
+        (Target("fewer_repeat_plans_per_year", "repeat CIN and CP plan starts a year fewer than the baseline at full effect",
+                ("cin_plan_starts_repeat", "cp_plan_starts_repeat"), -1),),
+        first_guess=0.3, volume=Volume("repeat_plans", -1, "fewer repeat CIN and CP plans a year")),
+    LeverSpec(
+        "shorter_plans", "Shorter CIN and CP plans",
+        (Key("cin_weeks_shorter", "weeks", "weeks", "weeks off the average CIN plan", CIN_WEEKS_SHORTER),
+         Key("cp_weeks_shorter", "weeks", "weeks", "weeks off the average CP plan", CP_WEEKS_SHORTER)),
+        volume=Volume("cin_plan_average_weeks", -1, "weeks shorter CIN plans")),
+    LeverSpec(
+        "foster_carers", "More in-house foster carers",
+        (Key("extra_joiners_per_year", "rate", "carers a year",
+             "in-house foster carers recruited a year on top of the baseline", CARER_JOINERS_EXTRA),),
+        (Target("net_extra_carers_per_year", "approved in-house foster carers gained a year, net, against the baseline",
+                ("foster_carers_at_year_end",), +1, judged="gain_per_year"),),
+        first_guess=11.0, volume=Volume("foster_carers_at_year_end", +1, "more foster carers than the baseline by year 8")),
+    LeverSpec(
+        "block_beds", "More block residential beds",
+        (Key("extra_beds", "count", "beds", "block-contract residential beds added, opened evenly over the ramp",
+             "residential_block", act="beds"),),
+        volume=Volume("cic_residential_block_average", +1, "more children in block beds")),
+    LeverSpec(
+        "carer_support", "Foster carer support",
+        (_share("breakdown_reduction", "share (0-1) cut in foster placement breakdowns (support to carers)",
+                BREAKDOWN_REDUCTION),)),
+    LeverSpec(
+        "carer_retention", "Foster carer retention",
+        (_share("leaving_reduction", "share (0-1) cut in foster carers leaving (allowances, skills payments)",
+                CARER_LEAVING_REDUCTION),)),
+    LeverSpec(
+        "front_door_workers", "Front door social workers",
+        (Key("extra_workers", "count", "social workers",
+             "social workers added to the front door (MASH), taken on evenly over the ramp", "front_door", act="workers"),)),
+    LeverSpec(
+        "unit_cost", "Unit cost change",
+        (Key("weekly_change_pct", "percent", "%",
+             "change (%) in the weekly cost of `placement_type` (or of every placement if none)",
+             act="unit_cost", lo=-INF, scales=False),),
+        placement_type=True),
+    LeverSpec(
+        "price_growth", "Price growth",
+        (Key("price_growth_per_year", "rate", "a year",
+             "yearly price growth applied from the financial year the lever starts",
+             act="price_growth", lo=-INF, scales=False),)),
+)}
+
+# The model terms levers set (each read by the pathway under the constant above).
+TERMS: tuple[str, ...] = tuple(dict.fromkeys(k.sets for s in CATALOGUE.values() for k in s.keys if k.act == "term"))
+
+
+def _check_catalogue() -> None:
+    for spec in CATALOGUE.values():
+        assert spec.keys and spec.label, spec.name
+        for k in spec.keys:
+            assert k.act in ACTS and k.kind in KINDS and k.lo <= k.hi and k.unit and k.description, (spec.name, k.name)
+            assert (k.act in ("term", "beds", "workers")) == bool(k.sets), (spec.name, k.name)
+        for t in spec.targets:
+            assert t.measures and t.sign in (-1, 1) and t.judged in ("mean", "gain_per_year"), (spec.name, t.name)
+
+
+_check_catalogue()
+
+# Derived views, for code that reads them by these names.
+LEVERS: dict[str, dict] = {
+    name: {"mechanism": {k.name: k.description for k in spec.keys},
+           "target": {t.name: t.description for t in spec.targets}}
+    for name, spec in CATALOGUE.items()
+}
+FRACTIONS = {k.name for spec in CATALOGUE.values() for k in spec.keys if k.kind == "fraction"}
+
+
+def lever_spec(name: str) -> LeverSpec:
+    spec = CATALOGUE.get(name)
+    if spec is None:
+        raise LeverError(f"unknown lever {name!r} (known: {', '.join(CATALOGUE)})")
+    return spec
+
+
+def _bound_words(k: Key) -> str:
+    if k.hi == INF:
+        return "must not be negative" if k.lo == 0 else f"must be at least {k.lo:g}"
+    if k.lo == -INF:
+        return f"must be at most {k.hi:g}"
+    return f"must lie between {k.lo:g} and {k.hi:g}"
 
 
 class LeverError(ValueError):
@@ -94,46 +249,66 @@ class Lever(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
-        spec = LEVERS.get(self.lever)
+        spec = CATALOGUE.get(self.lever)
         if spec is None:
-            raise ValueError(f"unknown lever {self.lever!r} (known: {', '.join(LEVERS)})")
+            raise ValueError(f"unknown lever {self.lever!r} (known: {', '.join(CATALOGUE)})")
         if self.end is not None and self.end <= self.start:
             raise ValueError(f"lever {self.lever!r}: end {self.end} is not after start {self.start}")
         full = dt.date.fromordinal(self.start.toordinal() + int(self.ramp_months * 30.44))
         if self.end is not None and self.end < full:
             raise ValueError(f"lever {self.lever!r}: the ramp to full effect ends ({full}) after the lever is switched off ({self.end})")
-        for k, v in self.mechanism.items():
-            if k not in spec["mechanism"]:
-                raise ValueError(f"lever {self.lever!r}: unknown mechanism {k!r} (known: {', '.join(spec['mechanism'])})")
-            if k in FRACTIONS and not 0.0 <= v <= 1.0:
-                raise ValueError(f"lever {self.lever!r}: {k} must lie between 0 and 1 (got {v})")
-            if k not in ("weekly_change_pct", "price_growth_per_year") and v < 0:
-                raise ValueError(f"lever {self.lever!r}: {k} must not be negative (got {v})")
-        for k, v in self.target.items():
-            if k not in spec["target"]:
-                known = ", ".join(spec["target"]) or "none: state it by mechanism"
-                raise ValueError(f"lever {self.lever!r}: unknown target {k!r} (known: {known})")
+        known = {k.name: k for k in spec.keys}
+        for name, v in self.mechanism.items():
+            k = known.get(name)
+            if k is None:
+                raise ValueError(f"lever {self.lever!r}: unknown mechanism {name!r} (known: {', '.join(known)})")
+            if not k.lo <= v <= k.hi:
+                raise ValueError(f"lever {self.lever!r}: {name} {_bound_words(k)} (got {v})")
+        targets = [t.name for t in spec.targets]
+        for name, v in self.target.items():
+            if name not in targets:
+                words = ", ".join(targets) or "none: state it by mechanism"
+                raise ValueError(f"lever {self.lever!r}: unknown target {name!r} (known: {words})")
             if v < 0:
-                raise ValueError(f"lever {self.lever!r}: target {k} must not be negative (got {v})")
+                raise ValueError(f"lever {self.lever!r}: target {name} must not be negative (got {v})")
         if len(self.target) > 1:
             raise ValueError(f"lever {self.lever!r}: one target per lever")
         if self.target and self.mechanism:
             raise ValueError(f"lever {self.lever!r}: give a mechanism or a target, not both")
         if not self.target and not self.mechanism:
             raise ValueError(f"lever {self.lever!r}: give a mechanism or a target")
-        if self.lever == "unit_cost" and self.placement_type is not None:
+        if spec.placement_type and self.placement_type is not None:
             from .vocab import PLACEMENT_TYPES
             if self.placement_type not in PLACEMENT_TYPES:
-                raise ValueError(f"lever 'unit_cost': unknown placement_type {self.placement_type!r}")
+                raise ValueError(f"lever {self.lever!r}: unknown placement_type {self.placement_type!r}")
         return self
+
+    @property
+    def spec(self) -> LeverSpec:
+        return CATALOGUE[self.lever]
 
     def mechanism_key(self) -> str:
         """The mechanism a target search varies."""
-        return next(iter(LEVERS[self.lever]["mechanism"]))
+        return CATALOGUE[self.lever].search_key.name
 
     def with_intensity(self, value: float) -> "Lever":
         """The same lever stated by mechanism at `value` (used by the target search)."""
         return self.model_copy(update={"mechanism": {self.mechanism_key(): value}, "target": {}})
+
+    def scaled(self, factor: float) -> "Lever":
+        """A mechanism-stated lever with every intensity that scales multiplied by `factor`, kept
+        within its bounds (shares capped at 1) and counts rounded (a stretched scenario)."""
+        spec = CATALOGUE[self.lever]
+        mech = {}
+        for name, v in self.mechanism.items():
+            k = spec.key(name)
+            x = v * factor if k.scales else v
+            if k.hi != INF:
+                x = min(x, k.hi)
+            if k.kind == "count":
+                x = float(round(x))
+            mech[name] = x
+        return self.model_copy(update={"mechanism": mech})
 
 
 class Ramp:
@@ -157,47 +332,107 @@ class Ramp:
         return sum(self(a + (i + 0.5) * h) for i in range(steps)) / steps
 
 
-def _zero(*_args) -> float:
-    return 0.0
+class Term:
+    """One model term: the levers acting on it, each a (ramp, full-effect value); the pathway
+    looks a term up once (`Mechanisms.term`) and reads it as a function of time."""
+
+    __slots__ = ("name", "parts", "bound")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.parts: list[tuple[Ramp, float]] = []
+        self.bound = 0.0      # the largest the term can be (for thinning): the values summed
+
+    def add(self, ramp: Ramp, value: float) -> None:
+        self.parts.append((ramp, value))
+        self.bound = self.bound + value
+
+    def value(self, t: float) -> float:
+        """The summed intensity of every lever acting on the term at time t."""
+        parts = self.parts
+        if not parts:
+            return 0.0
+        return sum(r(t) * v for r, v in parts)
+
+    def active(self) -> bool:
+        return self.bound > 0.0
+
+    def start(self) -> float:
+        """The first day any lever acts on the term (infinity if none does)."""
+        parts = self.parts
+        return min((r.a for r, v in parts if v > 0), default=INF) if parts else INF
 
 
 class Mechanisms:
-    """The knobs the pathway reads; the defaults are the baseline (no change)."""
+    """The knobs the pathway reads; the defaults are the baseline (no change). Every term of
+    `TERMS` is there (at zero unless a lever sets it); any other name raises."""
 
     def __init__(self):
-        self.terms: dict[str, list] = {}
+        self.terms: dict[str, Term] = {name: Term(name) for name in TERMS}
         self.team_changes: list[tuple[float, str, float]] = []   # (day, team, extra workers)
         self.bed_changes: list[tuple[float, str, int]] = []      # (day, pool, extra beds)
         self.cost_changes: list[tuple[Ramp, Optional[str], float]] = []  # (ramp, placement type, % change)
         self.price_growth: list[tuple[Ramp, float]] = []
-        self.bounds: dict[str, float] = {}
+
+    def term(self, name: str) -> Term:
+        """The term of this name; a name no lever declares raises `LeverError`."""
+        try:
+            return self.terms[name]
+        except KeyError:
+            raise LeverError(f"unknown model term {name!r}: no lever in sim/levers.py's CATALOGUE sets it "
+                             f"(known: {', '.join(TERMS)})") from None
 
     def _add(self, name: str, ramp: Ramp, value: float) -> None:
-        self.terms.setdefault(name, []).append((ramp, value))
-        self.bounds[name] = self.bounds.get(name, 0.0) + value
+        self.term(name).add(ramp, value)
 
     def value(self, name: str, t: float) -> float:
         """The summed intensity of every lever acting on `name` at time t."""
-        terms = self.terms.get(name)
-        if not terms:
-            return 0.0
-        return sum(r(t) * v for r, v in terms)
+        return self.term(name).value(t)
 
     def bound(self, name: str) -> float:
         """The largest the intensity can be (for thinning)."""
-        return self.bounds.get(name, 0.0)
+        return self.term(name).bound
 
     def active(self, name: str) -> bool:
-        return self.bounds.get(name, 0.0) > 0.0
+        return self.term(name).bound > 0.0
 
     def start(self, name: str) -> float:
         """The first day any lever acts on `name` (infinity if none does)."""
-        terms = self.terms.get(name)
-        return min((r.a for r, v in terms if v > 0), default=float("inf")) if terms else float("inf")
+        return self.term(name).start()
+
+    def set_terms(self) -> set[str]:
+        """The terms some lever sets (at any value)."""
+        return {name for name, t in self.terms.items() if t.parts}
+
+
+def _act_term(m: Mechanisms, key: Key, ramp: Ramp, value: float, lever: Lever) -> None:
+    m._add(key.sets, ramp, value)
+
+
+def _act_beds(m: Mechanisms, key: Key, ramp: Ramp, value: float, lever: Lever) -> None:
+    m.bed_changes.extend(_steps(ramp, int(round(value)), key.sets))
+
+
+def _act_workers(m: Mechanisms, key: Key, ramp: Ramp, value: float, lever: Lever) -> None:
+    m.team_changes.extend((d, key.sets, n) for d, _, n in _steps(ramp, int(round(value)), key.sets))
+
+
+def _act_unit_cost(m: Mechanisms, key: Key, ramp: Ramp, value: float, lever: Lever) -> None:
+    m.cost_changes.append((ramp, lever.placement_type, value))
+
+
+def _act_price_growth(m: Mechanisms, key: Key, ramp: Ramp, value: float, lever: Lever) -> None:
+    m.price_growth.append((ramp, value))
+
+
+_ACT = {"term": _act_term, "beds": _act_beds, "workers": _act_workers, "unit_cost": _act_unit_cost,
+        "price_growth": _act_price_growth}
+assert set(_ACT) == set(ACTS)
 
 
 def build_mechanisms(levers: list[Lever], params) -> Mechanisms:
-    """Turn mechanism-stated levers into the functions of time the pathway reads."""
+    """Turn mechanism-stated levers into the functions of time the pathway reads: each key given
+    acts as the catalogue declares (`Key.act`)."""
     start = params.horizon.start_date
     m = Mechanisms()
     for lev in levers:
@@ -205,36 +440,9 @@ def build_mechanisms(levers: list[Lever], params) -> Mechanisms:
             raise LeverError(f"lever {lev.lever!r} is stated as a target: find its intensity first")
         ramp = Ramp(lev, start)
         x = lev.mechanism
-        name = lev.lever
-        if name == "edge_of_care":
-            m._add("care_entry_divert", ramp, x["divert_share"])
-        elif name == "kinship_to_sgo":
-            m._add("kinship_sgo_rate", ramp, x["sgo_rate_per_year"])
-        elif name == "reunification":
-            m._add("reunification_rate", ramp, x["reunification_rate_per_year"])
-        elif name == "faster_permanence":
-            m._add("permanence_weeks_shorter", ramp, x["weeks_shorter"])
-        elif name == "fewer_repeat_plans":
-            m._add("recontact_reduction", ramp, x["recontact_reduction"])
-        elif name == "shorter_plans":
-            if x.get("cin_weeks_shorter"):
-                m._add("cin_weeks_shorter", ramp, x["cin_weeks_shorter"])
-            if x.get("cp_weeks_shorter"):
-                m._add("cp_weeks_shorter", ramp, x["cp_weeks_shorter"])
-        elif name == "foster_carers":
-            m._add("carer_joiners_extra", ramp, x["extra_joiners_per_year"])
-        elif name == "carer_support":
-            m._add("breakdown_reduction", ramp, x["breakdown_reduction"])
-        elif name == "carer_retention":
-            m._add("carer_leaving_reduction", ramp, x["leaving_reduction"])
-        elif name == "block_beds":
-            m.bed_changes.extend(_steps(ramp, int(round(x["extra_beds"])), "residential_block"))
-        elif name == "front_door_workers":
-            m.team_changes.extend((d, "front_door", n) for d, _, n in _steps(ramp, int(round(x["extra_workers"])), "front_door"))
-        elif name == "unit_cost":
-            m.cost_changes.append((ramp, lev.placement_type, x["weekly_change_pct"]))
-        elif name == "price_growth":
-            m.price_growth.append((ramp, x["price_growth_per_year"]))
+        for key in CATALOGUE[lev.lever].keys:
+            if key.name in x:
+                _ACT[key.act](m, key, ramp, x[key.name], lev)
     return m
 
 

@@ -20,6 +20,8 @@ cdef class Pathway(Dispatcher):
     cdef public Team _front_door, _assessment_team, _safeguarding
     cdef public object p, env, streams, mech, caplog, start, _snapshot, screening
     cdef public object _escalation_contacts, _recontact
+    cdef public object _t_divert, _t_kinship_sgo, _t_reunification, _t_permanence, _t_recontact
+    cdef public object _t_cin_shorter, _t_cp_shorter, _t_joiners, _t_breakdown, _t_leaving
     cdef public Sampler _screening, _assessment_duration, _s47_duration
     cdef public dict _recontact_delay
     cdef public object retired_ids, retired_dobs, foster
@@ -82,7 +84,7 @@ cdef class Pathway(Dispatcher):
     @cython.locals(team=Team, d=cython.double)
     cpdef _s47(self, Child child, str event, double elapsed=*)
     cpdef _s47_end(self, Child child, bint adult)
-    cpdef double _shorten(self, double d, double elapsed, str mechanism, double mean_days)
+    cpdef double _shorten(self, double d, double elapsed, object term, double mean_days)
     @cython.locals(u=cython.double, acc=cython.double, total=cython.double, d=cython.double, dist=Sampler)
     cpdef tuple _plan_route(self, Child child, tuple table, long route_stream, long time_stream, double scale, double elapsed=*)
     @cython.locals(team=Team, d=cython.double)

@@ -33,7 +33,9 @@ from . import eventqueue
 from .eventlog import EventLog
 from .eventqueue import Booked, Dispatcher, Environment, book, booking
 from .initial import OpenCase
-from .levers import Mechanisms
+from .levers import (BREAKDOWN_REDUCTION, CARE_ENTRY_DIVERT, CARER_JOINERS_EXTRA, CARER_LEAVING_REDUCTION,
+                     CIN_WEEKS_SHORTER, CP_WEEKS_SHORTER, KINSHIP_SGO_RATE, PERMANENCE_WEEKS_SHORTER,
+                     RECONTACT_REDUCTION, REUNIFICATION_RATE, Mechanisms)
 from .params import ArrivalRate, Params, Route
 from .sampling import sampler
 import cython
@@ -103,6 +105,7 @@ class Pathway(Dispatcher):
         self.env = Environment()
         self.streams = Streams(seed, replication)
         self.mech = mechanisms or Mechanisms()
+        self._lever_terms()
         self.log = EventLog()
         self.caplog = CapacityLog()
         self.allowances: list[tuple[int, float, float, str]] = []  # (child, start, end, kind)
@@ -128,6 +131,20 @@ class Pathway(Dispatcher):
         self._id_base = (top // ID_BLOCK + 1) * ID_BLOCK
 
     # ------------------------------------------------------------------------------- set-up
+    def _lever_terms(self):
+        """The model terms levers set (`sim.levers`), looked up once: the pathway reads them here."""
+        m = self.mech
+        self._t_divert = m.term(CARE_ENTRY_DIVERT)
+        self._t_kinship_sgo = m.term(KINSHIP_SGO_RATE)
+        self._t_reunification = m.term(REUNIFICATION_RATE)
+        self._t_permanence = m.term(PERMANENCE_WEEKS_SHORTER)
+        self._t_recontact = m.term(RECONTACT_REDUCTION)
+        self._t_cin_shorter = m.term(CIN_WEEKS_SHORTER)
+        self._t_cp_shorter = m.term(CP_WEEKS_SHORTER)
+        self._t_joiners = m.term(CARER_JOINERS_EXTRA)
+        self._t_breakdown = m.term(BREAKDOWN_REDUCTION)
+        self._t_leaving = m.term(CARER_LEAVING_REDUCTION)
+
     def _prepare_tables(self):
         p = self.p
         self.fd_outcomes = cumulative(p.front_door.outcomes)
@@ -511,7 +528,7 @@ class Pathway(Dispatcher):
             return False
         p = rc.probability
         if kind in ("cin_closed", "cp_closed"):
-            p *= 1.0 - self.mech.value("recontact_reduction", self.env._now)
+            p *= 1.0 - self._t_recontact.value(self.env._now)
         if elapsed > 0.0:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
@@ -664,18 +681,18 @@ class Pathway(Dispatcher):
             self._toward_care(child, "s47_end")
 
     # ------------------------------------------------------------------------------ plans
-    def _shorten(self, d: float, elapsed: float, mechanism: str, mean_days: float) -> float:
-        """Remaining time after a lever takes `weeks` off the average: every case is cut by the
-        same share, weeks*7/mean, judged at the time it would have ended."""
-        if not self.mech.active(mechanism) or d == INF or mean_days <= 0:
+    def _shorten(self, d: float, elapsed: float, term, mean_days: float) -> float:
+        """Remaining time after a lever takes `weeks` off the average (the lever `term`): every case
+        is cut by the same share, weeks*7/mean, judged at the time it would have ended."""
+        if not term.bound > 0.0 or d == INF or mean_days <= 0:
             return d
-        weeks = self.mech.value(mechanism, self.env._now + d)
+        weeks = term.value(self.env._now + d)
         if weeks <= 0:
             return d
         share = min(0.95, 7.0 * weeks / mean_days)
         shorter = max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
         # a case is never cut to end before the lever began acting
-        return max(shorter, min(d, self.mech.start(mechanism) - self.env._now))
+        return max(shorter, min(d, term.start() - self.env._now))
 
     def _plan_route(self, child, table, route_stream, time_stream, scale, elapsed=0.0):
         names, cum, durations, samplers = table
@@ -707,7 +724,7 @@ class Pathway(Dispatcher):
         team = self._safeguarding
         team.request(child.id)
         route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
-        d = self._shorten(d, elapsed, "cin_weeks_shorter", self.cin_mean)
+        d = self._shorten(d, elapsed, self._t_cin_shorter, self.cin_mean)
         d, adult = self._capped(child, d)
         self._after(d, self._booking(CIN_PLAN_END, child, s=route, flag=adult))
 
@@ -729,7 +746,7 @@ class Pathway(Dispatcher):
         team = self._safeguarding
         team.request(child.id)
         route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
-        d = self._shorten(d, elapsed, "cp_weeks_shorter", self.cp_mean)
+        d = self._shorten(d, elapsed, self._t_cp_shorter, self.cp_mean)
         d, adult = self._capped(child, d)
         self._after(d, self._booking(CP_PLAN_END, child, s=route, flag=adult))
 
@@ -750,7 +767,7 @@ class Pathway(Dispatcher):
         eoc = self.p.edge_of_care
         offered = self.u(child, S.edge_of_care_offer) < eoc.offered_share
         success_u = self.u(child, S.edge_of_care_success)
-        extra = self.mech.value("care_entry_divert", self.env._now)
+        extra = self._t_divert.value(self.env._now)
         diverted = (offered and success_u < eoc.success_probability) or self.u(child, S.edge_of_care_lever) < extra
         if offered or extra > 0:
             self._note(child, "edge_of_care", "diverted" if diverted else "not diverted")
@@ -794,7 +811,7 @@ class Pathway(Dispatcher):
         if route == "age18":
             d = INF
         elif route in PERMANENCE:
-            d = self._shorten(d, elapsed, "permanence_weeks_shorter", self.route_means[id(table)][route])
+            d = self._shorten(d, elapsed, self._t_permanence, self.route_means[id(table)][route])
         d, adult = self._capped(child, d)
         reason = "age18" if adult else route
         exit_time = now + d
@@ -819,9 +836,10 @@ class Pathway(Dispatcher):
         change (a move, the 16th birthday), so a lever that is not yet acting changes nothing.
         Time-varying reductions (carer support) thin the scheduled breakdowns.
         """
-        env, mech, moves = self.env, self.mech, self.p.care.moves
+        env, moves = self.env, self.p.care.moves
+        kin, reun, breakdown = self._t_kinship_sgo, self._t_reunification, self._t_breakdown
         semi = moves.semi_independent_from_16_per_year
-        kin_max, reun_max = mech.bound("kinship_sgo_rate"), mech.bound("reunification_rate")
+        kin_max, reun_max = kin.bound, reun.bound
         move_at = lever_at = None
         rates = (0.0, 0.0, 0.0)
         which = lever_max = 0.0
@@ -842,11 +860,11 @@ class Pathway(Dispatcher):
             if lever_at is None:
                 # candidate exits at the lever's full rate from when it starts, under 16 only;
                 # accepted in proportion to its ramp (thinning)
-                name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"
-                lever_max = (kin_max if name == "kinship_sgo_rate" else reun_max) if age < 16 else 0.0
+                term = kin if child.placement == "kinship" else reun
+                lever_max = (kin_max if term is kin else reun_max) if age < 16 else 0.0
                 lever_at = INF
                 if lever_max > 0:
-                    lever_at = max(now, mech.start(name)) - math.log(1.0 - self.u(child, S.lever_exit_time)) / (
+                    lever_at = max(now, term.start()) - math.log(1.0 - self.u(child, S.lever_exit_time)) / (
                         lever_max / DAYS_PER_YEAR)
                     if lever_at >= t16:
                         lever_at = INF
@@ -860,10 +878,10 @@ class Pathway(Dispatcher):
                 move_at = None
                 continue
             if nxt == lever_at:
-                name = "kinship_sgo_rate" if child.placement == "kinship" else "reunification_rate"
+                term = kin if child.placement == "kinship" else reun
                 lever_at = None
-                if self.u(child, S.lever_exit_accept) * lever_max < mech.value(name, env.now):
-                    reason = "sgo" if name == "kinship_sgo_rate" else "reunification"
+                if self.u(child, S.lever_exit_accept) * lever_max < term.value(env.now):
+                    reason = "sgo" if term is kin else "reunification"
                     self._note(child, "lever_exit", reason)
                     return reason
                 continue
@@ -875,8 +893,8 @@ class Pathway(Dispatcher):
             elif which < step + to_semi:
                 self._replace(child, "semi_independent", "step_to_semi_independence")
             else:
-                if grp == "foster" and mech.active("breakdown_reduction"):
-                    if self.u(child, S.breakdown_prevented) < mech.value("breakdown_reduction", env.now):
+                if grp == "foster" and breakdown.bound > 0.0:
+                    if self.u(child, S.breakdown_prevented) < breakdown.value(env.now):
                         self._note(child, "breakdown_prevented")
                         continue
                 table = self.next_need.get(grp)
@@ -1012,7 +1030,7 @@ class Pathway(Dispatcher):
         for _ in range(fc.initial_carers):
             self._join_carer()
         self.env.process(self._carer_joiners())
-        if self.mech.active("carer_joiners_extra"):
+        if self._t_joiners.bound > 0.0:
             self.env.process(self._extra_carer_joiners())
 
     def _join_carer(self, stream_prefix: str = ""):
@@ -1032,9 +1050,9 @@ class Pathway(Dispatcher):
         while True:
             yield self.env.timeout(tenure)
             # a retention lever cancels a share of resignations; the carer stays on afresh
-            if self.mech.active("carer_leaving_reduction"):
+            if self._t_leaving.bound > 0.0:
                 g = self.streams.glob("carer_retention")
-                if g.uniform() < self.mech.value("carer_leaving_reduction", self.env._now):
+                if g.uniform() < self._t_leaving.value(self.env._now):
                     tenure = -math.log(1.0 - g.uniform()) / fc.leaving_rate_per_year * DAYS_PER_YEAR
                     if self.env._now + tenure < self.horizon:
                         continue
@@ -1062,12 +1080,13 @@ class Pathway(Dispatcher):
         baseline's carers join exactly as they would without it."""
         g = self.streams.glob("carer_joiners_lever")
         env = self.env
-        lam_max = self.mech.bound("carer_joiners_extra") / DAYS_PER_YEAR
+        joiners = self._t_joiners
+        lam_max = joiners.bound / DAYS_PER_YEAR
         while lam_max > 0:
             t = env.now - math.log(1.0 - g.uniform()) / lam_max
             if t >= self.horizon:
                 return
-            accept = g.uniform() * lam_max <= self.mech.value("carer_joiners_extra", t) / DAYS_PER_YEAR
+            accept = g.uniform() * lam_max <= joiners.value(t) / DAYS_PER_YEAR
             yield env.timeout(t - env.now)
             if accept:
                 self._join_carer(stream_prefix="lever_")

@@ -110,7 +110,14 @@ def test_mechanisms_sum_levers_on_one_knob_and_bound_their_full_effect(params):
     assert m.value("care_entry_divert", 6 * DAYS_PER_MONTH) == pytest.approx(0.1)
     assert m.value("care_entry_divert", 400.0) == pytest.approx(0.3)
     assert m.active("care_entry_divert") and not m.active("kinship_sgo_rate")
-    assert Mechanisms().value("anything", 10.0) == 0.0
+    assert Mechanisms().value("kinship_sgo_rate", 10.0) == 0.0  # a term no lever sets here is at zero
+
+
+@pytest.mark.parametrize("read", ["value", "bound", "active", "start", "term"])
+def test_a_term_no_lever_declares_raises(read):
+    args = ("care_entry_diverts", 10.0) if read == "value" else ("care_entry_diverts",)
+    with pytest.raises(LeverError, match="unknown model term 'care_entry_diverts'"):
+        getattr(Mechanisms(), read)(*args)
 
 
 def test_beds_and_workers_arrive_one_at_a_time_over_the_ramp_and_go_at_the_end(params):

@@ -147,7 +147,7 @@ def _raw_from_csv(path: Path, label: str, quality: DataQuality):
     exact_of = df.groupby(cols, dropna=False)[ROW].transform("first")
     heads = df[first].set_index(KEY)[own]
     theirs = heads.reindex(later[KEY]).set_index(later.index)
-    differs = (later[own].notna() & theirs.notna() & (later[own] != theirs)).any(axis=1)
+    differs = (later[own].notna() & (later[own] != theirs)).any(axis=1)
     empty = later[item_fields].isna().all(axis=1)
     reason = pd.Series(pd.NA, index=later.index, dtype="object")
     reason[empty] = "repeats the CIN episode of row " + first_row[later.index][empty].astype(str) + \

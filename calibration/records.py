@@ -223,15 +223,15 @@ def _decode(data: bytes, label: str, quality: DataQuality, name: str) -> str:
                         "(save it from the spreadsheet as CSV, comma-separated)")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise DataError(f"{name}: is an old-style Excel workbook (.xls), not a CSV file (save it as CSV)")
-    for bom, codec, name in _BOMS:
+    for bom, codec, encoding in _BOMS:
         if data.startswith(bom):
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError:
-                raise DataError(f"{name}: starts as {name or 'UTF-8'} text but is not valid {name or 'UTF-8'} "
-                                "(save it again as UTF-8 CSV)") from None
-            if name:
-                quality.note(label, f"the file is {name} text: read as such (carepath expects UTF-8)")
+                raise DataError(f"{name}: starts as {encoding or 'UTF-8'} text but is not valid "
+                                f"{encoding or 'UTF-8'} (save it again as UTF-8 CSV)") from None
+            if encoding:
+                quality.note(label, f"the file is {encoding} text: read as such (carepath expects UTF-8)")
             return text
     if b"\x00" in data[:4096]:
         even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
@@ -260,8 +260,8 @@ def _decode(data: bytes, label: str, quality: DataQuality, name: str) -> str:
                 lines.append(raw.decode("latin-1"))
             odd_lines.append(i)
     shown = ", ".join(map(str, odd_lines[:5])) + (" …" if len(odd_lines) > 5 else "")
-    quality.note(label, f"{len(odd_lines)} line{'s' if len(odd_lines) > 1 else ''} ({shown}) "
-                        "not UTF-8: read as Windows-1252 (Latin-1); check accented letters there")
+    which = f"lines {shown} are" if len(odd_lines) > 1 else f"line {shown} is"
+    quality.note(label, f"{which} not UTF-8: read as Windows-1252 (Latin-1); check accented letters there")
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 REPLICATIONS ?= 20
 
-.PHONY: run run-baseline run-business-case run-calibration test setup setup-dev validate benchmark clean
+.PHONY: run run-baseline run-business-case run-calibration test lint setup setup-dev validate benchmark clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,13 @@ run-calibration: setup
 		--cin calibration/example_data/cin_census/csv --contacts calibration/example_data/contacts/contacts.csv \
 		--extract-date 2022-03-31 --out results/calibration
 
-## make test: set up with the test tools and run the test suite
-test: setup-dev
+## make test: set up with the test tools, check the code with ruff, and run the test suite
+test: setup-dev lint
 	$(BIN)/python -m pytest -q
+
+## make lint: ruff's checks (configured in pyproject.toml)
+lint: setup-dev
+	$(BIN)/ruff check .
 
 ## make validate: regenerate docs/validation.md (model against the council's published figures)
 validate: setup

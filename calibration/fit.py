@@ -23,7 +23,6 @@ from calibration import episodes as ep
 from calibration import survival as sv
 from calibration.records import DataError, DataQuality, as_timestamp, read_csv_table
 from calibration.rates import MIN_CASES, RateFit, fit_rate, monthly_counts  # noqa: F401 - re-exported
-from sim.distributions import find_band
 from sim.params import Params, params_from_dict
 from sim.vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
 
@@ -217,6 +216,9 @@ class _Fitter:
     def care(self):
         s = self.s
         eps = s.episodes
+        if not len(eps) or not s.periods["dob"].notna().any():  # nothing usable left (the loader set it aside)
+            files = [f for f in s.quality.files if f.lower().endswith("episodes.csv")]
+            raise DataError(f"SSDA903: no usable care episodes left to fit: {s.quality.summary_of(files)}")
         ends = eps["end"].dropna()
         window = ends.min() if len(ends) else eps["start"].min()
         self.window = window
@@ -431,9 +433,10 @@ class _Fitter:
         ev = rh["reentered"] & (rh["days_observed"] <= h18)
         keep = t > 0
         t, ev = t[keep].to_numpy(), ev[keep].to_numpy(bool)
-        if len(t) == 0:
-            self.add("reentry_within_12_months", np.nan, source="not estimable", note="no returns home in the data")
-            self.log.template("care.reentry", "no returns home")
+        if len(t) == 0 or not ev.any():
+            what = "no returns home" if len(t) == 0 else f"no re-entries after {len(t)} returns home"
+            self.add("reentry_within_12_months", np.nan, source="not estimable", note=f"{what} in the data")
+            self.log.template("care.reentry", what, len(t))
             return
         km = sv.kaplan_meier(t, ev)
         s365 = float(km.at(365)[0])

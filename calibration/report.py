@@ -72,12 +72,10 @@ def backcast(ssda903, cin, contacts, costs, extract, template, years: int = 1, r
     series, observed, simulated mean/low/high), `mape` (series -> mean absolute % error over the
     months after the first, see `backcast_mape`), `scored_months` and
     `message` (why not, if it could not run)."""
-    try:
-        from sim.initial import cases_from_frame
-        from sim.measures import stocks_by_month
-        from sim.runner import run_replication
-    except ImportError as exc:  # the model's runner is not there yet
-        return {"message": f"the back-cast needs sim.runner.run_replication and sim.measures.stocks_by_month ({exc})"}
+    from sim.initial import cases_from_frame
+    from sim.measures import stocks_by_month
+    from sim.runner import run_replication
+
     t0 = time.perf_counter()
     extract = pd.Timestamp(extract)
     start = extract - pd.DateOffset(years=years)

@@ -37,15 +37,13 @@ Outputs (see ``generate``)::
 
 Command line::
 
-    python -m calibration.synthetic --out DIR --seed S [--scale F] [--clean]
+    python -m carepath.synthetic_data --out DIR --seed S [--scale F] [--clean]
 """
 from __future__ import annotations
 
-import argparse
 import bisect
 import datetime as dt
 import math
-import time
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1384,7 +1382,7 @@ def generate(truth: SyntheticTruth, seed: int, out_dir: Path, messy: bool = True
         "label": LABEL,
         "seed": int(seed),
         "messy": messy,
-        "command": (f"python -m calibration.synthetic --out {out} --seed {seed} --scale {truth.scale}"
+        "command": (f"python -m carepath.synthetic_data --out {out} --seed {seed} --scale {truth.scale}"
                     + (f" --cin-contacts-from {truth.cin_contacts_from.isoformat()}" if truth.cin_contacts_from else "")
                     + ("" if messy else " --clean")),
         "truth": truth.model_dump(mode="json"),
@@ -1408,26 +1406,3 @@ def generate(truth: SyntheticTruth, seed: int, out_dir: Path, messy: bool = True
     truth_path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120))
     return GeneratedData(out, d903, year_dirs, xml_path, csv_path, con_path, truth_path,
                          {"counts": counts, "injected": injected})
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m calibration.synthetic",
-                                 description="Write realistic synthetic SSDA903, CIN census and contacts files with a known truth.")
-    ap.add_argument("--out", required=True, type=Path, help="output folder")
-    ap.add_argument("--seed", type=int, default=2022, help="random seed (default 2022)")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiply arrivals (referrals, care entries, contacts); e.g. 0.25")
-    ap.add_argument("--cin-contacts-from", type=dt.date.fromisoformat, default=None,
-                    help="first day of the CIN census and contacts files (yyyy-mm-dd; default the start date)")
-    ap.add_argument("--clean", action="store_true", help="write clean files (no injected mess)")
-    a = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    g = generate(SyntheticTruth(scale=a.scale, cin_contacts_from=a.cin_contacts_from), a.seed, a.out, messy=not a.clean)
-    c = g.counts["counts"]
-    print(f"{LABEL}\nwrote {g.out_dir} in {time.perf_counter() - t0:.1f}s: "
-          f"{sum(c['ssda903_episode_rows'].values())} SSDA903 episode rows in {len(g.ssda903_years)} years, "
-          f"{c['cin_episodes']} CIN episodes, {c['contact_rows']} contacts")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -34,6 +34,8 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     os.chmod(tmp, 0o666 & ~umask)
     try:
         write(Path(tmp))
+        with open(tmp, "rb+") as f:  # on disk before the rename, so a crash leaves the old file or the new
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -685,7 +685,7 @@ def _by_year_tables(doc, sset, effects, years):
         e = effects[(effects["scenario"] == sc.name) & (effects["financial_year"] == y8)].set_index("measure")
         if "cost_total" not in e.index:
             continue
-        get = lambda m: -e.loc[m, "difference"] if m in e.index else float("nan")  # noqa: E731
+        get = lambda m: -e.loc[m, "difference"] if m in e.index else float("nan")  # noqa: E731, B023 - used at once
         cic = e.loc["cic_average", "difference"] if "cic_average" in e.index else float("nan")
         rows.append([_label(sc.name, sset), money(get("cost_placements")), money(get("cost_social_work")),
                      money(get("cost_allowances")), money(get("cost_total")), signed(cic, "int")])

@@ -195,7 +195,7 @@ class DaskBackend(Backend):
                 self.client.close()
                 raise
         else:
-            
+
             self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
                                         processes=True, dashboard_address=":0", worker_dashboard_address=None,
                                         silence_logs=logging.ERROR)
@@ -402,7 +402,7 @@ class _quiet:
 
 def make_backend(kind: Optional[str] = None, workers: Optional[int] = None, scheduler: Optional[str] = None) -> Backend:
     """A backend from command-line choices; with no `kind`, a `scheduler` address implies dask."""
-    
+
     kind = kind or ("dask" if scheduler else "local")
     if scheduler and kind == "local":
         raise BackendError("--scheduler needs --backend dask")

@@ -478,5 +478,6 @@ def load_params(path: str | Path) -> Params:
     return params_from_dict(read_yaml_mapping(path, "parameter file", ParamsError), str(path))
 
 
-def save_params(params: Params, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+def params_yaml(params: Params) -> str:
+    """The parameters as YAML text that `load_params` reads back to the same parameters."""
+    return yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False)

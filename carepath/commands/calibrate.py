@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from calibration.records import DataError, as_timestamp
 
 from ..options import default_params
@@ -35,7 +33,7 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     from calibration.ssda903 import load_ssda903
     from calibration.summary import data_quality_table, summary_table
     from sim.inputs import read_snapshot
-    from sim.params import load_params
+    from sim.params import load_params, params_yaml
 
     if extract_date is None:
         raise DataError("an extract date is needed (--extract-date dd/mm/yyyy or yyyy-mm-dd)")
@@ -67,7 +65,7 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         paths["snapshot"] = write_csv(result.snapshot, out / "snapshot.csv")
     header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
               f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
-    text = header + yaml.safe_dump(result.params.model_dump(mode="json"), sort_keys=False)
+    text = header + params_yaml(result.params)
     paths["params"] = write_text(text, out / "params.yaml")
     # prove the files can be used: load them back as `carepath run` would
     loaded = load_params(paths["params"])

@@ -17,7 +17,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from calibration.fit import as_of, fit_parameters
 from calibration.ssda903 import load_ssda903

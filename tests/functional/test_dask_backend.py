@@ -125,7 +125,7 @@ def test_an_experiment_on_dask_writes_the_same_files_as_a_local_one(cluster, tmp
     dask = {p.name: p.read_bytes() for p in sorted((tmp_path / "dask").glob("*.csv"))}
     assert local.keys() == dask.keys() and len(local) >= 9
     assert [n for n in local if local[n] != dask[n]] == []
-    assert len(list((tmp_path / "dask" / ".cache").glob("*.pkl"))) == 4   # (baseline + 1 scenario) x 2
+    assert len(list((tmp_path / "dask" / ".cache").glob("*.npz"))) == 4   # (baseline + 1 scenario) x 2
 
 
 def _crash_once(flag: str, crash_rep: int):
@@ -169,7 +169,7 @@ def test_a_worker_lost_mid_run_loses_nothing_and_counts_nothing_twice(cluster, o
     assert set(cluster.client.scheduler_info()["workers"]) != workers_before   # ... and its nanny started another
     assert sorted(res) == [(BASELINE, r) for r in range(REPS)]
     assert len(cache.puts) == len(set(cache.puts)) == REPS
-    assert len(list((tmp_path / "cache").glob("*.pkl"))) == REPS
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == REPS
     for r in range(REPS):
         pd.testing.assert_frame_equal(res[(BASELINE, r)]["summary"], local_outs[r].summary)
         pd.testing.assert_frame_equal(res[(BASELINE, r)]["stocks"], local_outs[r].stocks)

@@ -148,7 +148,7 @@ def experiments_run(files, tmp_path_factory):
         info["interrupted_rc"] = main(_args(path, out["resumed"], 1))
         info["interrupted_calls"] = len(calls)
         info["after_interrupt"] = sorted(p.name for p in out["resumed"].glob("*")) if out["resumed"].exists() else []
-        info["cached_after_interrupt"] = len(list((out["resumed"] / ".cache").glob("*.pkl")))
+        info["cached_after_interrupt"] = len(list((out["resumed"] / ".cache").glob("*.npz")))
     with pytest.MonkeyPatch.context() as mp:
         calls = _counting(mp)
         info["resumed_rc"] = main(_args(path, out["resumed"], 1))

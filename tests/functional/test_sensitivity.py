@@ -192,4 +192,4 @@ def test_on_a_two_worker_dask_cluster_the_results_are_the_same(analysed, tmp_pat
     for name in ("sensitivity_indices.csv", "tornado.csv", "evaluations.csv"):
         assert (dask / name).read_bytes() == (local / name).read_bytes(), name
     assert json.loads((dask / "manifest.json").read_text())["backend"] == "dask (local cluster)"
-    assert len(list((dask / ".cache").glob("*.pkl"))) == 1 + 6 + 8    # base, tornado, Morris: all run on Dask
+    assert len(list((dask / ".cache").glob("*.npz"))) == 1 + 6 + 8    # base, tornado, Morris: all run on Dask

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import cache as cache_mod
-from experiments.cache import Cache, CacheEntryError, decode_entry, encode_entry
+from carepath import cache as cache_mod
+from carepath.cache import Cache, CacheEntryError, decode_entry, encode_entry
 
 KEY_A = "0123abcd-cold-feedbeef-2024-9f8e7d6c5b4a3928-3-s"
 KEY_B = "0123abcd-cold-feedbeef-2024-9f8e7d6c5b4a3928-4-s"

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from sim.params import ParamsError, load_params, params_from_dict, save_params
+from sim.params import ParamsError, load_params, params_from_dict, params_yaml
 
 
 def test_baseline_loads_with_the_documented_horizon(repo):
@@ -117,7 +117,7 @@ def test_load_params_file_errors(tmp_path):
 
 def test_yaml_round_trip_and_hash(baseline_params, tmp_path):
     path = tmp_path / "p.yaml"
-    save_params(baseline_params, path)
+    path.write_text(params_yaml(baseline_params), encoding="utf-8")
     again = load_params(path)
     assert again == baseline_params
     assert again.digest() == baseline_params.digest()

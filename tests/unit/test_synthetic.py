@@ -208,7 +208,7 @@ def test_injected_mess_matches_truth_yaml(messy, clean):
 
 
 def test_cli(tmp_path):
-    from calibration.synthetic import main
+    from carepath.synthetic_data import main
 
     assert main(["--out", str(tmp_path / "o"), "--seed", "1", "--scale", "0.05", "--clean"]) == 0
     truth = yaml.safe_load((tmp_path / "o" / "truth.yaml").read_text())

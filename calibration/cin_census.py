@@ -327,8 +327,8 @@ def load_cin_census(path, extract_date) -> CINCensus:
             quality.kept(label, rows.to_numpy())
         tables[name] = (df.sort_values(keys, kind="stable").drop(columns=[ROW, FILE, ORDER])
                         .reset_index(drop=True))
-    for label in quality._read:
-        quality._kept_rows.setdefault(label, [])
+    for label in quality.files:
+        quality.kept(label, [])
     quality.check()
     if not len(tables["referrals"]):
         name = files[0].name if len(files) == 1 else str(Path(path).name or path)

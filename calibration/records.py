@@ -179,6 +179,11 @@ class DataQuality:
                                 "(a fault in carepath, not in the data: please report it)")
 
     @property
+    def files(self) -> list[str]:
+        """The files (and tables) read, in the order they were read."""
+        return list(self._read)
+
+    @property
     def notes(self) -> pd.DataFrame:
         return spreadsheet_safe(pd.DataFrame(self._notes, columns=["file", "note"]))
 

@@ -316,7 +316,7 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
     eps = eps[~short]
 
     if not len(eps):
-        files = [f for f in quality._read if f.lower().endswith("episodes.csv")]
+        files = [f for f in quality.files if f.lower().endswith("episodes.csv")]
         raise nothing_usable("care episodes", f"SSDA903 {_name(path, files)}", quality, files)
     eps, trimmed = _trim_overlaps(eps.drop(columns="_order"), quality)
     eps["placement_type"] = placement_type(eps["place"], eps["provider"])

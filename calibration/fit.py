@@ -23,7 +23,6 @@ from calibration import episodes as ep
 from calibration import survival as sv
 from calibration.records import DataError, DataQuality, as_timestamp, read_csv_table
 from calibration.rates import MIN_CASES, RateFit, fit_rate, monthly_counts  # noqa: F401 - re-exported
-from sim.distributions import find_band
 from sim.params import Params, params_from_dict
 from sim.vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
 

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.batch import run_replications  # noqa: E402
+from sim.replications import run_replications  # noqa: E402
 from sim.inputs import read_snapshot, resolve_snapshot  # noqa: E402
 from sim.params import load_params  # noqa: E402
 

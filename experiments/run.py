@@ -10,7 +10,6 @@ it (a local process pool or a Dask cluster, see sim/backends.py).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Optional
@@ -20,19 +19,12 @@ import pandas as pd
 from scipy import stats
 
 from sim.backends import Backend, LocalBackend
-from sim.batch import Progress
 from sim.calendar import FinancialYear, fy_edges
-from sim.levers import Lever, build_mechanisms
-from sim.measures import stocks_by_month, summary_by_fy
-from sim.runner import run_replication
+from sim.levers import Lever
+from sim.replications import Job, levers_digest, run_jobs
 from sim.version import model_digest
 
 BASELINE = "baseline"
-
-
-def levers_digest(levers: list[Lever]) -> str:
-    blob = json.dumps([lv.model_dump(mode="json") for lv in levers], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -65,52 +57,16 @@ class Context:
                 f"{'s' if stocks else 'n'}")
 
 
-def replicate(params, snapshot, seed: int, rep: int, levers: list[Lever], stocks: bool) -> dict:
-    """One replication of one scenario, reduced to tidy frames (this crosses process borders)."""
-    mech = build_mechanisms(levers, params) if levers else None
-    r = run_replication(params, seed, rep, snapshot=snapshot, mechanisms=mech)
-    out = {"summary": summary_by_fy(r), "sim_events": r.sim_events, "wall_seconds": r.wall_seconds}
-    if stocks:
-        out["stocks"] = stocks_by_month(r)
-    return out
-
-
 def run_many(ctx: Context, jobs: list[tuple[str, list[Lever], int]], stocks: bool = True,
              label: str = "replications") -> dict[tuple[str, int], dict]:
-    """Run (name, levers, replication) jobs, from the cache where finished; results by (name, rep).
-    The same levers and replication under two names run once."""
-    names_of: dict[str, list[tuple[str, int]]] = {}
-    todo = []
-    results = {}
-    for name, levers, rep in jobs:
-        key = ctx.key(levers, rep, stocks)
-        if key in names_of:
-            names_of[key].append((name, rep))
-            continue
-        names_of[key] = [(name, rep)]
-        hit = ctx.cache.get(key)
-        if hit is None:
-            todo.append((key, levers, rep))
-        else:
-            results[key] = hit
-    bar = Progress(len(names_of), label=label, enabled=ctx.progress)
-    bar.done = len(names_of) - len(todo)
-    local = ctx.backend is None or isinstance(ctx.backend, LocalBackend)
-    if local and (ctx.workers <= 1 or len(todo) <= 1):
-        for key, levers, rep in todo:
-            results[key] = replicate(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks)
-            ctx.cache.put(key, results[key])
-            bar.step()
-    elif todo:
-        args = [(ctx.params, ctx.snapshot, ctx.seed, rep, levers, stocks) for _, levers, rep in todo]
-        for i, value in ctx.pool().map_unordered(replicate, args):
-            key = todo[i][0]
-            if key in results:   # a task handed back twice (a lost worker's rerun) counts once
-                continue
-            results[key] = value
-            ctx.cache.put(key, value)
-            bar.step()
-    return {nr: results[key] for key, nrs in names_of.items() for nr in nrs}
+    """Run (name, levers, replication) jobs with `sim.replications.run_jobs`, from the cache where
+    finished; results by (name, rep). The same levers and replication under two names run once;
+    scenarios that change only costs reuse their simulation."""
+    todo = [Job(name, rep, tuple(levers), stocks=stocks) for name, levers, rep in jobs]
+    backend = ctx.pool() if ctx.workers > 1 or ctx.backend is not None else None
+    return run_jobs(ctx.params, ctx.seed, ctx.snapshot, todo, backend=backend, workers=ctx.workers,
+                    cache=ctx.cache, key=lambda j: ctx.key(list(j.levers), j.replication, j.stocks),
+                    progress=ctx.progress, label=label)
 
 
 # ----------------------------------------------------------------------------- target search
@@ -131,31 +87,27 @@ def full_effect_years(lever: Lever, target_fy: str, labels: list[str]) -> list[s
 
 
 def target_effect(name: str, base: pd.DataFrame, scen: pd.DataFrame, fy, lever: Lever) -> float:
-    """The volume a target names, scenario against baseline: a year's figure, or the average over
-    several financial years when `fy` is a list."""
+    """The volume a target names, scenario against baseline (the lever catalogue, sim/levers.py,
+    declares its measures and sign): a year's figure, or the average over several financial years
+    when `fy` is a list; a gain judged `gain_per_year` is taken at the last year, a year since the
+    lever started."""
+    try:
+        target = lever.spec.target(name)
+    except KeyError:
+        raise ValueError(f"no effect measure for target {name!r}") from None
     if isinstance(fy, (list, tuple)):
-        if name == "net_extra_carers_per_year":  # a cumulative gain: judged at the last year
+        if target.judged == "gain_per_year":  # a cumulative gain: judged at the last year
             fy = fy[-1]
         else:
             return float(np.mean([target_effect(name, base, scen, y, lever) for y in fy]))
-    if name == "fewer_care_entries_per_year":
-        return _measure(base, fy, "care_entries") - _measure(scen, fy, "care_entries")
-    if name == "extra_sgos_per_year":
-        return _measure(scen, fy, "care_exits_sgo") - _measure(base, fy, "care_exits_sgo")
-    if name == "extra_reunifications_per_year":
-        return _measure(scen, fy, "care_exits_reunification") - _measure(base, fy, "care_exits_reunification")
-    if name == "fewer_repeat_plans_per_year":
-        m = ("cin_plan_starts_repeat", "cp_plan_starts_repeat")
-        return sum(_measure(base, fy, x) - _measure(scen, fy, x) for x in m)
-    if name == "net_extra_carers_per_year":
+    effect = None
+    for m in target.measures:
+        d = (_measure(scen, fy, m) - _measure(base, fy, m)) if target.sign > 0 else (_measure(base, fy, m) - _measure(scen, fy, m))
+        effect = d if effect is None else effect + d
+    if target.judged == "gain_per_year":
         years = max(1.0, (FinancialYear.parse(fy).end - lever.start).days / 365.25)
-        return (_measure(scen, fy, "foster_carers_at_year_end") - _measure(base, fy, "foster_carers_at_year_end")) / years
-    raise ValueError(f"no effect measure for target {name!r}")
-
-
-FIRST_GUESS = {"divert_share": 0.15, "sgo_rate_per_year": 0.2, "reunification_rate_per_year": 0.02,
-               "recontact_reduction": 0.3, "extra_joiners_per_year": 11.0}
-UPPER = {"divert_share": 1.0, "recontact_reduction": 1.0}
+        return effect / years
+    return effect
 
 
 @dataclass
@@ -189,12 +141,13 @@ class TargetSearch:
     def __init__(self, lever: Lever, fy, max_steps: int = 5):
         (self.tname, self.tval), = lever.target.items()
         self.lever, self.fy, self.max_steps = lever, fy, max_steps
-        self.key = lever.mechanism_key()
+        spec = lever.spec  # the lever catalogue (sim/levers.py): the key varied, its bound, a first guess
+        self.key = spec.search_key.name
         self.tol = max(0.05 * self.tval, 1.0)
-        self.upper = UPPER.get(self.key, float("inf"))
+        self.upper = spec.search_key.hi
         self.xs, self.ys, self.steps = [0.0], [0.0], []
         self.best = None
-        self.x: Optional[float] = float(min(FIRST_GUESS.get(self.key, 1.0), self.upper))
+        self.x: Optional[float] = float(min(spec.first_guess, self.upper))
 
     def jobs(self, reps: int):
         lv = self.lever.with_intensity(self.x)
@@ -291,18 +244,9 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
 
 
 def scale_lever(lever: Lever, factor: float) -> Lever:
-    """A mechanism-stated lever with every intensity multiplied (shares capped at 1)."""
-    from sim.levers import FRACTIONS
-
-    mech = {}
-    for k, v in lever.mechanism.items():
-        x = v * factor if k not in ("weekly_change_pct", "price_growth_per_year") else v
-        if k in FRACTIONS:
-            x = min(x, 1.0)
-        if k in ("extra_beds", "extra_workers"):
-            x = float(round(x))
-        mech[k] = x
-    return lever.model_copy(update={"mechanism": mech})
+    """A mechanism-stated lever with every intensity multiplied (shares capped at 1, counts
+    rounded; what scales is declared in the lever catalogue, see `Lever.scaled`)."""
+    return lever.scaled(factor)
 
 
 # ---------------------------------------------------------------------------------- the set

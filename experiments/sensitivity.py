@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.batch import Progress
+from sim.replications import Progress
 from sim.calendar import fy_edges
-from sim.levers import FRACTIONS, Lever
+from sim.levers import CATALOGUE, Lever
 from sim.params import Params, ParamsError, describe_validation_error, params_from_dict, read_yaml_mapping
 
 from .run import BASELINE, Context, resolve_scenarios, run_many
@@ -300,14 +300,16 @@ class Analysis:
                 lv = [x for x in self._chain_levers(scen) if x.lever == lever]
                 if not lv:
                     raise SensitivityError(f"{name}: scenario {sc_name!r} has no lever {lever!r}")
-                from sim.levers import LEVERS
-                known = LEVERS[lever]["mechanism"]
-                if mech not in known:
+                known = {k.name: k for k in CATALOGUE[lever].keys}  # the lever catalogue's bounds
+                key = known.get(mech)
+                if key is None:
                     raise SensitivityError(f"{name}: lever {lever!r} has no mechanism {mech!r} (known: {', '.join(known)})")
-                if inp.low < 0 and mech not in ("weekly_change_pct", "price_growth_per_year"):
-                    raise SensitivityError(f"{name}: {mech} must not be negative (low is {inp.low:g})")
-                if mech in FRACTIONS and inp.high > 1:
-                    raise SensitivityError(f"{name}: {mech} is a share; high ({inp.high:g}) must be at most 1")
+                if inp.low < key.lo:
+                    raise SensitivityError(f"{name}: {mech} must not be negative (low is {inp.low:g})" if key.lo == 0 else
+                                           f"{name}: {mech} must be at least {key.lo:g} (low is {inp.low:g})")
+                if inp.high > key.hi:
+                    what = "is a share; " if key.kind == "fraction" else ""
+                    raise SensitivityError(f"{name}: {mech} {what}high ({inp.high:g}) must be at most {key.hi:g}")
                 continue
             try:
                 parse_path(inp.path)

@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from sim.batch import run_replications
+from sim.replications import run_replications
 from sim.measures import CP_LENGTH_BINS
 
 TARGETS_FILE = Path(__file__).resolve().parent / "validation_targets.yaml"

@@ -145,7 +145,8 @@ def _inherit(args_list: Sequence[tuple]) -> dict[int, Any]:
 
 
 def _mark_inherited(args: tuple, held: dict[int, Any]) -> tuple:
-    return tuple(_Inherited(id(a)) if held.get(id(a)) is a else a for a in args)
+    # `id(a) in held`, not `held.get(id(a)) is a`: a None argument (a cold start's snapshot) is not held
+    return tuple(_Inherited(id(a)) if id(a) in held and held[id(a)] is a else a for a in args)
 
 
 def _call_inherited(fn, args: tuple):
@@ -161,7 +162,7 @@ _SMALL = (int, float, str, bool, bytes, type(None))
 
 # Evaluated on each worker of a running cluster (with the built-in `eval`, so that a worker without
 # carepath can still answer): import what replications need, return the model code's hash.
-_WORKER_CHECK = ("[__import__(m) for m in ('sim.runner', 'sim.batch', 'experiments.run')] "
+_WORKER_CHECK = ("[__import__(m) for m in ('sim.runner', 'sim.replications', 'experiments.run')] "
                  "and __import__('sim.version').version.model_digest()")
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 import pandas as pd
 
 from sim.backends import default_workers
-from sim.batch import run_replications
+from sim.replications import run_replications
 from sim.inputs import read_snapshot, resolve_snapshot
 from sim.params import load_params
 

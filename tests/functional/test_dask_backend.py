@@ -27,11 +27,11 @@ import yaml
 
 pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install \"dask[distributed]\")")
 
-import experiments.run as run_mod  # noqa: E402
+from sim import replications  # noqa: E402
 from carepath.cache import Cache  # noqa: E402
 from experiments.run import BASELINE, Context, run_many  # noqa: E402
 from sim.backends import DaskBackend  # noqa: E402
-from sim.batch import run_replications  # noqa: E402
+from sim.replications import run_replications  # noqa: E402
 from carepath.cli import main  # noqa: E402
 from sim.params import params_from_dict  # noqa: E402
 
@@ -129,20 +129,20 @@ def test_an_experiment_on_dask_writes_the_same_files_as_a_local_one(cluster, tmp
 
 
 def _crash_once(flag: str, crash_rep: int):
-    """`replicate`, except that the first attempt at replication `crash_rep` while `flag` exists
-    kills its worker process outright (as a machine lost mid-run would)."""
-    real = run_mod.replicate
+    """`sim.replications.run_group`, except that the first attempt at replication `crash_rep` while
+    `flag` exists kills its worker process outright (as a machine lost mid-run would)."""
+    real = replications.run_group
 
-    def replicate(params, snapshot, seed, rep, levers, stocks):
-        if rep == crash_rep:
+    def run_group(params, seed, snapshot, jobs):
+        if jobs[0].replication == crash_rep:
             try:
                 os.remove(flag)          # exactly one attempt can remove it
             except FileNotFoundError:
                 pass
             else:
                 os._exit(1)
-        return real(params, snapshot, seed, rep, levers, stocks)
-    return replicate
+        return real(params, seed, snapshot, jobs)
+    return run_group
 
 
 class _CountingCache(Cache):
@@ -159,7 +159,7 @@ def test_a_worker_lost_mid_run_loses_nothing_and_counts_nothing_twice(cluster, o
                                                                      tmp_path, monkeypatch):
     flag = tmp_path / "crash-once"
     flag.write_text("")
-    monkeypatch.setattr(run_mod, "replicate", _crash_once(str(flag), crash_rep=2))
+    monkeypatch.setattr(replications, "run_group", _crash_once(str(flag), crash_rep=2))
     cache = _CountingCache(tmp_path / "cache")
     workers_before = set(cluster.client.scheduler_info()["workers"])
     ctx = Context(one_year, snapshot, SEED, "worker-loss", cache, workers=2, progress=False, backend=cluster)

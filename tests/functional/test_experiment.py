@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-import experiments.run as run_mod
+from sim import replications
 from carepath.cache import Cache
 from experiments.run import BASELINE, Context, resolve_target, run_many, target_effect
 from carepath.cli import main
@@ -63,8 +63,8 @@ def test_target_search_lands_within_its_tolerance(searched):
 def test_the_found_intensity_reproduces_the_achieved_volume(searched, monkeypatch):
     ctx, _, res = searched
     calls = []
-    real = run_mod.replicate
-    monkeypatch.setattr(run_mod, "replicate", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = replications.run_group
+    monkeypatch.setattr(replications, "run_group", lambda *a, **k: calls.append(a) or real(*a, **k))
     ctx.workers = 1
     # the scenario as an experiment runs it, after its search: every replication from the cache
     base = run_many(ctx, [(BASELINE, [], r) for r in range(3)])
@@ -75,7 +75,7 @@ def test_the_found_intensity_reproduces_the_achieved_volume(searched, monkeypatc
                for r in range(3)]
     assert np.mean(effects) == pytest.approx(res.achieved, abs=1e-3)
     # and the same replication run afresh (no cache) gives the same numbers: common random numbers
-    fresh = real(ctx.params, ctx.snapshot, ctx.seed, 1, [res.lever], False)
+    fresh = replications.run_job(ctx.params, ctx.seed, ctx.snapshot, replications.Job("found", 1, (res.lever,), False))
     pd.testing.assert_frame_equal(fresh["summary"], scen[("found", 1)]["summary"])
 
 
@@ -114,17 +114,18 @@ def files(tmp_path_factory, _baseline_dict_master, repo):
 
 
 def _counting(monkeypatch, fail_after=None):
-    """Patch `replicate` (sequential runs) to count calls and, if asked, to stop like Ctrl-C."""
+    """Patch `sim.replications.run_group` (sequential runs) to count the replications it runs and,
+    if asked, to stop like Ctrl-C."""
     calls = []
-    real = run_mod.replicate
+    real = replications.run_group
 
-    def fake(*args, **kw):
+    def fake(params, seed, snapshot, jobs):
         if fail_after is not None and len(calls) >= fail_after:
             raise KeyboardInterrupt
-        calls.append(args[3])
-        return real(*args, **kw)
+        calls.extend(j.replication for j in jobs)
+        return real(params, seed, snapshot, jobs)
 
-    monkeypatch.setattr(run_mod, "replicate", fake)
+    monkeypatch.setattr(replications, "run_group", fake)
     return calls
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.batch import run_replications
+from sim.replications import run_replications
 from sim.levers import Lever, build_mechanisms
 from sim.measures import (STOCK_STATES, placement_series, plan_lengths, state_series, stocks_by_month,
                           summary_by_fy)

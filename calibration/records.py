@@ -238,7 +238,7 @@ def _decode(data: bytes, label: str, quality: DataQuality, name: str) -> str:
             if encoding:
                 quality.note(label, f"the file is {encoding} text: read as such (carepath expects UTF-8)")
             return text
-    if b"\x00" in data[:4096]:
+    if data[:4096].count(0) > len(data[:4096]) // 10:
         even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
         codec = "utf-16-le" if odd > even else "utf-16-be"
         if max(even, odd) > len(data[:4096]) // 4:
@@ -250,6 +250,9 @@ def _decode(data: bytes, label: str, quality: DataQuality, name: str) -> str:
             except UnicodeDecodeError:
                 pass
         raise DataError(f"{name}: holds binary data (NUL bytes), not CSV text")
+    head = data[:4096]
+    if sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20:
+        raise DataError(f"{name}: holds binary data (control bytes), not CSV text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -326,6 +329,9 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
     child_at = columns.get(required[0]) if required else None
     bad_rows, good, good_rows = [], [], []
     for n, line in body:
+        if "\x00" in line:
+            bad_rows.append((n, None, "holds a NUL character (binary data), not text"))
+            continue
         if line.count('"') % 2:
             first = line.split(delimiter)
             child = first[child_at].strip() if child_at is not None and len(first) > child_at else None

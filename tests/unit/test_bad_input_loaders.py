@@ -278,6 +278,8 @@ ssda_case("903 trailing empty values are fine", episode_rows=eps_with("2,01/01/2
           kept={"episodes.csv": 5})
 ssda_case("903 a truncated line", episode_rows=eps_with("2,01/01/2021,S"), aside={("episodes.csv", 6): "LS is missing"})
 ssda_case("903 a row of commas", episode_rows=eps_with(",,,,,,,,,,,,"), aside={("episodes.csv", 6): "the row is empty"})
+ssda_case("903 a NUL byte in one line", episode_rows=eps_with("2,01/01/2021,S,C2,N1,U4\x00,PR1,,,,,,"),
+          aside={("episodes.csv", 6): "NUL character"}, kept={"episodes.csv": 4})
 ssda_case("903 a very long code", episode_rows=eps_with("2,01/01/2021,S,C2,N1," + "X" * 5000 + ",PR1,,,,,,"),
           check=lambda r: r.quality.rows_set_aside["reason"].str.len().max() < 200)
 ssda_case("903 exact duplicate", episode_rows=eps_with(GOOD_EPISODES[0]), aside={("episodes.csv", 6): "exact duplicate of row 2"})
@@ -305,7 +307,7 @@ def _(tmp):
     return lambda: load_ssda903(ssda(tmp / "x", episodes_text=b"PK\x03\x04" + b"\x00" * 100), EXTRACT)
 
 
-@case("903 binary data", error=r"^header.csv: holds binary data")
+@case("903 binary data", error=r"^header.csv: holds binary data \(control bytes\)")
 def _(tmp):
     return lambda: load_ssda903(ssda(tmp / "x", header_text=bytes(range(256)) * 4), EXTRACT)
 

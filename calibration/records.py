@@ -200,7 +200,7 @@ class DataQuality:
         if n_read == 0:
             return "no data rows (only a header line)" if files else "no data rows"
         top = general_reasons(aside["reason"]).value_counts()
-        text = f"{n_read} rows read, {len(aside)} set aside"
+        text = f"{n_read} row{'s' if n_read != 1 else ''} read, {len(aside)} set aside"
         if len(top):
             text += " (" + "; ".join(f"{n} {r}" for r, n in top.head(3).items())
             text += "; …)" if len(top) > 3 else ")"

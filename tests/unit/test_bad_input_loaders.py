@@ -440,7 +440,7 @@ def _(tmp):
 
 
 @case("CIN XML closure 1066", aside={("c.xml (referrals)", 1): "before 1900"},
-      error=r"^CIN census c.xml: no usable CIN episodes left: 1 rows read, 1 set aside")
+      error=r"^CIN census c.xml: no usable CIN episodes left: 1 row read, 1 set aside")
 def _(tmp):
     return lambda: load_cin_census(write(tmp / "c.xml", XML.format(closure="1066-10-14")), EXTRACT)
 

@@ -82,7 +82,15 @@ class Writer:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    """The first 16 hex digits of a file's sha256; of a folder, of its files' names and contents."""
+    path = Path(path)
+    if path.is_dir():
+        h = hashlib.sha256()
+        for f in sorted(p for p in path.rglob("*") if p.is_file()):
+            h.update(str(f.relative_to(path)).encode())
+            h.update(f.read_bytes())
+        return h.hexdigest()[:16]
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 SYNTHETIC_LABEL = ("# SYNTHETIC DATA: a caseload made by `carepath snapshot` (a warm-up run of the model); "

@@ -16,13 +16,14 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.backends import Backend, LocalBackend
 from sim.calendar import FinancialYear, fy_edges
 from sim.levers import Lever
 from sim.replications import Job, levers_digest, run_jobs
 from sim.version import model_digest
+
+from .intervals import mean_ci
 
 BASELINE = "baseline"
 
@@ -124,13 +125,7 @@ class Resolved:
     years: list = field(default_factory=list)  # financial years the target was judged over
 
 
-def _mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    x = np.asarray(x, dtype=float)
-    m = float(np.mean(x))
-    if len(x) < 2:
-        return m, float("nan"), float("nan")
-    h = float(stats.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x)))
-    return m, m - h, m + h
+_mean_ci = mean_ci  # the name business_case and report import
 
 
 class TargetSearch:

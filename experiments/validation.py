@@ -13,10 +13,11 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from sim.replications import run_replications
 from sim.measures import CP_LENGTH_BINS
+
+from .intervals import mean_ci
 
 TARGETS_FILE = Path(__file__).resolve().parent / "validation_targets.yaml"
 
@@ -84,14 +85,12 @@ def compare(summary: pd.DataFrame, targets: Optional[tuple[Target, ...]] = None)
     out = []
     for t in targets:
         v = s[(s["measure"] == t.measure) & (s["financial_year"] == t.financial_year)]["value"].dropna().to_numpy()
-        n = len(v)
-        mean = float(np.mean(v)) if n else np.nan
-        half = float(stats.t.ppf(0.975, n - 1) * np.std(v, ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+        mean, low, high = mean_ci(v)
         gap = mean - t.target
         tol = t.tolerance if t.absolute else t.tolerance * t.target
         out.append({
             "measure": t.label, "financial_year": t.financial_year, "target": t.target, "model_mean": mean,
-            "low": mean - half, "high": mean + half, "gap": gap,
+            "low": low, "high": high, "gap": gap,
             "gap_pct": 100 * gap / t.target if t.target else np.nan,
             "tolerance": tol, "within": bool(abs(gap) <= tol), "source": t.source, "fmt": t.fmt,
             "absolute": t.absolute,

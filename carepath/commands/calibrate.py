@@ -5,7 +5,8 @@
 
 Writes into --out: params.yaml (valid for `carepath run`, checked by loading it back),
 snapshot.csv (the caseload open at the extract date), calibration_summary.csv, data_quality.csv,
-rows_set_aside.csv and calibration_report.html. Every file is written to a temporary name in
+rows_set_aside.csv, calibration_report.html and manifest.json (inputs and their hashes, the
+parameters' hash, the code version). Every file is written to a temporary name in
 the folder and renamed into place, with the permissions the user's umask gives. Bad input
 ends with one plain line on stderr and status 2.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 from calibration.records import DataError, as_timestamp
 
 from ..options import default_params
-from ..outputs import atomic_write, write_csv, write_text
+from ..outputs import atomic_write, file_sha256, manifest, write_csv, write_json, write_text
 
 DEFAULT_TEMPLATE = default_params()
 
@@ -87,6 +88,11 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
                                                          "contacts": contacts, "costs": costs,
                                                          "template": template_path})
     paths["report"] = write_text(html_text, out / "calibration_report.html")
+    inputs = {"ssda903": ssda903, "cin": cin, "contacts": contacts, "costs": costs, "template": template_path}
+    paths["manifest"] = write_json(manifest(
+        "carepath calibrate", extract_date=f"{extract:%Y-%m-%d}",
+        inputs={k: {"path": str(v), "hash": file_sha256(v)} for k, v in inputs.items() if v is not None},
+        params_hash=loaded.digest(), backcast=bool(backcast)), out / "manifest.json")
     return paths
 
 
@@ -94,8 +100,8 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit parameters to the council's activity data (SSDA903, CIN census, contacts)",
         description="Fit the model's parameters and starting caseload to a council's activity data and write "
-                    "params.yaml, snapshot.csv, calibration_summary.csv, data_quality.csv, rows_set_aside.csv "
-                    "and calibration_report.html into --out.")
+                    "params.yaml, snapshot.csv, calibration_summary.csv, data_quality.csv, rows_set_aside.csv, "
+                    "calibration_report.html and manifest.json into --out.")
     p.add_argument("--ssda903", required=True, metavar="DIR_OR_FILE",
                    help="SSDA903: a folder of year folders, a folder with header.csv and episodes.csv, or episodes.csv")
     p.add_argument("--cin", default=None, metavar="FILE", help="CIN census (XML or flattened CSV, or a folder of them)")

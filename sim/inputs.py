@@ -31,3 +31,9 @@ def resolve_snapshot(params: Params, params_path: Path | None) -> Path | None:
     if not p.is_absolute() and params_path is not None:
         p = Path(params_path).parent / p
     return p
+
+
+def load_snapshot(params: Params, params_path: Path | None = None) -> list[OpenCase] | None:
+    """The starting caseload a parameter set names (relative to its file), or None if it names none."""
+    path = resolve_snapshot(params, params_path)
+    return read_snapshot(path, params) if path is not None else None

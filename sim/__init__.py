@@ -42,7 +42,13 @@ _API = {
     "summary_by_fy": "measures", "stocks_by_month": "measures",
     "FinancialYear": "calendar",
 }
-__all__ = sorted(_API) + ["__version__"]
+__all__ = [  # everything in _API, and the version (tested to agree)
+    "CATALOGUE", "FinancialYear", "Job", "Lever", "LeverError", "LocalBackend", "OpenCase", "PLACEMENT_GROUP",
+    "PLACEMENT_TYPES", "Params", "ParamsError", "ReplicationOutput", "ReplicationResult", "SnapshotError",
+    "build_mechanisms", "frames", "load_params", "load_snapshot", "make_backend", "params_from_dict", "params_yaml",
+    "read_snapshot", "resolve_snapshot", "run_jobs", "run_replication", "run_replications", "stocks_by_month",
+    "summary_by_fy", "__version__",
+]
 
 
 def __getattr__(name: str):

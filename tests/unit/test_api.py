@@ -16,6 +16,7 @@ def test_every_public_name_resolves():
     for name in sim.__all__:
         assert getattr(sim, name) is not None
     assert set(sim.__all__) <= set(dir(sim))
+    assert set(sim.__all__) == set(sim._API) | {"__version__"}
 
 
 def test_an_unknown_name_is_an_attribute_error():

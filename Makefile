@@ -14,12 +14,12 @@ $(BIN)/python:
 CORE := setup.py $(foreach m,streams child eventlog eventqueue capacity sampling pathway,sim/$(m).py sim/$(m).pxd)
 
 $(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[dask,sensitivity]'
 	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(CORE) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,sensitivity]'
 	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@ $(VENV)/.installed
 

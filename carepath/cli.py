@@ -57,6 +57,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean 'this input cannot be used': each carries a one-line message."""
     from calibration.records import DataError
     from experiments.scenarios import ScenarioError
+    from experiments.sensitivity import SensitivityError
     from experiments.validation import TargetsError
     from sim.backends import BackendError
     from sim.initial import SnapshotError
@@ -65,7 +66,8 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
 
     from .options import UsageError
 
-    return (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError, BackendError, DataError, TargetsError)
+    return (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError, BackendError, DataError, TargetsError,
+            SensitivityError)
 
 
 def main(argv=None) -> int:

@@ -525,13 +525,24 @@ def tornado_table(analysis: Analysis, base_out: float, outs: list[float], pts: l
     return df.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _salib(module: str):
+    """A SALib module, or a plain message when SALib (an optional part of carepath) is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"SALib.{module}")
+    except ImportError:
+        raise SensitivityError("Morris and Sobol need SALib, which this installation lacks: "
+                               "pip install 'carepath[sensitivity]' (make setup installs it)") from None
+
+
 def morris_sample(analysis: Analysis, trajectories: int, levels: int, seed: int) -> np.ndarray:
-    from SALib.sample import morris as ms
+    ms = _salib("sample.morris")
     return ms.sample(problem(analysis), trajectories, num_levels=levels, seed=seed)
 
 
 def morris_indices(analysis: Analysis, X: np.ndarray, Y: np.ndarray, levels: int, seed: int) -> pd.DataFrame:
-    from SALib.analyze import morris as ma
+    ma = _salib("analyze.morris")
     r = ma.analyze(problem(analysis), X, Y, num_levels=levels, conf_level=0.95, num_resamples=1000, seed=seed)
     rows = []
     for j, name in enumerate(analysis.labels):
@@ -548,14 +559,14 @@ def morris_indices(analysis: Analysis, X: np.ndarray, Y: np.ndarray, levels: int
 def sobol_sample(analysis: Analysis, n: int, second_order: bool, seed: int) -> np.ndarray:
     import warnings
 
-    from SALib.sample import sobol as ss
+    ss = _salib("sample.sobol")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # SALib warns when N is not a power of 2; the docs say so
         return ss.sample(problem(analysis), n, calc_second_order=second_order, seed=seed)
 
 
 def sobol_indices(analysis: Analysis, Y: np.ndarray, second_order: bool, seed: int) -> pd.DataFrame:
-    from SALib.analyze import sobol as sa
+    sa = _salib("analyze.sobol")
     if np.ptp(Y) == 0:   # the output does not move at all: every index is 0
         r = {k: np.zeros(len(analysis.labels)) for k in ("S1", "S1_conf", "ST", "ST_conf")}
         if second_order:

@@ -24,15 +24,11 @@ from calibration import survival as sv
 from calibration.records import DataError, DataQuality, as_timestamp, read_csv_table
 from calibration.rates import MIN_CASES, RateFit, fit_rate, monthly_counts  # noqa: F401 - re-exported
 from sim.params import Params, params_from_dict
-from sim.vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
+from sim.placements import SPLIT_COST, groups_of
+from sim.vocab import EXIT_REASONS, PLACEMENT_GROUP, PLACEMENT_NEEDS, PLACEMENT_TYPES
 
 DAYS_PER_YEAR = 365.25
-NEED_OF_PLACEMENT = {
-    "kinship": "kinship", "foster_inhouse": "foster", "foster_ifa": "foster",
-    "residential_inhouse": "residential", "residential_block": "residential", "residential_spot": "residential",
-    "semi_independent_block": "semi_independent", "semi_independent_spot": "semi_independent",
-    "with_parents": "with_parents", "other": "other",
-}
+NEED_OF_PLACEMENT = PLACEMENT_GROUP  # a placement's group is the need it meets (sim/placements.py)
 LINK_DAYS = 14          # a plan ending this close to the next step counts as leading to it
 MIN_EVENTS = 10         # fewer ended cases of a route than this: its duration is not fitted alone
 LOOKBACK_DAYS = 730     # a contact within this many days of an earlier one is a returning contact
@@ -262,11 +258,8 @@ class _Fitter:
             self.log.data(name, len(cell), note)
         # placement shares (summary)
         fp = full["first_placement"].dropna()
-        groups = {"kinship": ["kinship"], "foster_inhouse": ["foster_inhouse"], "foster_ifa": ["foster_ifa"],
-                  "residential": ["residential_inhouse", "residential_block", "residential_spot"],
-                  "semi_independent": ["semi_independent_block", "semi_independent_spot"]}
-        for g, types in groups.items():
-            k = int(fp.isin(types).sum())
+        for g, types in groups_of("share_group").items():  # sim/placements.py's `share_group`
+            k = int(fp.isin(list(types)).sum())
             lo, hi = sv.binomial_ci(k, len(fp))
             self.add(f"placement_share_{g}", k / len(fp) if len(fp) else np.nan, lo, hi,
                      note=f"share of {len(fp)} entries since {window:%d/%m/%Y} whose first placement is of this type; exact binomial interval")
@@ -915,7 +908,7 @@ class _Fitter:
             self.p["costs"]["placement_weekly"][r.placement_type] = float(r.weekly_cost)
         given = set(self.costs["placement_type"])
         self.log.data("costs.placement_weekly", len(self.costs), "from the costs file: " + ", ".join(sorted(given)))
-        rest = [p for p in PLACEMENT_TYPES if p not in given and p != "residential_spot"]
+        rest = [p for p in PLACEMENT_TYPES if p not in given and p not in SPLIT_COST]
         if rest:
             self.log.template("costs.placement_weekly (others)", "not in the costs file: " + ", ".join(rest))
 

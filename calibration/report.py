@@ -21,14 +21,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from calibration.fit import as_of, build_snapshot, fit_parameters  # noqa: E402
+from sim.placements import groups_of  # noqa: E402
 
-GROUPS = {
-    "kinship": ("kinship",),
-    "foster": ("foster_inhouse", "foster_ifa"),
-    "residential": ("residential_inhouse", "residential_block", "residential_spot"),
-    "semi_independent": ("semi_independent_block", "semi_independent_spot"),
-    "other": ("with_parents", "other"),
-}
+GROUPS = groups_of("backcast_group")  # the back-cast's placement series (sim/placements.py)
 SERIES = ("cin", "cp", "care") + tuple(f"care_{g}" for g in GROUPS)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calendar import FinancialYear
+from sim.levers import CATALOGUE
 from sim.vocab import PLACEMENT_TYPES
 
 from .run import BASELINE, _mean_ci, paired_differences, replications_needed
@@ -21,17 +22,10 @@ LEVER_MEASURES = (
     "cost_placements", "cost_social_work", "cost_allowances", "cost_total",
 )
 
-# The operational volume each lever's comparison row shows (measure, sign: +1 more is the aim).
-LEVER_VOLUME = {
-    "edge_of_care": ("care_entries", -1, "fewer care entries a year"),
-    "kinship_to_sgo": ("care_exits_sgo", +1, "more SGOs a year"),
-    "reunification": ("care_exits_reunification", +1, "more returns home a year"),
-    "faster_permanence": ("weeks_to_permanence_average", -1, "weeks sooner to permanence"),
-    "fewer_repeat_plans": ("repeat_plans", -1, "fewer repeat CIN and CP plans a year"),
-    "shorter_plans": ("cin_plan_average_weeks", -1, "weeks shorter CIN plans"),
-    "foster_carers": ("foster_carers_at_year_end", +1, "more foster carers than the baseline by year 8"),
-    "block_beds": ("cic_residential_block_average", +1, "more children in block beds"),
-}
+# The operational volume each lever's comparison row shows (measure, sign: +1 more is the aim,
+# words), from the lever catalogue (sim/levers.py).
+LEVER_VOLUME = {name: (spec.volume.measure, spec.volume.sign, spec.volume.words)
+                for name, spec in CATALOGUE.items() if spec.volume is not None}
 
 
 def years_between(first: str, last: str) -> list[str]:

@@ -26,20 +26,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.levers import LEVERS  # noqa: E402
+from sim.levers import CATALOGUE, LEVERS  # noqa: E402
+from sim.placements import AWAITING, AWAITING_MIX, groups_of  # noqa: E402
 
 from .business_case import LEVER_VOLUME  # noqa: E402
 from .run import BASELINE, _mean_ci  # noqa: E402
 
 # ------------------------------------------------------------------------------ words and numbers
-LEVER_NAMES = {
-    "edge_of_care": "Edge of care", "kinship_to_sgo": "Kinship to SGO", "reunification": "Reunification",
-    "faster_permanence": "Faster permanence", "fewer_repeat_plans": "Fewer repeat plans",
-    "shorter_plans": "Shorter CIN and CP plans", "foster_carers": "More in-house foster carers",
-    "block_beds": "More block residential beds", "carer_support": "Foster carer support",
-    "carer_retention": "Foster carer retention", "front_door_workers": "Front door social workers",
-    "unit_cost": "Unit cost change", "price_growth": "Price growth",
-}
+LEVER_NAMES = {name: spec.label for name, spec in CATALOGUE.items()}  # from the lever catalogue (sim/levers.py)
+
+
+def lever_label(name: str) -> str:
+    """A lever's label for the report (the catalogue's), or its name in words if unknown."""
+    return LEVER_NAMES.get(name, name.replace("_", " "))
+
+
 # Outcomes for children: (measure, heading, unit, how to print, more is better?)
 OUTCOMES = [
     ("children_kept_out_of_care", "Children kept out of care", "children a year", "int", True),
@@ -123,7 +124,7 @@ def date_words(d) -> str:
 
 def lever_words(lv) -> str:
     """One lever in plain words: what it changes, when, how hard."""
-    name = LEVER_NAMES.get(lv.lever, lv.lever.replace("_", " "))
+    name = lever_label(lv.lever)
     spec = LEVERS.get(lv.lever, {"mechanism": {}, "target": {}})
     when = f"from {date_words(lv.start)}"
     when += f", full effect after {lv.ramp_months:g} months (linear ramp)" if lv.ramp_months else ", full effect at once"
@@ -382,17 +383,18 @@ def chart_fan(stocks, sset):
 
 
 # Placement groups for the mix chart: finer than the published groups where the levers act
-# (in-house against agency fostering; in-house, block and spot homes).
+# (in-house against agency fostering; in-house, block and spot homes). The bands and their types
+# are sim/placements.py's `mix`; children awaiting a placement join the "other" band. Colours by band.
+MIX_COLOURS = {
+    "Kinship carers": "#4e9a06", "In-house foster carers": "#204a87", "Agency foster carers (IFA)": "#729fcf",
+    "In-house children's homes": "#a40000", "Block children's homes": "#ef2929", "Spot children's homes": "#f7a1a1",
+    "Semi-independent (16-17)": "#f57900", "Placed with parents": "#75507b", "Other or awaiting a placement": "#888a85",
+}
+_SPARE_COLOURS = ("#c4a000", "#5c3566", "#2e3436", "#8ae234", "#fcaf3e")
 MIX_GROUPS = [
-    ("Kinship carers", ("kinship",), "#4e9a06"),
-    ("In-house foster carers", ("foster_inhouse",), "#204a87"),
-    ("Agency foster carers (IFA)", ("foster_ifa",), "#729fcf"),
-    ("In-house children's homes", ("residential_inhouse",), "#a40000"),
-    ("Block children's homes", ("residential_block",), "#ef2929"),
-    ("Spot children's homes", ("residential_spot",), "#f7a1a1"),
-    ("Semi-independent (16-17)", ("semi_independent_block", "semi_independent_spot"), "#f57900"),
-    ("Placed with parents", ("with_parents",), "#75507b"),
-    ("Other or awaiting a placement", ("other", "awaiting"), "#888a85"),
+    (band, types + ((AWAITING,) if band == AWAITING_MIX else ()),
+     MIX_COLOURS.get(band, _SPARE_COLOURS[i % len(_SPARE_COLOURS)]))
+    for i, (band, types) in enumerate(groups_of("mix").items())
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .calendar import FinancialYear
+from .placements import SPLIT_COST
 
 STATE_COST_KEYS = ("contact", "assessment", "s47", "cin", "cp", "care")
 
@@ -44,10 +45,12 @@ def growth_index(params, label: str, rate: Optional[float], mechanisms=None) -> 
 
 
 def placement_weekly_costs(params) -> dict[str, float]:
-    """£ a week by placement series name (spot residential split by the £4,100 line)."""
+    """£ a week by placement series name (spot residential split by the £4,100 line, see
+    sim/placements.py's `cost_key`)."""
     c = params.costs
     w = dict(c.placement_weekly)
-    w.pop("residential_spot", None)
+    for name in SPLIT_COST:
+        w.pop(name, None)
     w["awaiting"] = c.awaiting_placement_weekly
     return w
 

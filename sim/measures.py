@@ -13,6 +13,7 @@ import pandas as pd
 from .calendar import fy_edges, month_ends
 from .costs import fy_costs, price_index
 from .runner import ReplicationResult
+from .placements import FAMILY_BASED
 from .vocab import EXIT_REASONS, PLACEMENT_GROUP, PLACEMENT_TYPES
 
 STOCK_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
@@ -281,7 +282,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         for grp in sorted(set(PLACEMENT_GROUP.values())):
             members = [pt for pt, g in PLACEMENT_GROUP.items() if g == grp]
             add(label, f"cic_{grp}_share", sum(places[pt].integral(a, b)[0] for pt in members) / cic_days if cic_days else np.nan)
-        family = sum(places[pt].integral(a, b)[0] for pt in ("kinship", "foster_inhouse", "foster_ifa"))
+        family = sum(places[pt].integral(a, b)[0] for pt in FAMILY_BASED)
         add(label, "family_based_share", family / cic_days if cic_days else np.nan)
         add(label, "placements_over_4100_average", places["over_4100"].integral(a, b)[0] / days)
         add(label, "children_waiting_for_placement_average", places["awaiting"].integral(a, b)[0] / days)

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .distributions import AgeBand, Duration, check_bands_cover
+from .placements import PLACEMENTS
 from .vocab import EXIT_REASONS, PLACEMENT_NEEDS, PLACEMENT_TYPES
 
 _TOL = 1e-6
@@ -342,7 +343,7 @@ class Costs(Strict):
     @field_validator("placement_weekly")
     @classmethod
     def _pl(cls, v):
-        missing = [p for p in PLACEMENT_TYPES if p not in v and p != "residential_spot"]
+        missing = [p.cost_key for p in PLACEMENTS if p.cost_key is not None and p.cost_key not in v]
         if missing:
             raise ValueError(f"missing weekly cost for placement type {missing[0]!r}")
         for k, x in v.items():

@@ -42,6 +42,7 @@ import cython
 import numpy as np
 
 from .streams import _GOLDEN, _INV53, _M64, AHEAD, CHILD_STREAMS, S, Streams, child_hashes, uniforms_at
+from .placements import ALWAYS_AVAILABLE, BED_POOLS, SEARCH_ORDER
 from .vocab import PLACEMENT_GROUP
 
 INF = float("inf")
@@ -185,14 +186,8 @@ class Pathway(Dispatcher):
         env = self.env  # the clock refers to the environment, not the model: no reference cycle
         cap, clock = self.p.capacity, lambda: env._now
         self.foster = FosterCarerPool(self.caplog, clock)
-        self.beds = {
-            "residential_inhouse": BedPool("residential_inhouse", cap.residential_inhouse_beds, self.caplog, clock),
-            "residential_block": BedPool("residential_block", cap.residential_block_beds, self.caplog, clock),
-            "residential_spot": BedPool("residential_spot", cap.residential_spot_places, self.caplog, clock),
-            "semi_independent_block": BedPool("semi_independent_block", cap.semi_independent_block_places, self.caplog, clock),
-            "semi_independent_spot": BedPool("semi_independent_spot", cap.semi_independent_spot_places, self.caplog, clock),
-            "foster_ifa": BedPool("foster_ifa", cap.foster_ifa_places, self.caplog, clock),
-        }
+        # a bed pool for each placement type that takes beds (sim/placements.py), sized by its parameter
+        self.beds = {name: BedPool(name, getattr(cap, size), self.caplog, clock) for name, size in BED_POOLS}
         self.teams = {}
         for name, t in cap.teams:
             workers = t.workers
@@ -942,8 +937,9 @@ class Pathway(Dispatcher):
 
     # -------------------------------------------------------------------------- placements
     def _search(self, child: Child, need: str, exclude_carer=None, preferred: Optional[str] = None) -> Optional[str]:
-        """Find a placement for a need: in-house first, then block, then the external market."""
-        if need in ("kinship", "with_parents", "other"):
+        """Find a placement for a need: in-house first, then block, then the external market (the
+        order of each need's types is sim/placements.py's `fallback`)."""
+        if need in ALWAYS_AVAILABLE:
             return need
         if need == "foster":
             if child.inhouse_ok is None:  # decided once per placement need, not at every retry
@@ -957,12 +953,10 @@ class Pathway(Dispatcher):
                     child.carer = carer
                     return "foster_inhouse"
             return "foster_ifa" if self.beds["foster_ifa"].take() else None
-        if need == "residential":
-            order = ["residential_inhouse", "residential_block", "residential_spot"]
-        elif need == "semi_independent":
-            order = ["semi_independent_block", "semi_independent_spot"]
-        else:
+        order = SEARCH_ORDER.get(need)  # residential, semi-independent: bed pools, first fit
+        if order is None:
             raise ValueError(f"unknown placement need {need!r}")
+        order = list(order)
         if preferred in order:  # a snapshot child stays where they are if there is room
             order.remove(preferred)
             order.insert(0, preferred)

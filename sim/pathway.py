@@ -42,7 +42,7 @@ import cython
 import numpy as np
 
 from .streams import _GOLDEN, _INV53, _M64, AHEAD, CHILD_STREAMS, S, Streams, child_hashes, uniforms_at
-from .placements import ALWAYS_AVAILABLE, BED_POOLS, SEARCH_ORDER
+from .placements import ALWAYS_AVAILABLE, BED_POOLS, LAST_RESORT, SEARCH_ORDER
 from .vocab import PLACEMENT_GROUP
 
 INF = float("inf")
@@ -1144,8 +1144,7 @@ class Pathway(Dispatcher):
                 continue
             placement = c.placement if c.state == "care" else ""
             if placement == "awaiting":
-                placement = {"foster": "foster_ifa", "residential": "residential_spot",
-                             "semi_independent": "semi_independent_spot"}.get(c.need, "other")
+                placement = LAST_RESORT.get(c.need, "other")
             cases.append(OpenCase(
                 child_id=c.id, dob=c.dob - now, state=c.state, state_elapsed=now - c.state_since,
                 care_elapsed=(now - c.period_start) if c.state == "care" else 0.0,

@@ -112,6 +112,9 @@ SEARCH_ORDER: dict[str, tuple[str, ...]] = {g.name: tuple(p.name for p in of_gro
 # Needs met at once, with no capacity: the placement is the need's one type, of the same name.
 ALWAYS_AVAILABLE: tuple[str, ...] = tuple(
     g.name for g in GROUPS if all(p.pool is None for p in of_group(g.name)))
+# A need's last resort, its last type in search order (a child awaiting a placement is written
+# into a snapshot as placed there).
+LAST_RESORT: dict[str, str] = {g: order[-1] for g, order in SEARCH_ORDER.items() if g not in ALWAYS_AVAILABLE}
 # Bed pools in the order they are built, with the capacity parameter giving each one's size.
 BED_POOLS: tuple[tuple[str, str], ...] = tuple(
     (p.name, p.capacity) for p in sorted((p for p in PLACEMENTS if p.pool == "beds"), key=lambda p: p.pool_rank))

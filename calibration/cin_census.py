@@ -169,7 +169,11 @@ def _raw_from_csv(path: Path, label: str, quality: DataQuality):
 # ---- checks, the same for both formats ------------------------------------------------------
 
 def _flag(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: True if v in TRUE else (False if v in FALSE else pd.NA)).astype("boolean")
+    def flag(v):
+        if not isinstance(v, str):
+            return pd.NA
+        return True if v in TRUE else (False if v in FALSE else pd.NA)
+    return values.map(flag).astype("boolean")
 
 
 def _set_aside_bad_flags(df, column, label, quality) -> pd.DataFrame:

@@ -371,8 +371,12 @@ def _columns(names: list[str], required, label: str, quality: DataQuality, name:
     """{column name: position}; the first of repeated names; required names matched forgivingly."""
     columns: dict[str, int] = {}
     repeated = []
+    internal = [c for c in names if c.startswith("_")]
+    if internal:
+        quality.note(label, f"column {', '.join(map(show, internal))} ignored (names starting with '_' are "
+                            "carepath's own)")
     for i, column in enumerate(names):
-        if not column:
+        if not column or column.startswith("_"):
             continue
         if column in columns:
             repeated.append(column)

@@ -344,6 +344,8 @@ def _set_aside_impossible_ages(eps: pd.DataFrame, hdr: pd.DataFrame, extract, qu
     """Episodes that start before the child's birth or on or after the 18th birthday are set aside
     (care is for children); episodes running on past the 18th birthday are kept, with a note. No
     date of birth is shown."""
+    if not len(eps):
+        return eps
     dob = eps["child"].map(hdr.drop_duplicates("child").set_index("child")["dob"])
     eighteen = dob + pd.DateOffset(years=18)
     before = eps["start"] < dob

@@ -278,11 +278,19 @@ ssda_case("903 trailing empty values are fine", episode_rows=eps_with("2,01/01/2
           kept={"episodes.csv": 5})
 ssda_case("903 a truncated line", episode_rows=eps_with("2,01/01/2021,S"), aside={("episodes.csv", 6): "LS is missing"})
 ssda_case("903 a row of commas", episode_rows=eps_with(",,,,,,,,,,,,"), aside={("episodes.csv", 6): "the row is empty"})
+ssda_case("903 no episode's child in the header", header_rows=["7,1,01/01/2010,WBRI,,,"],
+          error=r"^SSDA903 episodes.csv: no usable care episodes left: 4 rows read, 4 set aside \(4 child is not in the header")
 ssda_case("903 a NUL byte in one line", episode_rows=eps_with("2,01/01/2021,S,C2,N1,U4\x00,PR1,,,,,,"),
           aside={("episodes.csv", 6): "NUL character"}, kept={"episodes.csv": 4})
 ssda_case("903 a very long code", episode_rows=eps_with("2,01/01/2021,S,C2,N1," + "X" * 5000 + ",PR1,,,,,,"),
           check=lambda r: r.quality.rows_set_aside["reason"].str.len().max() < 200)
 ssda_case("903 exact duplicate", episode_rows=eps_with(GOOD_EPISODES[0]), aside={("episodes.csv", 6): "exact duplicate of row 2"})
+
+
+@case("903 a column named _row", note="carepath's own", kept={"episodes.csv": 4})
+def _(tmp):
+    return lambda: load_ssda903(ssda(tmp / "x", episodes_text=lines(EPISODES + ",_row", [r + ",x" for r in GOOD_EPISODES])),
+                                EXTRACT)
 
 
 @case("903 lower-case column names", note="read as CHILD", kept={"header.csv": 3})
@@ -443,6 +451,13 @@ def _(tmp):
       error=r"^CIN census c.xml: no usable CIN episodes left: 1 row read, 1 set aside")
 def _(tmp):
     return lambda: load_cin_census(write(tmp / "c.xml", XML.format(closure="1066-10-14")), EXTRACT)
+
+
+@case("CIN XML without ReferralNFA", kept={"c.xml (referrals)": 1, "c.xml (assessments)": 2},
+      check=lambda r: pd.isna(r.referrals["nfa"].iloc[0]))
+def _(tmp):
+    text = XML.format(closure="2022-02-27").replace("<ReferralNFA>false</ReferralNFA>", "")
+    return lambda: load_cin_census(write(tmp / "c.xml", text), EXTRACT)
 
 
 @case("CIN XML broken", error=r"^c.xml: not valid XML")

@@ -100,6 +100,8 @@ AWAITING_MIX = "Other or awaiting a placement"   # the mix chart's band for it
 
 BY_NAME: dict[str, PlacementType] = {p.name: p for p in PLACEMENTS}
 GROUP_LABELS: dict[str, str] = {g.name: g.label for g in GROUPS}
+# Labels of the placement series of the monthly stocks (`care_<name>`): each type, and awaiting.
+PLACEMENT_LABELS: dict[str, str] = {**{p.name: p.label for p in PLACEMENTS}, AWAITING: AWAITING_LABEL}
 
 
 def of_group(group: str) -> tuple[PlacementType, ...]:

@@ -226,3 +226,12 @@ def test_calibration_and_reports_group_placements_from_the_table():
     bands = [label for label, _, _ in report.MIX_GROUPS]
     assert bands == list(placements.groups_of("mix"))
     assert {t for _, types, _ in report.MIX_GROUPS for t in types} == set(PLACEMENT_TYPES) | {placements.AWAITING}
+
+
+def test_the_charts_labels_are_the_tables():
+    """carepath's charts label placements and groups as the table does (their labels belong there)."""
+    charts = pytest.importorskip("carepath.charts")
+    if hasattr(charts, "PLACEMENT_LABELS"):
+        assert charts.PLACEMENT_LABELS == placements.PLACEMENT_LABELS
+    if hasattr(charts, "GROUP_LABELS"):
+        assert charts.GROUP_LABELS == {**placements.GROUP_LABELS, placements.AWAITING: placements.AWAITING_LABEL}

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.placements import groups_of
+
 MEASURES = (
     "referrals_per_year",
     "care_entries_per_year",
@@ -30,11 +32,8 @@ MEASURES = (
     "exit_share_adoption",
     "exit_share_age18",
     "exit_share_other",
-    "placement_share_kinship",
-    "placement_share_foster_inhouse",
-    "placement_share_foster_ifa",
-    "placement_share_residential",
-    "placement_share_semi_independent",
+    # the first-placement shares, by sim/placements.py's `share_group`
+    *(f"placement_share_{g}" for g in groups_of("share_group")),
     "reentry_within_12_months",
     "rereferral_within_12_months",
 )

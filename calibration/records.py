@@ -332,7 +332,7 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
         if "\x00" in line:
             bad_rows.append((n, None, "holds a NUL character (binary data), not text"))
             continue
-        if line.count('"') % 2:
+        if line.count('"') % 2 and _opens_a_quote(line, delimiter):
             first = line.split(delimiter)
             child = first[child_at].strip() if child_at is not None and len(first) > child_at else None
             bad_rows.append((n, child or None, 'has an unclosed quote (") and cannot be split into columns'))
@@ -365,6 +365,16 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
         bad = pd.DataFrame(bad_rows, columns=[ROW, "child", "reason"])
         quality.set_aside_rows(label, bad, bad["reason"], "child")
     return df
+
+
+def _opens_a_quote(line: str, delimiter: str) -> bool:
+    """Whether a quoted value opened on this line is not closed on it (a quote inside an
+    unquoted value, such as 5" tall, is only a character)."""
+    try:
+        next(csv.reader([line], delimiter=delimiter, skipinitialspace=True, strict=True))
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
 
 
 def _columns(names: list[str], required, label: str, quality: DataQuality, name: str) -> dict[str, int]:

@@ -272,6 +272,8 @@ ssda_case("903 -, @ and tab leading a child id", episode_rows=eps_with("-2+3,01/
 ssda_case("903 unclosed quote sets aside its row only",
           episode_rows=eps_with('2,"01/01/2021,S,C2,N1,U4,PR1,,,,,,', "3,01/06/2021,P,J2,N1,K2,PR4,,,,,,"),
           aside={("episodes.csv", 6): "unclosed quote"}, kept={"episodes.csv": 5})
+ssda_case("903 a quote inside a value is a character", episode_rows=eps_with('2,01/01/2021,S,C2,N1,U4,PR1,,,5" tall,,,'),
+          kept={"episodes.csv": 5}, check=lambda r: '5" tall' in set(r.episodes["reason_place_change"].dropna()))
 ssda_case("903 too many values", episode_rows=eps_with("2,01/01/2021,S,C2,N1,U4,PR1,,,,,,,extra,more"),
           aside={("episodes.csv", 6): "has 15 values but the header has 13 columns"})
 ssda_case("903 trailing empty values are fine", episode_rows=eps_with("2,01/01/2021,S,C2,N1,U4,PR1,,,,,,,,,"),

@@ -13,19 +13,11 @@ import pandas as pd  # noqa: E402
 
 from .outputs import write_figure  # noqa: E402
 
-GROUP_LABELS = {
-    "kinship": "Kinship carers", "foster": "Foster carers (in-house and agency)",
-    "residential": "Children's homes", "semi_independent": "Semi-independent (16-17)",
-    "with_parents": "Placed with parents", "other": "Other (adoption, temporary...)",
-    "awaiting": "Awaiting a placement",
-}
-PLACEMENT_LABELS = {
-    "kinship": "Kinship", "foster_inhouse": "In-house foster", "foster_ifa": "Agency foster (IFA)",
-    "residential_inhouse": "In-house homes", "residential_block": "Block homes",
-    "residential_spot": "Spot homes", "semi_independent_block": "Semi-independent (block)",
-    "semi_independent_spot": "Semi-independent (spot)", "with_parents": "With parents",
-    "other": "Other", "awaiting": "Awaiting a placement",
-}
+from sim import placements  # noqa: E402
+
+# the labels come from the one table of placement types (sim/placements.py)
+GROUP_LABELS = {**placements.GROUP_LABELS, placements.AWAITING: placements.AWAITING_LABEL}
+PLACEMENT_LABELS = placements.PLACEMENT_LABELS
 
 
 def _months(index) -> pd.DatetimeIndex:

@@ -5,6 +5,7 @@ referral) and optionally dob. One file, or a folder of CSV files.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,19 +68,46 @@ def _read_one(path: Path, extract, quality: DataQuality) -> pd.DataFrame:
         df = df[~adult]
     else:
         df["dob"] = pd.NaT
-    quality.kept(label, df[ROW].to_numpy())
     return pd.DataFrame({"child": df["child_id"], "contact_date": df["contact_date"],
-                         "outcome": df["outcome"], "dob": df["dob"].astype("datetime64[ns]")})
+                         "outcome": df["outcome"], "dob": df["dob"].astype("datetime64[ns]"),
+                         ROW: df[ROW], "_file": label})
+
+
+def _file_order(path: Path):
+    m = re.search(r"\d{4}", path.stem)
+    return (int(m.group()) if m else -1, path.name)
+
+
+def _set_aside_repeats(contacts: pd.DataFrame, quality: DataQuality) -> pd.DataFrame:
+    """Files whose periods overlap: a contact (child, date, outcome) in a later file is taken from
+    there, and earlier copies are set aside (counted once)."""
+    keys = ["child", "contact_date", "outcome"]
+    if contacts.empty or contacts["_order"].nunique() < 2:
+        return contacts
+    latest = contacts.groupby(keys)["_order"].transform("max")
+    older = contacts["_order"] < latest
+    winner = contacts[contacts["_order"] == latest].drop_duplicates(keys).set_index(keys)["_file"]
+    where = winner.reindex(pd.MultiIndex.from_frame(contacts.loc[older, keys])).to_numpy()
+    reason = pd.Series("also in " + pd.Series(where, dtype=object) + " (files that overlap): counted once, there",
+                       dtype=object).set_axis(contacts.index[older])
+    for label, part in contacts[older].groupby("_file"):
+        quality.set_aside_rows(label, part, reason[part.index], "child")
+    return contacts[~older]
 
 
 def load_contacts(path, extract_date) -> Contacts:
-    """Load contacts from one CSV file or every CSV file in a folder."""
+    """Load contacts from one CSV file or every CSV file in a folder (a contact repeated in files
+    that overlap is counted once, from the latest file by the year in its name)."""
     extract = as_timestamp(extract_date)
     quality = DataQuality()
-    files = data_files(Path(path), (".csv",), "contacts")
-    frames = [_read_one(p, extract, quality) for p in files]
+    files = sorted(data_files(Path(path), (".csv",), "contacts"), key=_file_order)
+    frames = [_read_one(p, extract, quality).assign(_order=order) for order, p in enumerate(files)]
+    contacts = _set_aside_repeats(pd.concat(frames, ignore_index=True), quality)
+    for p in files:
+        quality.kept(p.name, contacts.loc[contacts["_file"] == p.name, ROW].to_numpy())
     quality.check()
-    contacts = pd.concat(frames, ignore_index=True).sort_values(["contact_date", "child"], kind="stable")
+    contacts = (contacts.drop(columns=[ROW, "_file", "_order"])
+                .sort_values(["contact_date", "child"], kind="stable"))
     if not len(contacts):
         name = files[0].name if len(files) == 1 else str(Path(path).name or path)
         raise nothing_usable("contacts", f"contacts {name}", quality, [p.name for p in files])

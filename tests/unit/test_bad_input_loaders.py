@@ -521,6 +521,15 @@ def _(tmp):
     return lambda: load_contacts(tmp / "k", EXTRACT)
 
 
+@case("contacts two extracts that overlap", aside={("contacts_2021.csv", 3): "also in contacts_2022.csv"},
+      kept={"contacts_2021.csv": 1, "contacts_2022.csv": 3},
+      check=lambda r: not r.contacts.duplicated(["child", "contact_date", "outcome"]).any())
+def _(tmp):
+    write(tmp / "k" / "contacts_2021.csv", lines(CONTACTS, ["9,01/06/2021,nfa,", GOOD_CONTACTS[0]]))
+    write(tmp / "k" / "contacts_2022.csv", lines(CONTACTS, GOOD_CONTACTS))
+    return lambda: load_contacts(tmp / "k", EXTRACT)
+
+
 @case("contacts a folder given as the file", error=r"^contacts: no .csv files in folder")
 def _(tmp):
     (tmp / "empty").mkdir()

@@ -6,6 +6,13 @@ A lever is stated either by mechanism ("CP plans 2 weeks shorter", "edge-of-care
 year"); for a target, `experiments` searches for the mechanism intensity that delivers it. Here a
 lever becomes `Mechanisms`: functions of time the pathway reads. A lever at zero intensity leaves
 every random draw of the baseline untouched, so its effect is measured with common random numbers.
+
+Every lever is declared once, in `CATALOGUE` (a `LeverSpec` each: label, mechanism keys with
+their kind, units, bounds, how each acts and the model term it sets, targets with the measures
+they are judged on, the target search's first guess, the report's volume). Scenario checks,
+`build_mechanisms`, the target search, intensity scaling, the business case and the report read
+it. Adding a lever: its `LeverSpec` here (and a term constant if it sets a new model term), the
+one place in `sim/pathway.py` where the term acts, and its tests (docs/model.md, section 2.3).
 """
 from __future__ import annotations
 

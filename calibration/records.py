@@ -313,13 +313,13 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
     filled = [(n, line) for n, line in zip(numbers, lines) if line.strip()]
     if not filled:
         raise DataError(f"{name}: the file is empty (no header line)")
-    (header_no, header_line), body = filled[0], filled[1:]
+    (_, header_line), body = filled[0], filled[1:]
     delimiter = None
     if re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I):  # Excel's "sep=;" first line
         delimiter = re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I).group(1)
         if not body:
             raise DataError(f"{name}: the file has no header line after 'sep='")
-        (header_no, header_line), body = body[0], body[1:]
+        (_, header_line), body = body[0], body[1:]
     delimiter = delimiter or _delimiter(header_line, label, quality)
     header = next(csv.reader([header_line], delimiter=delimiter, skipinitialspace=True))
     names = [h.strip().strip("\ufeff").strip() for h in header]

@@ -1,7 +1,6 @@
 """Contacts loader: our own CSV format, with bad rows set aside and counts that balance."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from calibration.contacts import load_contacts

@@ -11,10 +11,12 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import pandas as pd
 
@@ -23,24 +25,87 @@ from sim.params import Params
 from sim.version import code_version
 
 
+class OutputError(OSError):
+    """A file could not be written; the message names it."""
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call `write(tmp)` then rename tmp over `path`."""
+    """Call `write(tmp)` then rename tmp over `path`; a failure (a full disk, say) is an
+    OutputError naming `path`, and leaves no temporary file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         write(Path(tmp))
         with open(tmp, "rb+") as f:  # on disk before the rename, so a crash leaves the old file or the new
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(exc.errno, f"could not write {path}: {exc.strerror or exc}") from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+@contextmanager
+def output_folder(out: Path) -> Iterator[Path]:
+    """An output folder written whole or not at all.
+
+    The files go into a hidden folder inside `out` (`.partial-...`); only when every one is
+    written do they replace the previous run's: its manifest goes first (from then on the folder
+    does not look complete), then the files the previous manifest listed that this run did not
+    write, then the new files move in, the manifest last, listing them. A failure or an
+    interruption before that leaves the previous run's folder as it was. What a run keeps
+    between runs (`.cache/`) stays where it is."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob(".partial-*"):  # left by a run that was killed
+            shutil.rmtree(old, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    except OSError as exc:
+        raise OutputError(exc.errno, f"could not write into {out}: {exc.strerror or exc}") from None
+    try:
+        yield stage
+        _publish(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, out: Path) -> None:
+    names = sorted(p.name for p in stage.iterdir())
+    staged_manifest = stage / "manifest.json"
+    if staged_manifest.exists():
+        data = json.loads(staged_manifest.read_text(encoding="utf-8"))
+        data["files"] = [n for n in names if n != "manifest.json"]
+        write_json(data, staged_manifest)
+    previous = []
+    old_manifest = out / "manifest.json"
+    try:
+        if old_manifest.exists():
+            try:
+                previous = json.loads(old_manifest.read_text(encoding="utf-8")).get("files") or []
+            except (ValueError, AttributeError):
+                previous = []
+            old_manifest.unlink()
+        for name in previous:
+            if name not in names and "/" not in name and not name.startswith("."):
+                (out / name).unlink(missing_ok=True)
+        for name in names:
+            if name != "manifest.json":
+                os.replace(stage / name, out / name)
+        if staged_manifest.exists():
+            os.replace(staged_manifest, old_manifest)
+    except OSError as exc:
+        raise OutputError(exc.errno, f"could not move the new files into {out}: {exc.strerror or exc}") from None
 
 
 def write_csv(df: pd.DataFrame, path: Path, **kw) -> Path:

@@ -17,7 +17,7 @@ from pathlib import Path
 from calibration.records import DataError, as_timestamp
 
 from ..options import default_params
-from ..outputs import atomic_write, file_sha256, manifest, write_csv, write_json, write_text
+from ..outputs import atomic_write, file_sha256, manifest, output_folder, write_csv, write_json, write_text
 
 DEFAULT_TEMPLATE = default_params()
 
@@ -53,47 +53,47 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     result = fit_parameters(s, c, k, cost_table, extract_date=extract, template=template)
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    ids = result.supply.get("synthetic_child_ids")
-    if ids:  # no CIN census: the front door's open cases come from a warm-up run (calibration.supply)
-        label = (f"# child_id {ids[0]} to {ids[1]}: SYNTHETIC front-door cases (contacts, assessments, S47, CIN and CP "
-                 "plans, recently closed cases) from a warm-up run of the template's front door, as no CIN census was "
-                 "given; the other rows are from the data. See calibration_summary.csv.\n")
-        paths["snapshot"] = atomic_write(out / "snapshot.csv", lambda p: p.write_text(
-            label + result.snapshot.to_csv(index=False), encoding="utf-8"))
-    else:
-        paths["snapshot"] = write_csv(result.snapshot, out / "snapshot.csv")
-    header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
-              f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
-    text = header + params_yaml(result.params)
-    paths["params"] = write_text(text, out / "params.yaml")
-    # prove the files can be used: load them back as `carepath run` would
-    loaded = load_params(paths["params"])
-    read_snapshot(paths["snapshot"], loaded)
-    summary = summary_table(result)
-    paths["summary"] = write_csv(summary, out / "calibration_summary.csv")
-    dq = data_quality_table(result.quality)
-    paths["data_quality"] = write_csv(dq, out / "data_quality.csv")
-    paths["rows_set_aside"] = write_csv(result.quality.rows_set_aside, out / "rows_set_aside.csv")
-    back = None
-    if backcast:
-        try:
-            back = run_backcast(s, c, k, cost_table, extract, template, replications=backcast_replications)
-        except Exception as exc:  # noqa: BLE001 - the back-cast is a check, not an output: report and go on
-            back = {"message": f"the back-cast failed ({type(exc).__name__}: {exc})"}
-        if "table" in back:
-            paths["backcast"] = write_csv(back["table"], out / "backcast.csv")
-    html_text = build_report(result, summary, dq, back, {"SSDA903": ssda903, "CIN census": cin,
-                                                         "contacts": contacts, "costs": costs,
-                                                         "template": template_path})
-    paths["report"] = write_text(html_text, out / "calibration_report.html")
-    inputs = {"ssda903": ssda903, "cin": cin, "contacts": contacts, "costs": costs, "template": template_path}
-    paths["manifest"] = write_json(manifest(
-        "carepath calibrate", extract_date=f"{extract:%Y-%m-%d}",
-        inputs={k: {"path": str(v), "hash": file_sha256(v)} for k, v in inputs.items() if v is not None},
-        params_hash=loaded.digest(), backcast=bool(backcast)), out / "manifest.json")
-    return paths
+    with output_folder(out) as stage:  # written whole or not at all
+        ids = result.supply.get("synthetic_child_ids")
+        if ids:  # no CIN census: the front door's open cases come from a warm-up run (calibration.supply)
+            label = (f"# child_id {ids[0]} to {ids[1]}: SYNTHETIC front-door cases (contacts, assessments, S47, CIN and CP "
+                     "plans, recently closed cases) from a warm-up run of the template's front door, as no CIN census was "
+                     "given; the other rows are from the data. See calibration_summary.csv.\n")
+            paths["snapshot"] = atomic_write(stage / "snapshot.csv", lambda p: p.write_text(
+                label + result.snapshot.to_csv(index=False), encoding="utf-8"))
+        else:
+            paths["snapshot"] = write_csv(result.snapshot, stage / "snapshot.csv")
+        header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
+                  f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
+        text = header + params_yaml(result.params)
+        paths["params"] = write_text(text, stage / "params.yaml")
+        # prove the files can be used: load them back as `carepath run` would
+        loaded = load_params(paths["params"])
+        read_snapshot(paths["snapshot"], loaded)
+        summary = summary_table(result)
+        paths["summary"] = write_csv(summary, stage / "calibration_summary.csv")
+        dq = data_quality_table(result.quality)
+        paths["data_quality"] = write_csv(dq, stage / "data_quality.csv")
+        paths["rows_set_aside"] = write_csv(result.quality.rows_set_aside, stage / "rows_set_aside.csv")
+        back = None
+        if backcast:
+            try:
+                back = run_backcast(s, c, k, cost_table, extract, template, replications=backcast_replications)
+            except Exception as exc:  # noqa: BLE001 - the back-cast is a check, not an output: report and go on
+                back = {"message": f"the back-cast failed ({type(exc).__name__}: {exc})"}
+            if "table" in back:
+                paths["backcast"] = write_csv(back["table"], stage / "backcast.csv")
+        html_text = build_report(result, summary, dq, back, {"SSDA903": ssda903, "CIN census": cin,
+                                                             "contacts": contacts, "costs": costs,
+                                                             "template": template_path})
+        paths["report"] = write_text(html_text, stage / "calibration_report.html")
+        inputs = {"ssda903": ssda903, "cin": cin, "contacts": contacts, "costs": costs, "template": template_path}
+        paths["manifest"] = write_json(manifest(
+            "carepath calibrate", extract_date=f"{extract:%Y-%m-%d}",
+            inputs={k: {"path": str(v), "hash": file_sha256(v)} for k, v in inputs.items() if v is not None},
+            params_hash=loaded.digest(), backcast=bool(backcast)), stage / "manifest.json")
+    return {name: out / p.name for name, p in paths.items()}
 
 
 def add_parsers(subparsers) -> None:

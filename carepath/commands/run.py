@@ -17,7 +17,7 @@ from sim.params import load_params
 
 from ..charts import plot_bands, plot_placements
 from ..options import add_backend_arguments, default_params, make_backend, positive_int, seed
-from ..outputs import atomic_write, manifest, write_csv, write_json, write_snapshot
+from ..outputs import atomic_write, manifest, output_folder, write_csv, write_json, write_snapshot
 
 
 def add_parsers(sub) -> None:
@@ -110,7 +110,6 @@ def event_log_with_dates(events: pd.DataFrame, start: dt.date) -> pd.DataFrame:
 
 
 def write_run_outputs(collected: Collected, params, out: Path, run_manifest: dict) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
     paths = [
         write_csv(collected.summary, out / "summary_by_fy.csv"),
         write_csv(collected.stocks, out / "stocks_by_month.csv"),
@@ -160,7 +159,8 @@ def cmd_run(args) -> int:
         replication_seconds=collected.replication_seconds, simulation_events=collected.sim_events,
         horizon={"start_date": str(params.horizon.start_date), "end_date": str(params.horizon.end_date)},
         params=params.model_dump(mode="json"))
-    paths = write_run_outputs(collected, params, out, run_manifest)
+    with output_folder(out) as stage:  # written whole or not at all
+        paths = write_run_outputs(collected, params, stage, run_manifest)
     print(headline(collected.summary, params))
     print(f"Wrote {len(paths)} files to {out}/ ({', '.join(p.name for p in paths)})")
     return 0

@@ -17,7 +17,7 @@ from sim.params import load_params
 
 from ..options import UsageError, add_backend_arguments, make_backend, positive_int, seed
 from ..cache import Cache
-from ..outputs import file_sha256, manifest, write_csv, write_figure, write_json
+from ..outputs import file_sha256, manifest, output_folder, write_csv, write_figure, write_json
 
 
 def add_parsers(sub) -> None:
@@ -159,35 +159,35 @@ def run_sensitivity_command(args) -> int:
     ind = (pd.concat(indices, ignore_index=True) if indices
            else pd.DataFrame(columns=["method", "input", "index", "value", "low", "high"]))
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = [write_csv(ind, out / "sensitivity_indices.csv"),
-               write_csv(tornado, out / "tornado.csv"),
-               write_csv(evals, out / "evaluations.csv")]
-    if len(intensities):
-        written.append(write_csv(intensities, out / "lever_intensities.csv"))
-    written.append(write_figure(sa.plot_tornado(tornado, a, base_out), out / "tornado.png"))
-    if "morris" in groups:
-        written.append(write_figure(sa.plot_morris(ind[ind["method"] == "morris"], a), out / "morris.png"))
-    wall = time.perf_counter() - t0
-    written.append(write_json(manifest(
-        "carepath sensitivity",
-        sensitivity_file=str(path), sensitivity_file_hash=file_sha256(path),
-        params_file=str(a.params_path), params_hash=a.params.digest(),
-        scenario_file=str(a.scenario_path) if a.scenario_path else None,
-        scenario_file_hash=file_sha256(a.scenario_path) if a.scenario_path else None,
-        snapshot_file=str(snap_path) if snap_path else None, snapshot_hash=snap_hash,
-        output=spec.output.model_dump(), output_at_base=base_out,
-        inputs=[{**i.model_dump(), "base_value": b} for i, b in zip(a.inputs, base_vals)],
-        method=method, morris_trajectories=trajectories if "morris" in groups else None,
-        morris_levels=spec.morris.levels if "morris" in groups else None,
-        sobol_samples=n_sobol if "sobol" in groups else None,
-        sobol_second_order=spec.sobol.second_order if "sobol" in groups else None,
-        evaluations={g: int(len(X)) for g, X in groups.items()} | {"base": 1},
-        replications_per_evaluation=reps, seed=seed, workers=workers, backend=where,
-        probability_inputs="setting one outcome's probability renormalises the decision's other outcomes proportionally",
-        levers_used=[lv.model_dump(mode="json") for lv in a.base_levers],
-        wall=wall,
-    ), out / "manifest.json"))
+    with output_folder(out) as stage:  # written whole or not at all
+        written = [write_csv(ind, stage / "sensitivity_indices.csv"),
+                   write_csv(tornado, stage / "tornado.csv"),
+                   write_csv(evals, stage / "evaluations.csv")]
+        if len(intensities):
+            written.append(write_csv(intensities, stage / "lever_intensities.csv"))
+        written.append(write_figure(sa.plot_tornado(tornado, a, base_out), stage / "tornado.png"))
+        if "morris" in groups:
+            written.append(write_figure(sa.plot_morris(ind[ind["method"] == "morris"], a), stage / "morris.png"))
+        wall = time.perf_counter() - t0
+        written.append(write_json(manifest(
+            "carepath sensitivity",
+            sensitivity_file=str(path), sensitivity_file_hash=file_sha256(path),
+            params_file=str(a.params_path), params_hash=a.params.digest(),
+            scenario_file=str(a.scenario_path) if a.scenario_path else None,
+            scenario_file_hash=file_sha256(a.scenario_path) if a.scenario_path else None,
+            snapshot_file=str(snap_path) if snap_path else None, snapshot_hash=snap_hash,
+            output=spec.output.model_dump(), output_at_base=base_out,
+            inputs=[{**i.model_dump(), "base_value": b} for i, b in zip(a.inputs, base_vals)],
+            method=method, morris_trajectories=trajectories if "morris" in groups else None,
+            morris_levels=spec.morris.levels if "morris" in groups else None,
+            sobol_samples=n_sobol if "sobol" in groups else None,
+            sobol_second_order=spec.sobol.second_order if "sobol" in groups else None,
+            evaluations={g: int(len(X)) for g, X in groups.items()} | {"base": 1},
+            replications_per_evaluation=reps, seed=seed, workers=workers, backend=where,
+            probability_inputs="setting one outcome's probability renormalises the decision's other outcomes proportionally",
+            levers_used=[lv.model_dump(mode="json") for lv in a.base_levers],
+            wall=wall,
+        ), stage / "manifest.json"))
 
     money = spec.output.unit == "£" or (not spec.output.unit and spec.output.measure.startswith("cost"))
 

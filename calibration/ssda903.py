@@ -27,6 +27,7 @@ from calibration.records import (
     set_aside_invalid_codes,
     set_aside_missing,
 )
+from sim import placements
 from sim.vocab import EXIT_REASONS, PLACEMENT_TYPES
 
 HEADER_COLUMNS = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
@@ -41,25 +42,12 @@ RNE_CODES = ("S", "L", "P", "T", "U", "B")
 LEGAL_STATUS_CODES = ("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4")
 SHORT_BREAK_LS = ("V3", "V4")
 PROVIDER_CODES = ("PR0", "PR1", "PR2", "PR3", "PR4", "PR5")
-INHOUSE_PROVIDERS = ("PR1", "PR2", "PR3")   # own council, other council, other public body
-EXTERNAL_PROVIDERS = ("PR4", "PR5")         # private, voluntary
-
-# Placement codes whose type does not depend on the provider.
-PLACEMENT_TYPE_BY_PLACE = {
-    **{c: "kinship" for c in ("U1", "U2", "U3")},
-    # Block and spot contracts cannot be told apart in SSDA903: all external are "spot".
-    **{c: "semi_independent_spot" for c in ("H5", "K3", "P2")},
-    "P1": "with_parents",
-    **{c: "other" for c in ("A3", "A4", "A5", "A6", "T0", "T1", "T2", "T3", "T4", "K1", "Z1")},
-    # Valid DfE codes outside DOMAIN.md's list: residential employment, NHS/health trust, family
-    # centre / mother and baby unit, young offender institution, residential schools.
-    **{c: "other" for c in ("P3", "R2", "R3", "R5", "S1")},
-}
-# Placement codes whose type depends on PLACE_PROVIDER: (in-house type, external type).
-PLACEMENT_TYPE_BY_PROVIDER = {
-    **{c: ("foster_inhouse", "foster_ifa") for c in ("U4", "U5", "U6")},
-    **{c: ("residential_inhouse", "residential_spot") for c in ("K2", "R1")},
-}
+# PLACE (and PLACE_PROVIDER, where it decides) onto placement types: from the one placement table
+# (sim/placements.py). SSDA903 cannot tell block from spot contracts: every external one is "spot".
+INHOUSE_PROVIDERS = placements.INHOUSE_PROVIDERS     # own council, other council, other public body
+EXTERNAL_PROVIDERS = placements.EXTERNAL_PROVIDERS   # private, voluntary
+PLACEMENT_TYPE_BY_PLACE = placements.ssda903_by_place()          # codes whose type does not depend on the provider
+PLACEMENT_TYPE_BY_PROVIDER = placements.ssda903_by_provider()    # code: (in-house type, external type)
 PLACE_CODES = tuple(PLACEMENT_TYPE_BY_PLACE) + tuple(PLACEMENT_TYPE_BY_PROVIDER)
 
 CONTINUES = "X1"

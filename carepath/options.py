@@ -57,15 +57,23 @@ def add_backend_arguments(parser) -> None:
                         help="where replications run: 'local' processes (default) or a Dask cluster")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="address of a running Dask scheduler, e.g. tcp://host:8786 (implies --backend dask; "
-                             "without it, --backend dask starts a local cluster of --workers processes)")
+                             "without it, --backend dask starts a local cluster of --workers processes, "
+                             "reachable from this machine only)")
+    parser.add_argument("--tls-ca-file", default=None, metavar="FILE",
+                        help="with a tls:// --scheduler: the certificate authority that signed the cluster's certificates")
+    parser.add_argument("--tls-cert", default=None, metavar="FILE", help="with a tls:// --scheduler: this client's certificate")
+    parser.add_argument("--tls-key", default=None, metavar="FILE", help="with a tls:// --scheduler: this client's private key")
 
 
-def make_backend(kind: Optional[str], scheduler: Optional[str], workers: Optional[int]):
+def make_backend(kind: Optional[str], scheduler: Optional[str], workers: Optional[int], args=None):
     """The Backend asked for, or None for the plain local process pool; and its description
-    for the manifest."""
+    for the manifest. `args`: the command's arguments, for the TLS certificates if any."""
+    tls = {k: getattr(args, f"tls_{k}", None) for k in ("ca_file", "cert", "key")} if args is not None else None
     if (kind or "local") == "local" and not scheduler:
+        if tls and any(tls.values()):
+            raise UsageError("--tls-ca-file, --tls-cert and --tls-key go with a tls:// --scheduler")
         return None, "local"
     from sim.backends import make_backend as make
 
-    backend = make(kind, workers, scheduler)
+    backend = make(kind, workers, scheduler, tls=tls)
     return backend, backend.describe()

@@ -173,11 +173,14 @@ class DaskBackend(Backend):
     name = "dask"
 
     def __init__(self, scheduler_address: Optional[str] = None, workers: Optional[int] = None,
-                 retries: int = 2, connect_timeout: Optional[str] = None):
+                 retries: int = 2, connect_timeout: Optional[str] = None, tls: Optional[dict] = None):
+        """`tls`: {"ca_file", "cert", "key"} (paths) to reach a scheduler over TLS (a tls://
+        address); the embedded cluster listens on this machine only (127.0.0.1), dashboard too."""
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise BackendError("the dask backend needs dask.distributed: pip install \"dask[distributed]\"") from None
+            raise BackendError("the dask backend needs dask.distributed: pip install 'carepath[dask]'") from None
+        security = _security(tls, scheduler_address)
         self.address, self.retries, self.cluster = scheduler_address, retries, None
         self._checked: set[str] = set()
         self._sent: dict[int, tuple] = {}    # id -> (object, its future on the cluster): see _share
@@ -186,7 +189,7 @@ class DaskBackend(Backend):
             try:
                 with _quiet("distributed"):
                     self.client = Client(scheduler_address, timeout=connect_timeout or CONNECT_TIMEOUT,
-                                         set_as_default=False)
+                                         set_as_default=False, security=security)
             except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
                 why = " ".join(str(exc).split()) or type(exc).__name__
                 raise BackendError(f"cannot reach a Dask scheduler at {scheduler_address!r}: {why}") from None
@@ -197,9 +200,11 @@ class DaskBackend(Backend):
                 raise
         else:
 
+            # on this machine only: the scheduler and its dashboard (which has no login) bind to
+            # the loopback address, never to every interface
             self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                        processes=True, dashboard_address=":0", worker_dashboard_address=None,
-                                        silence_logs=logging.ERROR)
+                                        processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                        worker_dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster, set_as_default=False)
 
     def _check_workers(self) -> None:
@@ -369,6 +374,28 @@ async def _unreachable_peers(targets: dict, dask_worker=None) -> dict:
     return {a: why for a, why in found if why}
 
 
+def _security(tls: Optional[dict], address: Optional[str]):
+    """Dask's Security for a TLS connection to `address`, or None; a missing certificate file or a
+    plain tcp:// address with certificates is a BackendError naming it."""
+    if not tls or not any(tls.values()):
+        return None
+    from pathlib import Path
+
+    from distributed.security import Security
+
+    if not address:
+        raise BackendError("TLS certificates (--tls-*) are for a running scheduler: give its tls:// address with --scheduler")
+    if not address.startswith("tls://"):
+        raise BackendError(f"with TLS certificates the scheduler's address must start with tls:// (got {address!r})")
+    missing = [f"--tls-{k.replace('_', '-')} {v}" for k, v in tls.items() if v and not Path(v).is_file()]
+    if missing:
+        raise BackendError(f"TLS certificate file not found: {', '.join(missing)}")
+    if not (tls.get("ca_file") and tls.get("cert") and tls.get("key")):
+        raise BackendError("TLS needs all three: --tls-ca-file, --tls-cert and --tls-key")
+    return Security(tls_ca_file=tls["ca_file"], tls_client_cert=tls["cert"], tls_client_key=tls["key"],
+                    require_encryption=True)
+
+
 def _workers(addresses: list[str]) -> str:
     return (f"the worker at {addresses[0]}" if len(addresses) == 1
             else f"{len(addresses)} workers ({', '.join(addresses)})")
@@ -401,14 +428,15 @@ class _quiet:
         self.logger.setLevel(self.level)
 
 
-def make_backend(kind: Optional[str] = None, workers: Optional[int] = None, scheduler: Optional[str] = None) -> Backend:
+def make_backend(kind: Optional[str] = None, workers: Optional[int] = None, scheduler: Optional[str] = None,
+                 tls: Optional[dict] = None) -> Backend:
     """A backend from command-line choices; with no `kind`, a `scheduler` address implies dask."""
 
     kind = kind or ("dask" if scheduler else "local")
     if scheduler and kind == "local":
         raise BackendError("--scheduler needs --backend dask")
     if kind == "dask":
-        return DaskBackend(scheduler, workers)
+        return DaskBackend(scheduler, workers, tls=tls)
     if kind == "local":
         return LocalBackend(workers or default_workers())
     raise BackendError(f"unknown backend {kind!r}; choose from {', '.join(BACKENDS)}")

@@ -144,7 +144,7 @@ def cmd_run(args) -> int:
     snap_path, snapshot = starting_caseload(params, params_path, args.snapshot, args.cold_start)
     workers = args.workers or default_workers()
     t0 = time.perf_counter()
-    backend, where = make_backend(args.backend, args.scheduler, args.workers)
+    backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
     try:
         collected = run_and_collect(params, args.seed, args.replications, snapshot, workers, args.event_log,
                                     progress=not args.quiet, backend=backend)

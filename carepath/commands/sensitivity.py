@@ -91,7 +91,7 @@ def run_sensitivity_command(args) -> int:
           + f"; {per_eval} replications each (at most {sum(plan.values()) * per_eval} in all, fewer from the cache)",
           file=sys.stderr)
 
-    backend, where = make_backend(args.backend, args.scheduler, args.workers)
+    backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
 
     # target levers of the output scenario: resolved once at the base parameters
     intensities = pd.DataFrame()

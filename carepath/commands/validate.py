@@ -34,7 +34,7 @@ def cmd_validate(args) -> int:
     params_path, params = load(args.params)
     _, snapshot = starting_caseload(params, params_path)
     workers = args.workers or default_workers()
-    backend, _ = make_backend(args.backend, args.scheduler, workers)
+    backend, _ = make_backend(args.backend, args.scheduler, workers, args)
     t0 = time.perf_counter()
     try:
         text = validation_report(params, snapshot, args.seed, args.replications, workers, progress=not args.quiet,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import fy_edges, month_ends
-from .costs import fy_costs, price_index
+from .costs import empty_series, fixed_cost_resources, fy_costs, price_index
 from .runner import ReplicationResult
 from .placements import FAMILY_BASED
 from .vocab import EXIT_REASONS, PLACEMENT_GROUP, PLACEMENT_TYPES
@@ -218,7 +218,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     event, detail = Coded(ev["event"]), Coded(ev["detail"])
     ct, cn = foster_carer_series(result.capacity)
     costs = fy_costs(p, edges, places, states, {k: allowance_series(result.allowances, k) for k in ("sgo", "adoption")},
-                     result.mechanisms)
+                     result.mechanisms, empty_series(result.capacity, fixed_cost_resources(p)))
     cp_len = plan_lengths(ev, "cp")
     cin_len = plan_lengths(ev, "cin")
     care_len = plan_lengths(ev, "care")
@@ -293,7 +293,10 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "cost_placements", c["placements"])
         add(label, "cost_social_work", c["social_work"])
         add(label, "cost_allowances", c["allowances"])
-        add(label, "cost_total", c["placements"] + c["social_work"] + c["allowances"])
+        add(label, "cost_fixed", c["fixed"])
+        add(label, "cost_empty_beds", c["empty_beds"])
+        add(label, "cost_foster_retainer", c["foster_retainer"])
+        add(label, "cost_total", c["placements"] + c["social_work"] + c["allowances"] + c["fixed"])
         add(label, "placement_weekly_cost_average", c["placements"] / (cic_days / 7.0) if cic_days else np.nan)
         add(label, "price_index", price_index(p, label, result.mechanisms))
     return pd.DataFrame(rows, columns=["replication", "financial_year", "measure", "value"])

@@ -319,6 +319,28 @@ class Capacity(Strict):
 
 
 # --------------------------------------------------------------------------------- costs
+class FixedCosts(Strict):
+    """Costs paid whether or not a child is placed: block-contract and in-house beds (a share of
+    the weekly price for each empty bed) and a retainer for empty approved in-house foster places."""
+
+    empty_bed_share: dict[str, float] = Field(
+        default_factory=dict, description="share (0-1) of its weekly price a bed pool's empty bed costs")
+    foster_inhouse_retainer_weekly: float = Field(
+        0.0, ge=0, description="£ a week for each empty place of an approved in-house foster carer")
+
+    @field_validator("empty_bed_share")
+    @classmethod
+    def _share(cls, v):
+        from .placements import BED_POOLS
+        pools = [name for name, _ in BED_POOLS]
+        for k, x in v.items():
+            if k not in pools:
+                raise ValueError(f"empty_bed_share: {k!r} is not a bed pool (known: {', '.join(pools)})")
+            if not 0 <= x <= 1:
+                raise ValueError(f"empty_bed_share.{k} is a share between 0 and 1 (got {x:g})")
+        return v
+
+
 class Costs(Strict):
     """Unit costs in £ at start-date prices, grown each April: placements by `price_growth_per_year`,
     social work and allowances by their own rates where given (pay awards and allowance uprating
@@ -339,6 +361,33 @@ class Costs(Strict):
                                  "and any price-growth lever, as placements")
     allowance_growth_per_year: Optional[float] = Field(
         None, gt=-1, description="yearly growth of SGO and adoption allowances; none = as placements")
+    price_growth_by_type: dict[str, float] = Field(
+        default_factory=dict, description="yearly price growth (a fraction) by placement type, and 'over_4100' for "
+                                          "the spot residential price over £4,100; a type not listed grows by "
+                                          "price_growth_per_year")
+    high_cost_share_growth_per_year: float = Field(
+        0.0, ge=0, description="yearly rise (a fraction) in the share of spot residential child-weeks below the "
+                               "£4,100 line priced over it (year k: k times this, at most 1)")
+    fixed_costs: FixedCosts = Field(default_factory=FixedCosts,
+                             description="beds paid for when empty; the in-house foster retainer")
+
+    @field_validator("price_growth_per_year", "social_work_growth_per_year", "allowance_growth_per_year",
+                     "high_cost_share_growth_per_year")
+    @classmethod
+    def _growth_fraction(cls, v, info):
+        if v is not None and abs(v) >= 1:
+            raise ValueError(f"{info.field_name} is a fraction a year (0.05 for 5%), got {v:g}")
+        return v
+
+    @field_validator("price_growth_by_type")
+    @classmethod
+    def _growth_by_type(cls, v):
+        for k, x in v.items():
+            if k not in PLACEMENT_TYPES and k != "over_4100":
+                raise ValueError(f"price_growth_by_type: unknown placement type {k!r}")
+            if abs(x) >= 1:
+                raise ValueError(f"price_growth_by_type.{k} is a fraction a year (0.05 for 5%), got {x:g}")
+        return v
 
     @field_validator("placement_weekly")
     @classmethod

@@ -117,6 +117,11 @@ def _minimal_care_dict(base: dict, *, per_month: float, mean_days: float, years:
     care["inhouse_foster_suitable_share"] = 1.0
     fc = d["capacity"]["foster_carers"]
     fc.update(initial_carers=carers, places_per_carer={1: 1.0}, joiners_per_year=0.0, leaving_rate_per_year=0.0)
+    # one price growth for every cost and no fixed costs, so hand-computed costs stay simple
+    # (tests of growth by type and of fixed costs set them themselves)
+    d["costs"]["price_growth_by_type"] = {}
+    d["costs"]["high_cost_share_growth_per_year"] = 0.0
+    d["costs"]["fixed_costs"] = {}
     return d
 
 

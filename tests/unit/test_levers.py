@@ -181,7 +181,13 @@ def test_negative_changes_are_allowed_where_they_mean_something():
 # ------------------------------------------------------------------------------- simulation
 @pytest.fixture(scope="module")
 def params(with_years, build, _baseline_dict_master):
-    return build(with_years(_baseline_dict_master, 2))
+    d = with_years(_baseline_dict_master, 2)
+    # one price growth for every placement and no fixed costs: the cost levers' hand checks below
+    # read the baseline's one `price_index` (growth by type and fixed costs: test_costs.py)
+    d["costs"]["price_growth_by_type"] = {}
+    d["costs"]["high_cost_share_growth_per_year"] = 0.0
+    d["costs"]["fixed_costs"] = {}
+    return build(d)
 
 
 # The effect runs: baseline and each lever, REPS paired replications over two years (levers from
@@ -283,10 +289,14 @@ def test_a_lever_at_zero_intensity_reproduces_the_baseline_exactly(name, zero_ba
 
 
 def test_a_price_growth_lever_at_the_baseline_rate_changes_nothing(baseline_run, short_params):
+    # every placement type at the one baseline rate (a type with a rate of its own is moved to the
+    # lever's rate too: test_costs.py)
+    one_rate = short_params.model_copy(update={"costs": short_params.costs.model_copy(update={"price_growth_by_type": {}})})
     g = short_params.costs.price_growth_per_year
     lv = Lever(lever="price_growth", start=START, ramp_months=6, mechanism={"price_growth_per_year": g})
-    s = summary_by_fy(dataclasses.replace(baseline_run, mechanisms=build_mechanisms([lv], short_params)))
-    sb = summary_by_fy(baseline_run)
+    run = dataclasses.replace(baseline_run, params=one_rate)
+    s = summary_by_fy(dataclasses.replace(run, mechanisms=build_mechanisms([lv], one_rate)))
+    sb = summary_by_fy(run)
     np.testing.assert_allclose(s["value"], sb["value"], rtol=1e-12)
 
 

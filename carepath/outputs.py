@@ -55,8 +55,23 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+PERSONAL_DATA_NOTE = "PERSONAL_DATA.txt"
+
+
+def _personal_data_note(files: dict[str, str]) -> str:
+    lines = ["CHILD-LEVEL DATA IN THIS FOLDER", "",
+             "These files hold one row per child or per event in a child's history. Where they come from",
+             "a council's own records they are personal data (UK GDPR): keep them where the council's",
+             "data protection rules allow, share them only as those rules allow, and delete them when no",
+             "longer needed. Children are identified by pseudonymous numbers, never by the council's own",
+             "identifiers. The other files in this folder are aggregates (counts, costs, rates by",
+             "financial year or month) and hold no child-level records.", ""]
+    lines += [f"- {name}: {what}" for name, what in files.items()]
+    return "\n".join(lines) + "\n"
+
+
 @contextmanager
-def output_folder(out: Path) -> Iterator[Path]:
+def output_folder(out: Path, child_level: Optional[dict[str, str]] = None) -> Iterator[Path]:
     """An output folder written whole or not at all.
 
     The files go into a hidden folder inside `out` (`.partial-...`); only when every one is
@@ -64,7 +79,10 @@ def output_folder(out: Path) -> Iterator[Path]:
     does not look complete), then the files the previous manifest listed that this run did not
     write, then the new files move in, the manifest last, listing them. A failure or an
     interruption before that leaves the previous run's folder as it was. What a run keeps
-    between runs (`.cache/`) stays where it is."""
+    between runs (`.cache/`) stays where it is.
+
+    `child_level`: {file name: what it holds} for the files that hold child-level records; those
+    written are listed in a PERSONAL_DATA.txt beside them and in the manifest."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -75,17 +93,21 @@ def output_folder(out: Path) -> Iterator[Path]:
         raise OutputError(exc.errno, f"could not write into {out}: {exc.strerror or exc}") from None
     try:
         yield stage
-        _publish(stage, out)
+        present = {n: w for n, w in (child_level or {}).items() if (stage / n).exists()}
+        if present:
+            write_text(_personal_data_note(present), stage / PERSONAL_DATA_NOTE)
+        _publish(stage, out, list(present))
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _publish(stage: Path, out: Path) -> None:
+def _publish(stage: Path, out: Path, child_level: list[str]) -> None:
     names = sorted(p.name for p in stage.iterdir())
     staged_manifest = stage / "manifest.json"
     if staged_manifest.exists():
         data = json.loads(staged_manifest.read_text(encoding="utf-8"))
         data["files"] = [n for n in names if n != "manifest.json"]
+        data["child_level_files"] = child_level
         write_json(data, staged_manifest)
     previous = []
     old_manifest = out / "manifest.json"

@@ -54,7 +54,11 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
 
     out = Path(out_dir)
     paths = {}
-    with output_folder(out) as stage:  # written whole or not at all
+    child_level = {"snapshot.csv": "the caseload open at the extract date: one row per child (pseudonymous number, "
+                                   "date of birth, stage, placement, dates)",
+                   "rows_set_aside.csv": "the input rows set aside, with the council's child identifiers and the "
+                                         "reason (no dates of birth)"}
+    with output_folder(out, child_level) as stage:  # written whole or not at all
         ids = result.supply.get("synthetic_child_ids")
         if ids:  # no CIN census: the front door's open cases come from a warm-up run (calibration.supply)
             label = (f"# child_id {ids[0]} to {ids[1]}: SYNTHETIC front-door cases (contacts, assessments, S47, CIN and CP "

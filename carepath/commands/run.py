@@ -159,7 +159,9 @@ def cmd_run(args) -> int:
         replication_seconds=collected.replication_seconds, simulation_events=collected.sim_events,
         horizon={"start_date": str(params.horizon.start_date), "end_date": str(params.horizon.end_date)},
         params=params.model_dump(mode="json"))
-    with output_folder(out) as stage:  # written whole or not at all
+    child_level = {"event_log.csv.gz": "every event of each child's path in the simulation (synthetic children and, "
+                                       "from a calibrated snapshot, the council's children under pseudonymous numbers)"}
+    with output_folder(out, child_level) as stage:  # written whole or not at all
         paths = write_run_outputs(collected, params, stage, run_manifest)
     print(headline(collected.summary, params))
     print(f"Wrote {len(paths)} files to {out}/ ({', '.join(p.name for p in paths)})")

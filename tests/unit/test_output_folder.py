@@ -86,3 +86,17 @@ def test_the_command_line_keeps_the_previous_folder_when_a_run_fails(tmp_path, m
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cin_cp_cic_bands.png" in err[0] and "No space left" in err[0]
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_child_level_files_are_named_beside_them_and_in_the_manifest(tmp_path):
+    out = tmp_path / "o"
+    with output_folder(out, {"snapshot.csv": "one row per child", "absent.csv": "not written this time"}) as stage:
+        write_text("child_id\n1\n", stage / "snapshot.csv")
+        write_text("measure,value\n", stage / "summary.csv")
+        write_json({"what": "carepath test"}, stage / "manifest.json")
+    note = (out / outputs.PERSONAL_DATA_NOTE).read_text()
+    assert "snapshot.csv: one row per child" in note and "absent.csv" not in note and "summary.csv" not in note
+    assert json.loads((out / "manifest.json").read_text())["child_level_files"] == ["snapshot.csv"]
+    # a folder of aggregates only gets no note
+    _complete_run(tmp_path / "agg", {"summary.csv": "x\n"})
+    assert not (tmp_path / "agg" / outputs.PERSONAL_DATA_NOTE).exists()

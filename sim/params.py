@@ -120,6 +120,16 @@ class Recontact(Strict):
         return self.referral_probability
 
 
+class RepeatPlan(Strict):
+    """After a plan ends (closed or stepped down, not into care or at 18), the chance that the child
+    comes back into a repeat plan of this kind, and when: a contact that is referred, assessed and
+    (for a CP plan) taken through a S47 enquiry to an initial conference. Drawn before the
+    ordinary return to the front door (`recontact`), which applies only if this does not."""
+
+    probability: float = Field(ge=0, le=1)
+    delay: Duration = Field(description="days from the closure to the returning contact")
+
+
 class FrontDoor(Strict):
     screening: Duration = Field(description="days a contact stays open in screening once allocated")
     outcomes: dict[str, float] = Field(description="nfa / early_help / referral")
@@ -260,6 +270,13 @@ class Care(Strict):
     inhouse_foster_suitable_share: float = Field(
         1.0, ge=0, le=1, description="share of fostering needs an in-house carer can meet"
     )
+    residential_could_foster_share: float = Field(
+        0.0, ge=0, le=1,
+        description="share of placements in residential care of children under 16 whose needs a foster family "
+                    "could meet: they step down to an in-house foster carer when a place is free")
+    foster_matching: Optional[Duration] = Field(
+        None, description="days from an in-house foster place being free to the move of a child stepping down "
+                          "from residential care (matching, introductions); none = at once")
     spot_residential_over_4100_share: float = Field(ge=0, le=1)
     sgo_allowance_share: float = Field(ge=0, le=1, description="SGOs with a weekly allowance until 18")
     adoption_allowance_share: float = Field(ge=0, le=1)
@@ -297,6 +314,16 @@ class FosterCarers(Strict):
     places_per_carer: dict[int, float] = Field(description="share of carers approved for 1, 2, 3... children")
     joiners_per_year: float = Field(ge=0)
     leaving_rate_per_year: float = Field(ge=0, description="share of carers who resign in a year")
+    move_after_resignation_weeks: Optional[tuple[float, float]] = Field(
+        None, description="[earliest, latest] weeks after a carer resigns by which each child placed with them "
+                          "has moved on (uniform between); none = the children stay until they move for other reasons")
+
+    @field_validator("move_after_resignation_weeks")
+    @classmethod
+    def _mv(cls, v):
+        if v is not None and not 0 <= v[0] <= v[1]:
+            raise ValueError(f"move_after_resignation_weeks needs 0 <= earliest <= latest (got {list(v)})")
+        return v
 
     @field_validator("places_per_carer")
     @classmethod
@@ -441,6 +468,10 @@ class Params(Strict):
     )
     arrivals: Arrivals
     recontact: dict[str, Recontact] = Field(description="return to the front door after each kind of closure")
+    repeat_plans: dict[str, RepeatPlan] = Field(
+        default_factory=dict,
+        description="coming back into a repeat plan after a plan ends: `cp` for a child who has had a CP plan, "
+                    "`cin` for one who has had only CIN plans; none = only the ordinary returns")
     front_door: FrontDoor
     assessment: Assessment
     s47: Section47
@@ -458,6 +489,14 @@ class Params(Strict):
         for k in v:
             if k not in allowed:
                 raise ValueError(f"unknown closure {k!r} (expected one of: {', '.join(allowed)})")
+        return v
+
+    @field_validator("repeat_plans")
+    @classmethod
+    def _rp(cls, v):
+        for k in v:
+            if k not in ("cin", "cp"):
+                raise ValueError(f"unknown repeat plan kind {k!r} (expected cin or cp)")
         return v
 
     def digest(self) -> str:
@@ -502,23 +541,63 @@ def params_from_dict(data: dict, source: str = "parameters") -> Params:
         raise ParamsError(describe_validation_error(err, source)) from None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last
+    silently: a parameter file with `workers: 30` twice means one of them is a mistake)."""
+
+
+def _no_duplicate_keys(loader, node, deep=False):
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{key}' is given twice in the same section (first at line {seen[key] + 1})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
+
+
+def _line_of_bad_date(text: str) -> str:
+    """' at line N' for the first date-looking value that is not a real date, or ''."""
+    import re
+
+    for n, line in enumerate(text.splitlines(), start=1):
+        for m in re.finditer(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?![\w-])", line.split("#")[0]):
+            try:
+                dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return f" at line {n} ({m.group(0)} is not a date)"
+    return ""
+
+
 def read_yaml_mapping(path: str | Path, what: str, error: type[Exception]) -> dict:
     """A YAML file's top-level mapping; any problem raises `error` with one plain line naming
     the file (and the line and column of malformed YAML). `what` names the file in messages."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise error(f"{path}: {what} not found") from None
     except OSError as exc:
         raise error(f"{path}: cannot read {what} ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(f"{path}: line {line} is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the {what} as UTF-8") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise error(f"{path}: malformed YAML{at}: {problem}") from None
+    except (ValueError, OverflowError) as exc:  # a value YAML reads as a date or number that cannot be one
+        raise error(f"{path}: a value that cannot be read{_line_of_bad_date(text)}: {exc}") from None
     if not isinstance(data, dict):
         raise error(f"{path}: expected a mapping of names to values at the top level")
     return data

@@ -16,7 +16,7 @@ from sim.inputs import read_snapshot, resolve_snapshot
 from sim.params import load_params
 
 from ..charts import plot_bands, plot_placements
-from ..options import add_backend_arguments, default_params, make_backend, positive_int, seed
+from ..options import UsageError, add_backend_arguments, default_params, make_backend, positive_int, seed
 from ..outputs import atomic_write, manifest, output_folder, write_csv, write_json, write_snapshot
 
 
@@ -55,11 +55,16 @@ def add_parsers(sub) -> None:
     snap.set_defaults(handler=cmd_snapshot)
 
 
+MAX_YEARS = 100  # a longer forecast can only be a mistake (and dates past 9999 do not exist)
+
+
 def load(params_file: Optional[str], years: Optional[int] = None):
     """The parameter file (the packaged baseline if none is given) and its parameters, cut to
     `years` financial years from the start date when asked."""
     params_path = Path(params_file) if params_file else default_params()
     params = load_params(params_path)
+    if years and years > MAX_YEARS:
+        raise UsageError(f"--years {years}: a forecast of at most {MAX_YEARS} financial years")
     if years:
         start = params.horizon.start_date
         end = dt.date(start.year + years, start.month, start.day) - dt.timedelta(days=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -31,7 +31,7 @@ def _fy_amounts(v: dict[str, float], where: str) -> dict[str, float]:
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     name: str
     description: str = ""
     levers: list[Lever] = Field(default_factory=list)
@@ -55,23 +55,97 @@ class Scenario(BaseModel):
 class CouncilLever(BaseModel):
     """The council's own business case for one lever (for the side-by-side comparison)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     scenario: str
     target_volume: str
     saving_m: float
 
 
 class CouncilCase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The council's own case. Its lever figures may be net or gross (`lever_savings_basis`; net
+    ones add up to the net benefit, `add_back_m` the costs added back to reach gross); each net
+    says what it deducts; `prices` says whether its figures are nominal or at constant prices."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     source: str = ""
+    lever_savings_basis: Literal["gross", "net"] = "gross"
+    add_back_m: Optional[float] = Field(None, ge=0, description="£m a year added back to the net lever figures for gross")
+    lever_net_deducts: str = ""
+    profile_net_deducts: str = ""
+    prices: Literal["nominal", "constant"] = "nominal"
     levers: list[CouncilLever] = Field(default_factory=list)
     gross_profile_m: dict[str, float] = Field(default_factory=dict)
     net_profile_m: dict[str, float] = Field(default_factory=dict)
     all_levers_scenario: Optional[str] = None
 
 
+def _fraction_a_year(name: str, v: Optional[float]) -> Optional[float]:
+    if v is not None and abs(v) >= 1:
+        raise ValueError(f"{name} is a fraction a year (0.05 for 5%), got {v:g}")
+    return v
+
+
+class Assumptions(BaseModel):
+    """Shared assumptions a scenario set applies to the baseline and every scenario alike (not
+    levers): prices, demand and unit costs. Each replaces the baseline file's value; maps are
+    merged onto the baseline's. Rates are fractions a year (0.05 for 5%)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
+    price_growth_per_year: Optional[float] = Field(None, description="costs.price_growth_per_year")
+    price_growth_by_type: dict[str, float] = Field(default_factory=dict, description="merged onto costs.price_growth_by_type")
+    high_cost_share_growth_per_year: Optional[float] = Field(None, ge=0)
+    demand_growth_per_year: Optional[float] = Field(
+        None, description="yearly trend of new contacts and direct entries to care (arrivals' trend_per_year)")
+    unit_costs: dict[str, float] = Field(default_factory=dict, description="£ a week by placement type, merged onto costs.placement_weekly")
+    foster_inhouse_retainer_weekly: Optional[float] = Field(None, ge=0)
+    empty_bed_share: dict[str, float] = Field(default_factory=dict, description="merged onto costs.fixed_costs.empty_bed_share")
+    deflator_per_year: Optional[float] = Field(
+        None, description="general inflation for real terms (default: the baseline's price_growth_per_year)")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _rates(self):
+        for name in ("price_growth_per_year", "high_cost_share_growth_per_year", "demand_growth_per_year",
+                     "deflator_per_year"):
+            _fraction_a_year(f"assumptions.{name}", getattr(self, name))
+        for k, v in self.price_growth_by_type.items():
+            _fraction_a_year(f"assumptions.price_growth_by_type.{k}", v)
+        return self
+
+    def is_empty(self) -> bool:
+        return not any(v for k, v in self.model_dump().items() if k not in ("source", "deflator_per_year"))
+
+
+def apply_assumptions(params, assumptions: Optional[Assumptions], source: str = "assumptions"):
+    """The parameters with the set's shared assumptions applied (the same for baseline and
+    scenarios); unchanged if there are none."""
+    if assumptions is None or assumptions.is_empty():
+        return params
+    from sim.params import ParamsError, params_from_dict
+    d = params.model_dump(mode="json")
+    c, a = d["costs"], assumptions
+    if a.price_growth_per_year is not None:
+        c["price_growth_per_year"] = a.price_growth_per_year
+    c["price_growth_by_type"] = {**c.get("price_growth_by_type", {}), **a.price_growth_by_type}
+    if a.high_cost_share_growth_per_year is not None:
+        c["high_cost_share_growth_per_year"] = a.high_cost_share_growth_per_year
+    c["placement_weekly"] = {**c["placement_weekly"], **a.unit_costs}
+    fixed = c.setdefault("fixed_costs", {})
+    fixed["empty_bed_share"] = {**fixed.get("empty_bed_share", {}), **a.empty_bed_share}
+    if a.foster_inhouse_retainer_weekly is not None:
+        fixed["foster_inhouse_retainer_weekly"] = a.foster_inhouse_retainer_weekly
+    if a.demand_growth_per_year is not None:
+        for stream in ("new_contacts", "direct_care_entries"):
+            if d["arrivals"].get(stream) is not None:
+                d["arrivals"][stream]["trend_per_year"] = a.demand_growth_per_year
+    try:
+        return params_from_dict(d, source)
+    except ParamsError as err:
+        raise ScenarioError(str(err)) from None
+
+
 class ScenarioSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     name: str
     description: str = ""
     baseline: str = Field(description="parameter file, relative to this file")
@@ -84,6 +158,7 @@ class ScenarioSet(BaseModel):
     investments: dict[str, dict[str, float]] = Field(default_factory=dict)
     scenarios: list[Scenario]
     council: Optional[CouncilCase] = None
+    assumptions: Optional[Assumptions] = Field(None, description="shared assumptions, applied to baseline and scenarios alike")
 
     @field_validator("investments")
     @classmethod
@@ -118,11 +193,24 @@ class ScenarioSet(BaseModel):
         return self
 
     def investment_of(self, scenario: Scenario) -> dict[str, float]:
+        """The scenario's investment: its own `investment` if declared, else the sum of its
+        levers' own investments (so a programme-level figure is never added to the levers')."""
         if scenario.investment is None:
-            return {}
+            out: dict[str, float] = {}
+            for lv in self.levers_of(scenario):
+                for fy, x in (lv.investment or {}).items():
+                    out[fy] = out.get(fy, 0.0) + x
+            return out
         if isinstance(scenario.investment, str):
             return dict(self.investments[scenario.investment])
         return dict(scenario.investment)
+
+    def levers_of(self, scenario: Scenario) -> list[Lever]:
+        """The levers as written (a `based_on` scenario: those of the scenario it stretches)."""
+        by = {s.name: s for s in self.scenarios}
+        while scenario.based_on is not None:
+            scenario = by[scenario.based_on]
+        return list(scenario.levers)
 
 
 def load_scenarios(path: str | Path) -> ScenarioSet:

@@ -49,7 +49,7 @@ class SensitivityError(ValueError):
 
 # ------------------------------------------------------------------------------- the file
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     name: Optional[str] = Field(None, description="short label for tables and charts (default: the path)")
     path: str = Field(description="dotted path into the parameters, or lever:<scenario>:<lever>:<mechanism>")
     low: float
@@ -74,7 +74,7 @@ class Input(BaseModel):
 
 
 class Output(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     kind: Literal["level", "saving"] = "level"
     measure: str = "cost_total"
     financial_year: str
@@ -98,19 +98,19 @@ class Output(BaseModel):
 
 
 class MorrisOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     trajectories: int = Field(4, ge=2, description="r: evaluations are r(k+1)")
     levels: int = Field(4, ge=2, description="grid levels p (even numbers are usual)")
 
 
 class SobolOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     samples: int = Field(64, ge=2, description="N, a power of 2: evaluations are N(2k+2), or N(k+2) without S2")
     second_order: bool = True
 
 
 class SensitivityFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
     name: str = "sensitivity"
     description: str = ""
     baseline: str = Field(description="parameter file, relative to this file")

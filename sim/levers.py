@@ -30,12 +30,13 @@ INF = float("inf")
 # The terms levers set, by the names the pathway reads them under (sim/pathway.py imports these
 # constants, so a mistyped name fails at import; `Mechanisms` refuses a name no lever sets).
 CARE_ENTRY_DIVERT = "care_entry_divert"                 # share of children heading into care kept home
-KINSHIP_SGO_RATE = "kinship_sgo_rate"                   # extra hazard a year: kinship placement -> SGO
+KINSHIP_SGO_SHARE = "kinship_sgo_share"                 # extra share of kinship entries staying in care -> SGO
 REUNIFICATION_RATE = "reunification_rate"               # extra hazard a year: non-kinship placement -> home
 PERMANENCE_WEEKS_SHORTER = "permanence_weeks_shorter"   # weeks off the permanence routes of care
-RECONTACT_REDUCTION = "recontact_reduction"             # share cut in returns after a CIN or CP plan
+REPEAT_PLAN_REDUCTION = "repeat_plan_reduction"         # share of repeat plans (ending in closure) not needed
 CIN_WEEKS_SHORTER = "cin_weeks_shorter"                 # weeks off the average CIN plan
 CP_WEEKS_SHORTER = "cp_weeks_shorter"                   # weeks off the average CP plan
+PLANS_INTO_CARE_SHORTER = "plans_into_care_shorter"     # > 0: shorter plans also cut plans heading into care or S47
 CARER_JOINERS_EXTRA = "carer_joiners_extra"             # extra in-house foster carers joining a year
 BREAKDOWN_REDUCTION = "breakdown_reduction"             # share of foster placement breakdowns prevented
 CARER_LEAVING_REDUCTION = "carer_leaving_reduction"     # share of carer resignations cancelled
@@ -129,11 +130,12 @@ CATALOGUE: dict[str, LeverSpec] = {spec.name: spec for spec in (
         first_guess=0.15, volume=Volume("care_entries", -1, "fewer care entries a year")),
     LeverSpec(
         "kinship_to_sgo", "Kinship to SGO",
-        (Key("sgo_rate_per_year", "rate", "a year (hazard)",
-             "extra chance a year (hazard) that a child under 16 in a kinship placement leaves care on an SGO",
-             KINSHIP_SGO_RATE),),
+        (_share("sgo_share",
+                "extra share (0-1) of children entering kinship care under 16, who would otherwise stay in care to 18 "
+                "or leave by an 'other' route, whose period of care ends in an SGO (after the SGO route's time)",
+                KINSHIP_SGO_SHARE),),
         (Target("extra_sgos_per_year", "SGOs a year more than the baseline at full effect", ("care_exits_sgo",), +1),),
-        first_guess=0.2, volume=Volume("care_exits_sgo", +1, "more SGOs a year")),
+        first_guess=0.5, volume=Volume("care_exits_sgo", +1, "more SGOs a year")),
     LeverSpec(
         "reunification", "Reunification",
         (Key("reunification_rate_per_year", "rate", "a year (hazard)",
@@ -145,20 +147,28 @@ CATALOGUE: dict[str, LeverSpec] = {spec.name: spec for spec in (
     LeverSpec(
         "faster_permanence", "Faster permanence",
         (Key("weeks_shorter", "weeks", "weeks",
-             "weeks off the average time to leave care by reunification, SGO, adoption or child arrangements order",
+             "weeks off each period of care that ends in reunification, SGO, adoption or a child arrangements order "
+             "(at most half its length), so the average time to permanence falls by about that much",
              PERMANENCE_WEEKS_SHORTER),),
         volume=Volume("weeks_to_permanence_average", -1, "weeks sooner to permanence")),
     LeverSpec(
         "fewer_repeat_plans", "Fewer repeat plans",
-        (_share("recontact_reduction", "share (0-1) cut in the chance that a child returns after a CIN or CP plan closes",
-                RECONTACT_REDUCTION),),
+        (_share("repeat_plan_reduction",
+                "share (0-1) of repeat CIN and CP plans not needed because the first plan's change lasted: a child back "
+                "after a plan whose new plan would end in closure or step-down has no further action instead (plans "
+                "heading into S47 or care still start)", REPEAT_PLAN_REDUCTION),),
         (Target("fewer_repeat_plans_per_year", "repeat CIN and CP plan starts a year fewer than the baseline at full effect",
                 ("cin_plan_starts_repeat", "cp_plan_starts_repeat"), -1),),
-        first_guess=0.3, volume=Volume("repeat_plans", -1, "fewer repeat CIN and CP plans a year")),
+        first_guess=0.5, volume=Volume("repeat_plans", -1, "fewer repeat CIN and CP plans a year")),
     LeverSpec(
         "shorter_plans", "Shorter CIN and CP plans",
-        (Key("cin_weeks_shorter", "weeks", "weeks", "weeks off the average CIN plan", CIN_WEEKS_SHORTER),
-         Key("cp_weeks_shorter", "weeks", "weeks", "weeks off the average CP plan", CP_WEEKS_SHORTER)),
+        (Key("cin_weeks_shorter", "weeks", "weeks",
+             "weeks off CIN plans that end in closure or step-down to early help (drift)", CIN_WEEKS_SHORTER),
+         Key("cp_weeks_shorter", "weeks", "weeks",
+             "weeks off CP plans that end in closure or step-down to a CIN plan (drift)", CP_WEEKS_SHORTER),
+         Key("include_plans_into_care", "fraction", "0 or 1",
+             "1: also shorten plans heading into care or a S47 enquiry (default 0: only plans ending in closure or step-down)",
+             PLANS_INTO_CARE_SHORTER, hi=1.0, scales=False)),
         volume=Volume("cin_plan_average_weeks", -1, "weeks shorter CIN plans")),
     LeverSpec(
         "foster_carers", "More in-house foster carers",
@@ -241,10 +251,33 @@ class LeverError(ValueError):
     """A lever that cannot be used; the message is one plain line."""
 
 
-class Lever(BaseModel):
-    """One lever as written in a scenario file."""
+class RunningCost(BaseModel):
+    """What a lever's service costs to run, £ at the parameters' start-date prices, grown each
+    April by `costs.price_growth_per_year`; charged to the scenario beside its investment (not in
+    the model's `cost_total`). The three parts add up:
 
-    model_config = ConfigDict(extra="forbid")
+    - `per_year`: £ a year at full effect, ramped as the lever (a team's cost);
+    - `per_intensity`: £ a year per unit of the lever's first mechanism key, ramped (per carer
+      recruited a year, per bed, per worker);
+    - `per_volume`: £ per unit of the lever's volume achieved in the year (the catalogue's
+      `volume`: per child kept out of care, per extra SGO, per extra approved carer), from the
+      paired difference against the baseline (nothing when the volume is not positive)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
+    per_year: float = Field(0.0, ge=0)
+    per_intensity: float = Field(0.0, ge=0)
+    per_volume: float = Field(0.0, ge=0)
+    source: str = Field("", description="where the figures come from, or 'assumption: why'")
+
+
+class Lever(BaseModel):
+    """One lever as written in a scenario file. `running_cost` and `investment` are money only:
+    they do not change the simulation, so they are left out of the lever's dump (its cache key)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN or infinite number can only be a mistake
+    running_cost: Optional[RunningCost] = Field(None, exclude=True, description="the lever's service running cost")
+    investment: Optional[dict[str, float]] = Field(
+        None, exclude=True, description="£ by financial year invested in this lever (per-lever ROI)")
     lever: str
     start: dt.date
     ramp_months: float = Field(12.0, ge=0, description="months from start to full effect, linear")
@@ -278,6 +311,19 @@ class Lever(BaseModel):
                 raise ValueError(f"lever {self.lever!r}: unknown target {name!r} (known: {words})")
             if v < 0:
                 raise ValueError(f"lever {self.lever!r}: target {name} must not be negative (got {v})")
+        if self.investment:
+            for fy, x in self.investment.items():
+                if not (len(fy) == 7 and fy[4] == "/" and fy[:4].isdigit() and fy[5:].isdigit()):
+                    raise ValueError(f"lever {self.lever!r}: investment year {fy!r} is not a financial year like '2022/23'")
+                if x < 0:
+                    raise ValueError(f"lever {self.lever!r}: investment for {fy} is negative ({x})")
+        for name, v in self.mechanism.items():
+            k = known[name]
+            if k.act == "price_growth" and abs(v) >= 1:
+                raise ValueError(f"lever {self.lever!r}: {name} is a fraction a year (0.05 for 5%), got {v:g}")
+            if k.kind == "percent" and v <= -100:
+                raise ValueError(f"lever {self.lever!r}: {name} is a % change (-10 for 10% cheaper); "
+                                 f"{v:g}% would make the cost negative")
         if len(self.target) > 1:
             raise ValueError(f"lever {self.lever!r}: one target per lever")
         if self.target and self.mechanism:

@@ -27,7 +27,7 @@ class ParamsError(Exception):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)  # no NaN or infinity
 
 
 def _check_probs(probs: dict[str, float], allowed, where: str) -> dict[str, float]:

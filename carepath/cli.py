@@ -24,7 +24,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import calibrate, experiment, run, sensitivity, validate
+    from .commands import calibrate, experiment, refresh, run, sensitivity, validate
 
     parser = _Parser(
         prog="carepath",
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_parsers(sub)
     sensitivity.add_parsers(sub)
     calibrate.add_parsers(sub)
+    refresh.add_parsers(sub)
     return parser
 
 
@@ -55,6 +56,7 @@ def _note_model_core() -> None:
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean 'this input cannot be used': each carries a one-line message."""
+    from calibration.council import CouncilError
     from calibration.records import DataError
     from experiments.scenarios import ScenarioError
     from experiments.sensitivity import SensitivityError
@@ -67,7 +69,7 @@ def _bad_input_errors() -> tuple[type[BaseException], ...]:
     from .options import UsageError
 
     return (ParamsError, SnapshotError, UsageError, ScenarioError, LeverError, BackendError, DataError, TargetsError,
-            SensitivityError)
+            SensitivityError, CouncilError)
 
 
 def main(argv=None) -> int:

@@ -23,9 +23,10 @@ DEFAULT_TEMPLATE = default_params()
 
 
 def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, out_dir="calibration_out",
-              template_path=None, backcast: bool = True, backcast_replications: int = 3) -> dict:
+              template_path=None, backcast: bool = True, backcast_replications: int = 3, council=None) -> dict:
     """Load, fit, check and write everything; returns {name: path}. Raises DataError,
-    ParamsError or SnapshotError (one-line messages) for input that cannot be used."""
+    ParamsError or SnapshotError (one-line messages) for input that cannot be used.
+    `council`: a `calibration.council.CouncilInputs` laid over the fitted parameters."""
     from calibration.cin_census import load_cin_census
     from calibration.contacts import load_contacts
     from calibration.fit import fit_parameters, load_costs
@@ -51,6 +52,10 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     k = load_contacts(Path(contacts), extract) if contacts else None
     cost_table = load_costs(costs) if costs else None
     result = fit_parameters(s, c, k, cost_table, extract_date=extract, template=template)
+    if council is not None:
+        from calibration.council import apply_council
+
+        result.params = apply_council(result.params, council)
 
     out = Path(out_dir)
     paths = {}
@@ -92,7 +97,8 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
                                                              "contacts": contacts, "costs": costs,
                                                              "template": template_path})
         paths["report"] = write_text(html_text, stage / "calibration_report.html")
-        inputs = {"ssda903": ssda903, "cin": cin, "contacts": contacts, "costs": costs, "template": template_path}
+        inputs = {"ssda903": ssda903, "cin": cin, "contacts": contacts, "costs": costs, "template": template_path,
+                  "council": council.path if council is not None else None}
         paths["manifest"] = write_json(manifest(
             "carepath calibrate", extract_date=f"{extract:%Y-%m-%d}",
             inputs={k: {"path": str(v), "hash": file_sha256(v)} for k, v in inputs.items() if v is not None},

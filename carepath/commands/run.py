@@ -144,23 +144,23 @@ def headline(summary: pd.DataFrame, params) -> str:
     return "\n".join(lines)
 
 
-def cmd_run(args) -> int:
-    params_path, params = load(args.params, args.years)
-    snap_path, snapshot = starting_caseload(params, params_path, args.snapshot, args.cold_start)
-    workers = args.workers or default_workers()
+def collect_and_write_forecast(params, params_path, snap_path, out: Path, seed_: int, replications: int,
+                               workers: int, args, event_log: str = "first", progress: bool = True):
+    """Run the forecast's replications and write its folder (whole or not at all); returns the
+    summary by financial year. `args` carries --backend, --scheduler and the TLS files."""
+    snapshot = read_snapshot(snap_path, params) if snap_path else None
     t0 = time.perf_counter()
-    backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
+    backend, where = make_backend(args.backend, args.scheduler, getattr(args, "workers", None), args)
     try:
-        collected = run_and_collect(params, args.seed, args.replications, snapshot, workers, args.event_log,
-                                    progress=not args.quiet, backend=backend)
+        collected = run_and_collect(params, seed_, replications, snapshot, workers, event_log,
+                                    progress=progress, backend=backend)
     finally:
         if backend is not None:
             backend.close()
-    out = Path(args.out)
     wall = time.perf_counter() - t0
     run_manifest = manifest(
-        "carepath run", parameters=params, params_path=params_path, snapshot_path=snap_path, seed=args.seed,
-        replications=args.replications, workers=workers, backend=where, wall=wall,
+        "carepath run", parameters=params, params_path=params_path, snapshot_path=snap_path, seed=seed_,
+        replications=replications, workers=workers, backend=where, wall=wall,
         replication_seconds=collected.replication_seconds, simulation_events=collected.sim_events,
         horizon={"start_date": str(params.horizon.start_date), "end_date": str(params.horizon.end_date)},
         params=params.model_dump(mode="json"))
@@ -170,6 +170,17 @@ def cmd_run(args) -> int:
         paths = write_run_outputs(collected, params, stage, run_manifest)
     print(headline(collected.summary, params))
     print(f"Wrote {len(paths)} files to {out}/ ({', '.join(p.name for p in paths)})")
+    return collected.summary
+
+
+def cmd_run(args) -> int:
+    params_path, params = load(args.params, args.years)
+    if args.cold_start:
+        snap_path = None
+    else:
+        snap_path = Path(args.snapshot) if args.snapshot else resolve_snapshot(params, params_path)
+    collect_and_write_forecast(params, params_path, snap_path, Path(args.out), args.seed, args.replications,
+                               args.workers or default_workers(), args, args.event_log, progress=not args.quiet)
     return 0
 
 

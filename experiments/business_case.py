@@ -47,22 +47,86 @@ def with_derived(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([summary, long[summary.columns]], ignore_index=True)
 
 
-def roi_profile(summary: pd.DataFrame, scenario_set, years: list[str]) -> pd.DataFrame:
+def deflator_rate(scenario_set, params=None) -> float:
+    """General inflation for real terms: the set's `assumptions.deflator_per_year`, else the
+    baseline's general `price_growth_per_year` (the medium-term plan's index), else 0."""
+    a = getattr(scenario_set, "assumptions", None)
+    if a is not None and a.deflator_per_year is not None:
+        return a.deflator_per_year
+    return params.costs.price_growth_per_year if params is not None else 0.0
+
+
+def real_factor(years: list[str], fy: str, rate: float) -> float:
+    """£ of year `fy` at the first year's prices: divided by (1 + rate)^t, t years after the first."""
+    return 1.0 / (1.0 + rate) ** (years.index(fy))
+
+
+def volume_by_year(summary: pd.DataFrame, scenario: str, lever_name: str, years: list[str]) -> dict[str, float]:
+    """The lever's volume (the catalogue's `volume`: measure and sign) in each year, scenario
+    against baseline, mean paired difference signed so that the aim is positive."""
+    spec = CATALOGUE.get(lever_name)
+    if spec is None or spec.volume is None:
+        return {}
+    d = paired_differences(summary, scenario, [spec.volume.measure])
+    if not len(d):
+        return {}
+    d = d.set_index("financial_year")
+    return {fy: float(spec.volume.sign * d.loc[fy, "difference"]) for fy in years if fy in d.index}
+
+
+def running_costs(summary: pd.DataFrame, scenario: str, levers, years: list[str], params) -> dict[str, dict[str, float]]:
+    """£ by financial year and lever of the levers' declared running costs (`Lever.running_cost`):
+    per year and per unit of intensity, ramped over each year; per unit of the volume achieved
+    in the year; at start-date prices grown by the general `price_growth_per_year`."""
+    from sim.calendar import fy_edges
+    from sim.costs import price_index
+    from sim.levers import Ramp
+    out: dict[str, dict[str, float]] = {fy: {} for fy in years}
+    if params is None or not levers:
+        return out
+    edges = {label: (a, b) for label, a, b in fy_edges(params.horizon.start_date, params.horizon.days)}
+    for lv in levers:
+        rc = lv.running_cost
+        if rc is None:
+            continue
+        ramp = Ramp(lv, params.horizon.start_date)
+        vol = volume_by_year(summary, scenario, lv.lever, years) if rc.per_volume else {}
+        intensity = float(lv.mechanism.get(lv.spec.search_key.name, 0.0))
+        for fy in years:
+            a, b = edges[fy]
+            share = ramp.mean_over(a, b)
+            cost = (rc.per_year + rc.per_intensity * intensity) * share + rc.per_volume * max(0.0, vol.get(fy, 0.0))
+            out[fy][lv.lever] = out[fy].get(lv.lever, 0.0) + cost * price_index(params, fy)
+    return out
+
+
+def roi_profile(summary: pd.DataFrame, scenario_set, years: list[str], levers: dict | None = None,
+                params=None) -> pd.DataFrame:
+    """One row per scenario and year: gross saving (baseline cost minus scenario cost, with its
+    interval), investment, the levers' running cost, net saving (gross minus investment minus
+    running cost), cumulative net, and gross and net at the first year's prices (real terms).
+    `levers`: each scenario's levers as run (for running costs); `params`: the baseline's."""
     rows = []
+    rate = deflator_rate(scenario_set, params)
     for sc in scenario_set.scenarios:
         d = paired_differences(summary, sc.name, ["cost_total"]).set_index("financial_year")
         inv = scenario_set.investment_of(sc)
+        run = running_costs(summary, sc.name, (levers or {}).get(sc.name, []), years, params)
         cum = 0.0
         for fy in years:
             r = d.loc[fy]
             gross = -r["difference"]
             invest = float(inv.get(fy, 0.0))
-            net = gross - invest
+            running = float(sum(run[fy].values()))
+            net = gross - invest - running
             cum += net
+            f = real_factor(years, fy, rate)
             rows.append({"scenario": sc.name, "financial_year": fy, "baseline_cost": r["baseline"],
                          "scenario_cost": r["scenario"], "gross_saving": gross, "gross_saving_low": -r["high"],
                          "gross_saving_high": -r["low"], "investment": invest, "net_saving": net,
-                         "cumulative_net_saving": cum})
+                         "cumulative_net_saving": cum, "running_cost": running,
+                         "gross_saving_real": gross * f, "net_saving_real": net * f,
+                         "real_terms_factor": f})
     return pd.DataFrame(rows)
 
 
@@ -102,8 +166,76 @@ def business_case_summary(summary: pd.DataFrame, profile: pd.DataFrame, scenario
             "year8_gross_saving": -y8["difference"], "year8_gross_saving_low": -y8["high"],
             "year8_gross_saving_high": -y8["low"], "replications": n,
             "replications_for_10pct_precision": replications_needed(y8["sd"], y8["difference"], n),
+            "running_cost_8y": p["running_cost"].sum() if "running_cost" in p else 0.0,
+            "gross_saving_8y_real": p["gross_saving_real"].sum() if "gross_saving_real" in p else np.nan,
+            "year8_net_saving": float(p.loc[last, "net_saving"]),
+            "year8_gross_saving_real": float(p.loc[last, "gross_saving_real"]) if "gross_saving_real" in p else np.nan,
         })
+        r = rows[-1]
+        r["net_saving_8y"] = g8 - i8 - r["running_cost_8y"]
+        r["roi_net_8y"] = roi(g8 - r["running_cost_8y"], i8)
     return pd.DataFrame(rows)
+
+
+def headline_flags(bsum: pd.DataFrame, intensities: pd.DataFrame) -> pd.DataFrame:
+    """`scenario, lever, flag, reason`: per lever, a target not reached, not sustainable or at its
+    bound (from the target search, `lever_intensities.csv`), and per scenario a last-year saving
+    whose 95% interval is wider than ±10% for the replications run (precision too low)."""
+    from .run import FLAG_PRECISION
+    rows = []
+    if intensities is not None and len(intensities) and "flags" in intensities:
+        for _, r in intensities.iterrows():
+            flags = [f for f in str(r.get("flags") or "").split("; ") if f]
+            notes = [n for n in str(r.get("note") or "").split("; ") if n]
+            for f in flags:
+                reason = next((n for n in notes if n.startswith(f)), None) or (notes[-1] if notes else "")
+                rows.append({"scenario": r["scenario"], "lever": r["lever"], "flag": f, "reason": reason})
+    for _, r in bsum.iterrows():
+        need, n = r["replications_for_10pct_precision"], r["replications"]
+        if need > n:
+            rows.append({"scenario": r["scenario"], "lever": "", "flag": FLAG_PRECISION,
+                         "reason": f"precision too low: the year-8 saving's 95% interval is wider than ±10% of it; "
+                                   f"it needs {int(need)} replications, {int(n)} were run"})
+    return pd.DataFrame(rows, columns=["scenario", "lever", "flag", "reason"])
+
+
+def with_flags(bsum: pd.DataFrame, flags: pd.DataFrame) -> pd.DataFrame:
+    """The summary with a `flags` column: each scenario's flags, 'lever: flag' joined by '; '."""
+    out = bsum.copy()
+    text = {}
+    for _, f in flags.iterrows():
+        item = f"{f['lever']}: {f['flag']}" if f["lever"] else f["flag"]
+        text.setdefault(f["scenario"], []).append(item)
+    out["flags"] = [("; ".join(dict.fromkeys(text.get(s, [])))) for s in out["scenario"]]
+    return out
+
+
+def lever_volumes_by_year(summary: pd.DataFrame, scenario_set, years: list[str], levers: dict) -> pd.DataFrame:
+    """`scenario, lever, financial_year, target, achieved, low, high`: every lever stated as a
+    target, its target's volume in each year (scenario against baseline over the scenario's
+    replications, as the target search judges it) with a 95% interval."""
+    from .run import target_effect
+    rows = []
+    base = summary[summary["scenario"] == BASELINE]
+    for sc in scenario_set.scenarios:
+        if sc.based_on is not None:
+            continue
+        scen = summary[summary["scenario"] == sc.name]
+        reps = sorted(set(base["replication"]) & set(scen["replication"]))
+        for lv in sc.levers:
+            if not lv.target:
+                continue
+            (tname, tval), = lv.target.items()
+            for fy in years:
+                if FinancialYear.parse(fy).end < lv.start:
+                    continue
+                eff = np.array([target_effect(tname, base[base["replication"] == r], scen[scen["replication"] == r], fy, lv)
+                                for r in reps])
+                m, lo, hi = _mean_ci(eff)
+                rows.append({"scenario": sc.name, "lever": lv.lever, "financial_year": fy, "target_name": tname,
+                             "target": tval, "achieved": m, "low": lo, "high": hi})
+    return pd.DataFrame(rows, columns=["scenario", "lever", "financial_year", "target_name", "target", "achieved",
+                                       "low", "high"])
 
 
 def effects_table(summary: pd.DataFrame, scenario_set, years: list[str], measures) -> pd.DataFrame:
@@ -131,6 +263,9 @@ def outcomes(summary: pd.DataFrame, scenario_set, years) -> pd.DataFrame:
     return effects_table(summary, scenario_set, years, OUTCOME_MEASURES)
 
 
+MODEL_NET_DEDUCTS = "the scenario's investment and its levers' running costs"
+
+
 def comparison(summary: pd.DataFrame, profile: pd.DataFrame, scenario_set, years, intensities: pd.DataFrame) -> pd.DataFrame:
     """The council's figures beside the model's: each lever at year 8, and the benefit profile."""
     council = scenario_set.council
@@ -153,12 +288,20 @@ def comparison(summary: pd.DataFrame, profile: pd.DataFrame, scenario_set, years
             if len(d):
                 r = d.iloc[0]
                 vol, vlo, vhi = sign * r["difference"], min(sign * r["low"], sign * r["high"]), max(sign * r["low"], sign * r["high"])
+        basis = council.lever_savings_basis
         rows.append({
             "kind": "lever", "scenario": sc.name, "financial_year": last, "council_target_volume": cl.target_volume,
             "council_saving_m": cl.saving_m, "model_volume": vol, "model_volume_low": vlo, "model_volume_high": vhi,
             "model_volume_means": words, "model_saving_m": p["gross_saving"] / 1e6,
             "model_saving_low_m": p["gross_saving_low"] / 1e6, "model_saving_high_m": p["gross_saving_high"] / 1e6,
-            "council_net_m": np.nan, "model_net_m": np.nan,
+            "council_net_m": cl.saving_m if basis == "net" else np.nan,
+            "model_net_m": p["net_saving"] / 1e6,
+            "council_gross_m": np.nan if basis == "net" else cl.saving_m,   # net figures: the add-back is not split by lever
+            "council_basis": basis, "council_prices": council.prices,
+            "council_net_deducts": council.lever_net_deducts if basis == "net" else "",
+            "model_net_deducts": MODEL_NET_DEDUCTS,
+            "model_saving_real_m": p.get("gross_saving_real", np.nan) / 1e6,
+            "model_net_real_m": p.get("net_saving_real", np.nan) / 1e6,
         })
     if council.all_levers_scenario:
         pr = profile[profile["scenario"] == council.all_levers_scenario].set_index("financial_year")
@@ -173,6 +316,11 @@ def comparison(summary: pd.DataFrame, profile: pd.DataFrame, scenario_set, years
                 "model_saving_m": r["gross_saving"] / 1e6, "model_saving_low_m": r["gross_saving_low"] / 1e6,
                 "model_saving_high_m": r["gross_saving_high"] / 1e6,
                 "council_net_m": council.net_profile_m.get(fy, np.nan), "model_net_m": r["net_saving"] / 1e6,
+                "council_gross_m": council.gross_profile_m.get(fy, np.nan),
+                "council_basis": "gross and net", "council_prices": council.prices,
+                "council_net_deducts": council.profile_net_deducts, "model_net_deducts": MODEL_NET_DEDUCTS,
+                "model_saving_real_m": r.get("gross_saving_real", np.nan) / 1e6,
+                "model_net_real_m": r.get("net_saving_real", np.nan) / 1e6,
             })
     return pd.DataFrame(rows)
 

@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 from sim.levers import CATALOGUE, LEVERS  # noqa: E402
 from sim.placements import AWAITING, AWAITING_MIX, groups_of  # noqa: E402
 
-from .business_case import LEVER_VOLUME  # noqa: E402
+from .business_case import LEVER_VOLUME, MODEL_NET_DEDUCTS  # noqa: E402
 from .run import BASELINE, _mean_ci  # noqa: E402
 
 # ------------------------------------------------------------------------------ words and numbers
@@ -137,6 +137,14 @@ def lever_words(lv) -> str:
         what = "; ".join(f"{k} = {v:g}: {spec['mechanism'].get(k, k)}" for k, v in lv.mechanism.items())
     if lv.placement_type:
         what += f" (placement type {lv.placement_type})"
+    rc = getattr(lv, "running_cost", None)
+    if rc is not None:
+        parts = [f"{money(rc.per_year)} a year" if rc.per_year else "",
+                 f"{money(rc.per_intensity)} a year per unit of {lv.spec.search_key.name}" if rc.per_intensity else "",
+                 f"{money(rc.per_volume)} per unit of its volume" if rc.per_volume else ""]
+        what += "; running cost " + ", ".join(x for x in parts if x) + (f" ({rc.source})" if rc.source else "")
+    if getattr(lv, "investment", None):
+        what += f"; its own investment {money(sum(lv.investment.values()))}"
     return f"{name} {when}; {what}."
 
 
@@ -587,20 +595,32 @@ def _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, pa
                   rows)
 
 
-def _headline(doc, sset, summary_table, all_name, years):
+def _flag_words(summary_row) -> str:
+    f = summary_row.get("flags", "") if hasattr(summary_row, "get") else ""
+    return f if isinstance(f, str) and f else "none"
+
+
+def _headline(doc, sset, summary_table, all_name, years, flags=None, profile=None):
     doc.h(2, "Headline: savings and return on investment")
-    doc.p(f"Gross saving is the baseline's cost minus the scenario's cost (placements, social work and allowances, "
-          f"£ nominal with price growth). Net saving takes off the investment declared in the scenario file. "
-          f"Return on investment (ROI) is gross saving ÷ investment, as the council states it; NPV is the net "
-          f"present value of the net savings at {100 * sset.discount_rate:.1f}% (HM Treasury Green Book). "
-          f"Intervals are 95% confidence intervals of the mean paired difference against the baseline.")
+    doc.p(f"Gross saving is the baseline's cost minus the scenario's cost (placements, social work, allowances "
+          f"and fixed costs: block and in-house beds paid for when empty, the retainer for empty in-house foster "
+          f"places; £ nominal, prices growing by placement type). Net saving takes off the investment declared in "
+          f"the scenario file (or its levers' own) and the levers' running costs (the services they need, as "
+          f"declared). Return on investment (ROI) is gross saving ÷ investment, as the council states it; NPV is "
+          f"the net present value of the net savings at {100 * sset.discount_rate:.1f}% (HM Treasury Green Book). "
+          f"Intervals are 95% confidence intervals of the mean paired difference against the baseline. "
+          f"Flags: a lever short of its target, not sustainable, at its bound, or a saving measured too "
+          f"imprecisely for the replications run (reasons below the table).")
     rows = []
     for _, r in summary_table.iterrows():
         rows.append([_label(r["scenario"], sset),
                      money_ci(r["year8_gross_saving"], r["year8_gross_saving_low"], r["year8_gross_saving_high"]),
+                     money(r["year8_net_saving"]) if "year8_net_saving" in r else "",
                      money_ci(r["gross_saving_8y"], r["gross_saving_8y_low"], r["gross_saving_8y_high"]),
                      money(r["investment_8y"]) if r["investment_8y"] > 0 else "none declared",
-                     money(r["net_saving_8y"]), ratio(r["roi_4y"]), ratio(r["roi_8y"]), money(r["npv_net_saving"])])
+                     money(r.get("running_cost_8y", 0.0)),
+                     money(r["net_saving_8y"]), ratio(r["roi_4y"]), ratio(r["roi_8y"]), money(r["npv_net_saving"]),
+                     _flag_words(r)])
     c = sset.council
     if c and c.gross_profile_m and all_name is not None:
         g = [c.gross_profile_m.get(y, np.nan) * 1e6 for y in years]
@@ -608,16 +628,50 @@ def _headline(doc, sset, summary_table, all_name, years):
         sc = next(s for s in sset.scenarios if s.name == all_name)
         inv = sset.investment_of(sc)
         i8, i4 = sum(inv.get(y, 0.0) for y in years), sum(inv.get(y, 0.0) for y in years[:4])
-        rows.append(["Council's business case (Table 1)", money(g[-1]) + " (no interval)", money(np.nansum(g)),
-                     money(i8) if i8 else "n/a", money(np.nansum(n)) + " (Table 1 net)",
+        rows.append(["Council's business case (Table 1)", money(g[-1]) + " (no interval)", money(n[-1]) + " (Table 1 net)",
+                     money(np.nansum(g)), money(i8) if i8 else "n/a", "not stated", money(np.nansum(n)) + " (Table 1 net)",
                      ratio(np.nansum(g[:4]) / i4) if i4 else "n/a", ratio(np.nansum(g) / i8) if i8 else "n/a",
-                     money(sum(v / (1 + sset.discount_rate) ** t for t, v in enumerate(n) if np.isfinite(v)))])
+                     money(sum(v / (1 + sset.discount_rate) ** t for t, v in enumerate(n) if np.isfinite(v))),
+                     f"its net deducts: {c.profile_net_deducts}" if c.profile_net_deducts else ""])
     y8 = years[-1]
-    doc.table(["Scenario", f"Gross saving {y8} (95% interval)", f"Gross saving {years[0]} to {y8} (95% interval)",
-               "Investment", "Net saving, all years", f"ROI over {len(years[:4])} years", f"ROI over {len(years)} years",
-               f"NPV of net saving at {100 * sset.discount_rate:.1f}%"], rows,
-              note="ROI is shown only where the scenario declares an investment. The council's ROI here is recomputed "
-                   "from Table 1's gross savings and the same investment; it reports 7.1:1 over 8 years and 2.3:1 over 4.")
+    doc.table(["Scenario", f"Gross saving {y8} (95% interval)", f"Net saving {y8}", f"Gross saving {years[0]} to {y8} (95% interval)",
+               "Investment", "Running costs, all years", "Net saving, all years", f"ROI over {len(years[:4])} years",
+               f"ROI over {len(years)} years", f"NPV of net saving at {100 * sset.discount_rate:.1f}%", "Flags"], rows,
+              note="ROI is shown only where the scenario, or its levers, declare an investment. The council's ROI here is "
+                   "recomputed from Table 1's gross savings and the same investment; it reports 7.1:1 over 8 years and "
+                   "2.3:1 over 4. The model's net deducts investment and running costs; Table 1's net deducts what the "
+                   "last column says.")
+    if flags is not None and len(flags):
+        doc.p("**Flags, with their reasons** (`headline_flags.csv`):")
+        doc.ul([f"{_label(f['scenario'], sset)}{' — ' + LEVER_NAMES.get(f['lever'], f['lever']) if f['lever'] else ''}: "
+                f"{f['reason'] or f['flag']}" for _, f in flags.iterrows()])
+    elif flags is not None:
+        doc.p("**Flags:** none: every target was reached and sustained within its bounds, and every year-8 saving is "
+              "measured within ±10% with the replications run.")
+    if profile is not None and "gross_saving_real" in profile and all_name is not None:
+        pr = profile[(profile["scenario"] == all_name) & (profile["financial_year"] == y8)]
+        if len(pr):
+            r = pr.iloc[0]
+            doc.p(f"In real terms ({years[0]} prices), {_label(all_name, sset).lower()} saves "
+                  f"{money(r['gross_saving_real'])} gross and {money(r['net_saving_real'])} net in {y8} "
+                  f"({money(r['gross_saving'])} and {money(r['net_saving'])} nominal).")
+
+
+def _volumes_by_year(doc, sset, volumes, years):
+    """Each target lever's volume by year (lever_volumes_by_year.csv), alone and together."""
+    if volumes is None or not len(volumes):
+        return
+    doc.h(3, "Target volumes achieved, year by year")
+    doc.p(f"A target means that volume in the target year ({years[-1]}), sustained. The volume each lever's target "
+          "names, scenario against baseline over the scenario's replications, by financial year (95% interval); "
+          "from `lever_volumes_by_year.csv`.")
+    shown = [y for y in years if y in set(volumes["financial_year"])]
+    rows = []
+    for (sc, lever), g in volumes.groupby(["scenario", "lever"], sort=False):
+        g = g.set_index("financial_year")
+        rows.append([_label(sc, sset), LEVER_NAMES.get(lever, lever), f"{g['target'].iloc[0]:g}"]
+                    + [f"{g.loc[y, 'achieved']:.1f}" if y in g.index else "" for y in shown])
+    doc.table(["Scenario", "Lever", "Target"] + shown, rows)
 
 
 def _comparison(doc, sset, comparison, profile, summary, effects, summary_table, interaction, intensities, all_name, years):
@@ -633,31 +687,50 @@ def _comparison(doc, sset, comparison, profile, summary, effects, summary_table,
     if len(lv):
         doc.h(3, "Each lever at full benefit")
         rows = []
+        basis = getattr(c, "lever_savings_basis", "gross")
+        # like for like: the council's figures beside the model's on the same basis
+        model_col = "model_net_m" if basis == "net" and "model_net_m" in lv else "model_saving_m"
         for _, r in lv.iterrows():
             vol = (f"{r['model_volume']:.1f} ({r['model_volume_low']:.1f} to {r['model_volume_high']:.1f}) "
                    f"{r['model_volume_means']}") if np.isfinite(r["model_volume"]) else "n/a"
+            m = r[model_col]
             rows.append([_label(r["scenario"], sset), r["council_target_volume"], money(r["council_saving_m"] * 1e6),
                          vol, money_ci(r["model_saving_m"] * 1e6, r["model_saving_low_m"] * 1e6, r["model_saving_high_m"] * 1e6),
-                         f"{r['model_saving_m'] / r['council_saving_m']:.2f}" if r["council_saving_m"] else "n/a"])
-        tc, tm = lv["council_saving_m"].sum(), lv["model_saving_m"].sum()
-        rows.append(["Sum of the levers", "", money(tc * 1e6), "", money(tm * 1e6), f"{tm / tc:.2f}" if tc else "n/a"])
-        doc.table(["Lever", "Council's target volume", "Council £ a year at full benefit",
+                         money(m * 1e6), f"{m / r['council_saving_m']:.2f}" if r["council_saving_m"] else "n/a"])
+        tc, tg, tm = lv["council_saving_m"].sum(), lv["model_saving_m"].sum(), lv[model_col].sum()
+        rows.append(["Sum of the levers", "", money(tc * 1e6), "", money(tg * 1e6), money(tm * 1e6),
+                     f"{tm / tc:.2f}" if tc else "n/a"])
+        deducts = getattr(c, "lever_net_deducts", "")
+        words = (f"The council's lever figures are **net** ({deducts}); they are set beside the model's net saving "
+                 f"(gross minus {MODEL_NET_DEDUCTS})." if basis == "net" else
+                 "The council's lever figures are gross; they are set beside the model's gross saving.")
+        doc.table(["Lever", "Council's target volume", f"Council £ a year at full benefit ({basis})",
                    f"Model's volume in {y8} (95% interval)", f"Model's gross saving in {y8} (95% interval)",
-                   "Model ÷ council"], rows,
-                  note="Each lever is run alone against the baseline. For foster carers the model's volume is the gap "
+                   f"Model's net saving in {y8}", f"Model {basis} ÷ council {basis}"], rows,
+                  note=words + " Each lever is run alone against the baseline. For foster carers the model's volume is the gap "
                        f"in approved carers at the end of {y8}, which builds up year by year.")
     pr = comparison[comparison["kind"] == "profile"]
     if len(pr):
         doc.h(3, "Benefit profile beside Table 1")
         rows = []
+        real = "model_saving_real_m" in pr
         for _, r in pr.iterrows():
             rows.append([r["financial_year"], money(r["council_saving_m"] * 1e6),
                          money_ci(r["model_saving_m"] * 1e6, r["model_saving_low_m"] * 1e6, r["model_saving_high_m"] * 1e6),
-                         money(r["council_net_m"] * 1e6), money(r["model_net_m"] * 1e6)])
+                         money(r["model_saving_real_m"] * 1e6) if real else "",
+                         money(r["council_net_m"] * 1e6), money(r["model_net_m"] * 1e6),
+                         money(r["model_net_real_m"] * 1e6) if real else ""])
         rows.append(["Total", money(pr["council_saving_m"].sum() * 1e6), money(pr["model_saving_m"].sum() * 1e6),
-                     money(pr["council_net_m"].sum() * 1e6), money(pr["model_net_m"].sum() * 1e6)])
+                     money(pr["model_saving_real_m"].sum() * 1e6) if real else "",
+                     money(pr["council_net_m"].sum() * 1e6), money(pr["model_net_m"].sum() * 1e6),
+                     money(pr["model_net_real_m"].sum() * 1e6) if real else ""])
+        prices = getattr(c, "prices", "nominal")
         doc.table(["Financial year", "Council gross (Table 1)", f"Model gross, {_label(pr['scenario'].iloc[0], sset).lower()} (95% interval)",
-                   "Council net (Table 1)", "Model net"], rows)
+                   f"Model gross, real ({years[0]} prices)", "Council net (Table 1)", "Model net", "Model net, real"], rows,
+                  note=f"Gross beside gross, net beside net. Table 1's net deducts "
+                       f"{getattr(c, 'profile_net_deducts', '') or 'what the council paper says'}; the model's net deducts "
+                       f"{MODEL_NET_DEDUCTS}. The council's figures read as {prices} prices"
+                       + (", so compare them with the model's real columns." if prices == "constant" else "."))
     _by_year_tables(doc, sset, effects, years)
     _explain(doc, sset, comparison, profile, summary, effects, interaction, intensities, all_name, years)
 
@@ -836,7 +909,7 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
                 said.append(f"{name}: the target of {r['target_value']:g} ({r['target'].replace('_', ' ')}) was not "
                             f"reached; the search's best was {r['achieved']:.1f} at {r['mechanism']} = {r['intensity']:.4g}. "
                             "The model cannot deliver this volume through this mechanism alone, so its saving is for "
-                            "the smaller volume.")
+                            f"the smaller volume ({r['note']}).")
             if str(r["mechanism"]).endswith("_rate_per_year") and r["intensity"] > 1.0:
                 said.append(f"{name}: reaching {r['target_value']:g} ({r['target'].replace('_', ' ')}) in "
                             f"{r['financial_year']} needed an extra rate of {r['intensity']:.2f} a year, so an eligible "
@@ -930,7 +1003,8 @@ def _files(doc, out: Path, charts: list[tuple[Path, str]]):
 # ---------------------------------------------------------------------------------------- entry
 def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, summary_table, effects, outcomes,
                  comparison, interaction, intensities, years, seed: Optional[int] = None,
-                 params_hash: Optional[str] = None, writer) -> list[Path]:
+                 params_hash: Optional[str] = None, writer, flags=None, volumes=None,
+                 deflator: Optional[float] = None) -> list[Path]:
     """Write the charts, report.md and report.html into `out` with `writer` (the application's:
     `figure(fig, path)` and `text(text, path)`); return the paths written."""
     out = Path(out)
@@ -946,11 +1020,15 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
 
     doc = Doc()
     doc.h(1, f"Business case: {sset.name}")
+    real_words = (f" Real terms are at {years[0]} prices: each year's £ divided by (1 + {100 * deflator:.1f}%) for "
+                  "each year after the first (the set's `assumptions.deflator_per_year`, else the baseline's general "
+                  "price growth)." if deflator is not None else "")
     doc.p(f"Made by carepath on {dt.date.today():%d %B %Y} from a simulation of children's social care. "
-          f"Money is in £ (m = million, k = thousand), by financial year (April to March), nominal.")
+          f"Money is in £ (m = million, k = thousand), by financial year (April to March), nominal unless "
+          f"marked real.{real_words}")
 
     # headline first: what a committee reads
-    _headline(doc, sset, summary_table, all_name, years)
+    _headline(doc, sset, summary_table, all_name, years, flags, profile)
 
     if all_name is not None:
         p = writer.figure(chart_roi_profile(profile, sset, all_name, years), out / "chart_roi_profile.png")
@@ -962,6 +1040,7 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
         doc.p("There is no all-levers scenario in this set, so the savings profile chart is left out.")
 
     _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, params_hash, years)
+    _volumes_by_year(doc, sset, volumes, years)
 
     doc.h(2, "Charts")
     if stocks is not None and len(stocks) and (stocks["measure"] == "care").any():

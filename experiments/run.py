@@ -111,31 +111,51 @@ def target_effect(name: str, base: pd.DataFrame, scen: pd.DataFrame, fy, lever: 
     return effect
 
 
+# A target volume's achieved value in the target year below this share of its best earlier year
+# at full effect is "not sustainable": the flows the lever draws on cannot keep it up.
+SUSTAIN_SHARE = 0.8
+
+# Flags a lever's row and the headline carry (with a one-line reason in the note).
+FLAG_NOT_REACHED = "target not reached"
+FLAG_NOT_SUSTAINABLE = "not sustainable"
+FLAG_AT_BOUND = "at its bound"
+FLAG_PRECISION = "precision too low"
+
+
 @dataclass
 class Resolved:
     lever: Lever            # stated by mechanism
     target: str
     target_value: float
     intensity: float
-    achieved: float
+    achieved: float         # in the target year (the year the target is judged in)
     low: float
     high: float
     steps: list = field(default_factory=list)  # (intensity, achieved)
     note: str = ""
-    years: list = field(default_factory=list)  # financial years the target was judged over
+    years: list = field(default_factory=list)  # the year the target was judged in (the target year)
+    by_year: dict = field(default_factory=dict)  # at the intensity used: {financial year: mean achieved}
+                                                 # over the years at full effect up to the target year
+    flags: list = field(default_factory=list)  # FLAG_* that apply
 
 
 _mean_ci = mean_ci  # the name business_case and report import
 
 
 class TargetSearch:
-    """Finds the intensity of one lever's mechanism whose effect, averaged over common-random-
-    number replications, lands within tolerance of its target: max(5% of it, 1 unit). Secant
-    steps from a first guess, through the origin at first (no lever, no effect)."""
+    """Finds the intensity of one lever's mechanism whose effect in the target year, averaged
+    over common-random-number replications, lands within tolerance of its target: max(5% of it,
+    1 unit). A target volume means that volume in the target year (the council's year of full
+    benefit), sustained: `fy` lists the years at full effect up to the target year, the last of
+    which is judged; the others show whether the volume is kept up (`by_year`). Secant steps from
+    a first guess, through the origin at first (no lever, no effect)."""
 
     def __init__(self, lever: Lever, fy, max_steps: int = 5):
         (self.tname, self.tval), = lever.target.items()
+        fy = list(fy) if isinstance(fy, (list, tuple)) else [fy]
         self.lever, self.fy, self.max_steps = lever, fy, max_steps
+        self.judged = fy[-1]
+        self.by_year: dict[float, dict] = {}
         spec = lever.spec  # the lever catalogue (sim/levers.py): the key varied, its bound, a first guess
         self.key = spec.search_key.name
         self.tol = max(0.05 * self.tval, 1.0)
@@ -151,9 +171,12 @@ class TargetSearch:
     def job_name(self) -> str:
         return f"search:{self.lever.lever}:{self.x!r}"
 
-    def record(self, effects: np.ndarray) -> None:
+    def record(self, effects: np.ndarray, by_year: Optional[dict] = None) -> None:
+        """`effects`: the target's volume in the judged year, by replication; `by_year`: the mean
+        volume in each year at full effect (for the sustainability check)."""
         m, lo, hi = _mean_ci(effects)
         x = self.x
+        self.by_year[round(x, 6)] = dict(by_year or {self.judged: m})
         self.steps.append((round(x, 6), round(m, 3)))
         self.xs.append(x)
         self.ys.append(m)
@@ -174,14 +197,43 @@ class TargetSearch:
 
     def result(self) -> Resolved:
         x, m, lo, hi = self.best
-        note = "" if abs(m - self.tval) <= self.tol else f"closest reachable: {m:.1f} against a target of {self.tval:g}"
-        years = list(self.fy) if isinstance(self.fy, (list, tuple)) else [self.fy]
-        return Resolved(self.lever.with_intensity(x), self.tname, self.tval, x, m, lo, hi, self.steps, note, years)
+        by_year = self.by_year.get(round(x, 6), {self.judged: m})
+        flags, notes = judge_target(self.tval, self.tol, m, by_year, self.judged, x, self.upper, self.key, self.steps)
+        return Resolved(self.lever.with_intensity(x), self.tname, self.tval, x, m, lo, hi, self.steps,
+                        "; ".join(notes), [self.judged], by_year, flags)
+
+
+def judge_target(target: float, tol: float, achieved: float, by_year: dict, judged: str, x: float,
+                 upper: float, key: str, steps) -> tuple[list[str], list[str]]:
+    """Flags and one-line reasons for a target search's outcome: reached; or not reached, and
+    then why: the mechanism at its bound, the volume falling away over the years at full effect
+    (not sustainable), or the search's steps used up."""
+    flags, notes = [], []
+    if abs(achieved - target) <= tol:
+        return flags, notes
+    flags.append(FLAG_NOT_REACHED)
+    earlier = {y: v for y, v in by_year.items() if y != judged and np.isfinite(v)}
+    peak_year = max(earlier, key=earlier.get) if earlier else None
+    at_bound = np.isfinite(upper) and x >= upper - 1e-12
+    if at_bound:
+        flags.append(FLAG_AT_BOUND)
+        notes.append(f"at its bound: {key} at its most ({upper:g}) delivers {achieved:.1f} in {judged} "
+                     f"against a target of {target:g}")
+    if peak_year is not None and earlier[peak_year] > 0 and achieved < SUSTAIN_SHARE * earlier[peak_year]:
+        flags.append(FLAG_NOT_SUSTAINABLE)
+        notes.append(f"not sustainable: {earlier[peak_year]:.1f} in {peak_year} falling to {achieved:.1f} in {judged}; "
+                     f"the children the lever draws on run out faster than they arrive, so {target:g} a year "
+                     f"cannot be kept up")
+    if not at_bound:
+        notes.append(f"closest reachable: {achieved:.1f} in {judged} against a target of {target:g} "
+                     f"after {len(steps)} search steps")
+    return flags, notes
 
 
 def resolve_targets(ctx: Context, levers: list[Lever], reps: int, fy: str) -> dict[str, Resolved]:
     """Resolve every target lever, all searches stepping together so each round runs in parallel.
-    Each target is judged on average over the financial years at full effect (see full_effect_years)."""
+    Each target is judged in its target year; the financial years at full effect up to it (see
+    full_effect_years) show whether the volume is sustained."""
     labels = [label for label, _, _ in fy_edges(ctx.params.horizon.start_date, ctx.params.horizon.days)]
     searches = {levers_digest([lv]): TargetSearch(lv, full_effect_years(lv, lv.target_year or fy, labels))
                 for lv in levers}
@@ -191,9 +243,9 @@ def resolve_targets(ctx: Context, levers: list[Lever], reps: int, fy: str) -> di
         jobs = base_jobs + [j for s in active for j in s.jobs(reps)]
         res = run_many(ctx, jobs, label=f"target search ({len(active)} levers)")
         for s in active:
-            eff = np.array([target_effect(s.tname, res[(BASELINE, r)]["summary"], res[(s.job_name(), r)]["summary"],
-                                          s.fy, s.lever) for r in range(reps)])
-            s.record(eff)
+            per = {y: np.array([target_effect(s.tname, res[(BASELINE, r)]["summary"], res[(s.job_name(), r)]["summary"],
+                                              y, s.lever) for r in range(reps)]) for y in s.fy}
+            s.record(per[s.judged], {y: float(np.mean(v)) for y, v in per.items()})
     return {k: s.result() for k, s in searches.items()}
 
 
@@ -216,24 +268,29 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
                     table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": f"{sc.intensity_scale:g} x {sc.based_on}",
                                   "target": "", "target_value": np.nan, "mechanism": k, "intensity": v, "achieved": np.nan,
                                   "achieved_low": np.nan, "achieved_high": np.nan, "financial_year": "",
-                                  "search_steps": "", "note": ""})
+                                  "search_steps": "", "note": "", "flags": "", "intensity_bound": np.nan,
+                                  "achieved_by_year": ""})
             continue
         levers = []
         for lv in sc.levers:
             if lv.target:
                 r = found[levers_digest([lv])]
-                levers.append(r.lever)
+                # the search's lever, with this scenario's money (running cost, investment: not in the digest)
+                levers.append(r.lever.model_copy(update={"running_cost": lv.running_cost, "investment": lv.investment}))
                 table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "target", "target": r.target,
                               "target_value": r.target_value, "mechanism": lv.mechanism_key(), "intensity": r.intensity,
                               "achieved": r.achieved, "achieved_low": r.low, "achieved_high": r.high,
-                              "financial_year": ", ".join(r.years), "search_steps": json.dumps(r.steps), "note": r.note})
+                              "financial_year": ", ".join(r.years), "search_steps": json.dumps(r.steps), "note": r.note,
+                              "flags": "; ".join(r.flags), "intensity_bound": lv.spec.search_key.hi,
+                              "achieved_by_year": json.dumps({y: round(v, 3) for y, v in r.by_year.items()})})
             else:
                 levers.append(lv)
                 for k, v in lv.mechanism.items():
                     table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": "mechanism", "target": "",
                                   "target_value": np.nan, "mechanism": k, "intensity": v, "achieved": np.nan,
                                   "achieved_low": np.nan, "achieved_high": np.nan, "financial_year": "",
-                                  "search_steps": "", "note": ""})
+                                  "search_steps": "", "note": "", "flags": "", "intensity_bound": np.nan,
+                                  "achieved_by_year": ""})
         out[sc.name] = levers
     return out, table
 
@@ -300,7 +357,8 @@ def paired_differences(summary: pd.DataFrame, scenario: str, measures=None) -> p
         rows.append({"financial_year": fy, "measure": m, "baseline": g["baseline"].mean(),
                      "scenario": g["scenario"].mean(), "difference": d, "low": lo, "high": hi,
                      "sd": float(np.std(g["difference"], ddof=1)) if len(g) > 1 else np.nan, "n": len(g)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["financial_year", "measure", "baseline", "scenario", "difference", "low", "high",
+                                       "sd", "n"])
 
 
 def replications_needed(sd: float, mean: float, n_now: int, relative: float = 0.1) -> int:

@@ -11,7 +11,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.calendar import FinancialYear
-from sim.levers import Lever
+from sim.levers import CATALOGUE, Lever, RunningCost
 from sim.params import describe_validation_error, read_yaml_mapping
 
 
@@ -159,6 +159,8 @@ class ScenarioSet(BaseModel):
     scenarios: list[Scenario]
     council: Optional[CouncilCase] = None
     assumptions: Optional[Assumptions] = Field(None, description="shared assumptions, applied to baseline and scenarios alike")
+    running_costs: dict[str, RunningCost] = Field(
+        default_factory=dict, description="by lever name: the running cost of every lever of that name without its own")
 
     @field_validator("investments")
     @classmethod
@@ -169,6 +171,13 @@ class ScenarioSet(BaseModel):
 
     @model_validator(mode="after")
     def _check(self):
+        for lever in self.running_costs:
+            if lever not in CATALOGUE:
+                raise ValueError(f"running_costs: unknown lever {lever!r} (known: {', '.join(CATALOGUE)})")
+        for sc in self.scenarios:
+            for i, lv in enumerate(sc.levers):
+                if lv.running_cost is None and lv.lever in self.running_costs:
+                    sc.levers[i] = lv.model_copy(update={"running_cost": self.running_costs[lv.lever]})
         names = [s.name for s in self.scenarios]
         dup = {n for n in names if names.count(n) > 1}
         if dup:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from experiments import business_case as bc
 from experiments.run import Context, run_experiment
-from experiments.scenarios import load_scenarios
+from experiments.scenarios import apply_assumptions, load_scenarios
 from sim.backends import default_workers
 from sim.calendar import FinancialYear, fy_edges
 from sim.inputs import read_snapshot, resolve_snapshot
@@ -43,7 +43,7 @@ def run_experiment_command(args) -> int:
     path = Path(args.file) if args.file else default_business_case()
     sset = load_scenarios(path)
     params_path = (path.parent / sset.baseline) if not Path(sset.baseline).is_absolute() else Path(sset.baseline)
-    params = load_params(params_path)
+    params = apply_assumptions(load_params(params_path), sset.assumptions, f"{path}: assumptions applied to {params_path}")
     snap_path = resolve_snapshot(params, params_path)
     snapshot = read_snapshot(snap_path, params) if snap_path else None
     reps = args.replications or sset.replications
@@ -67,14 +67,17 @@ def run_experiment_command(args) -> int:
             raise UsageError(f"{path}: scenario {sc.name!r} declares investment in {', '.join(outside)}, "
                              f"outside the business case years {years[0]} to {years[-1]}")
 
-    ctx.backend, where = make_backend(args.backend, args.scheduler, args.workers)
+    ctx.backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
     finally:
         ctx.close()
     summary = bc.with_derived(result.summary)
-    profile = bc.roi_profile(summary, sset, years)
+    profile = bc.roi_profile(summary, sset, years, result.levers, params)
     bsum = bc.business_case_summary(summary, profile, sset, years)
+    flags = bc.headline_flags(bsum, result.intensities)
+    bsum = bc.with_flags(bsum, flags)
+    volumes = bc.lever_volumes_by_year(summary, sset, years, result.levers)
     effects = bc.lever_effects(summary, sset, years)
     outs = bc.outcomes(summary, sset, years)
     comp = bc.comparison(summary, profile, sset, years, result.intensities)
@@ -89,6 +92,8 @@ def run_experiment_command(args) -> int:
         write_csv(comp, out / "business_case_comparison.csv"),
         write_csv(inter, out / "lever_interaction.csv"),
         write_csv(result.intensities, out / "lever_intensities.csv"),
+        write_csv(volumes, out / "lever_volumes_by_year.csv"),
+        write_csv(flags, out / "headline_flags.csv"),
         write_csv(summary, out / "summary_by_scenario.csv"),
         write_csv(result.stocks, out / "stocks_by_scenario_month.csv"),
     ]
@@ -97,6 +102,7 @@ def run_experiment_command(args) -> int:
     written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
                             summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
                             interaction=inter, intensities=result.intensities, years=years,
+                            flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
                             seed=seed, params_hash=params.digest(), writer=Writer(dpi=110))
     wall = time.perf_counter() - t0
     written.append(write_json(manifest(
@@ -116,8 +122,11 @@ def run_experiment_command(args) -> int:
         r = s.loc[name]
         line = (f"  {name}: {years[-1]} gross saving £{r['year8_gross_saving'] / 1e6:.2f}m "
                 f"(95% interval £{r['year8_gross_saving_low'] / 1e6:.2f}m to £{r['year8_gross_saving_high'] / 1e6:.2f}m)")
+        line += f"; net £{r['year8_net_saving'] / 1e6:.2f}m"
         if r["investment_8y"] > 0:
             line += f"; return on investment {r['roi_8y']:.1f}:1 over {len(years)} years"
+        if r["flags"]:
+            line += f"; flags: {r['flags']}"
         print(line)
     print(f"Wrote {len(written)} files to {out}/")
     return 0

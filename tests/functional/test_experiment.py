@@ -248,6 +248,17 @@ BAD_CASES = {
     "unknown_field": (lambda s: {**s, "replication": 3}, "replication"),
     "duplicate_scenarios": (lambda s: {**s, "scenarios": [s["scenarios"][0], s["scenarios"][0]]}, "unique"),
     "missing_baseline_file": (lambda s: {**s, "baseline": "no_such_params.yaml"}, "no_such_params.yaml"),
+    # one convention for rates: fractions; a value that can only be a percentage is refused, naming the field
+    "percent_growth_assumption": (lambda s: {**s, "assumptions": {"price_growth_per_year": 5}},
+                                  "assumptions.price_growth_per_year is a fraction a year (0.05 for 5%), got 5"),
+    "percent_growth_by_type": (lambda s: {**s, "assumptions": {"price_growth_by_type": {"residential_spot": 9}}},
+                               "assumptions.price_growth_by_type.residential_spot is a fraction a year"),
+    "percent_price_growth_lever": (lambda s: _bad_lever(s, lever="price_growth", mechanism={"price_growth_per_year": 5}),
+                                   "price_growth_per_year is a fraction a year (0.05 for 5%), got 5"),
+    "unit_cost_below_minus_100": (lambda s: _bad_lever(s, lever="unit_cost", mechanism={"weekly_change_pct": -150}),
+                                  "would make the cost negative"),
+    "unknown_running_cost_lever": (lambda s: {**s, "running_costs": {"edge_of_cake": {"per_year": 1}}},
+                                   "running_costs: unknown lever 'edge_of_cake'"),
 }
 
 
@@ -297,3 +308,28 @@ def test_business_case_years_outside_the_horizon_are_refused(files, tmp_path, ca
     assert main(_args(path, tmp_path / "out", 1)) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "late.yaml" in err and "horizon" in err
+
+
+def test_an_assumption_applies_to_the_baseline_and_every_scenario_alike(files, tmp_path):
+    """`assumptions.price_growth_per_year: 0.05` reprices the baseline and the scenarios the same,
+    with no copy of the parameter file: both show a price index of 1.05 in 2022/23, the manifest's
+    parameters are the assumed ones, and a scenario that changes nothing saves nothing."""
+    d, _, _, sset, _ = files
+    data = {**copy.deepcopy(sset), "assumptions": {"price_growth_per_year": 0.05, "price_growth_by_type": {}},
+            "scenarios": [{"name": "nothing", "levers": [{"lever": "block_beds", "start": "2021-07-01",
+                                                           "mechanism": {"extra_beds": 0}}]}]}
+    path = _write_yaml(tmp_path / "assumed.yaml", data)
+    out = tmp_path / "out"
+    assert main(_args(path, out, 1)) == 0
+    s = pd.read_csv(out / "summary_by_scenario.csv")
+    idx = s[(s["measure"] == "price_index") & (s["financial_year"] == FY)]
+    assert set(idx["scenario"]) == {"baseline", "nothing"}
+    np.testing.assert_allclose(idx["value"], 1.05)
+    prof = pd.read_csv(out / "roi_profile.csv")
+    np.testing.assert_allclose(prof["gross_saving"], 0.0, atol=1e-6)
+    from experiments.scenarios import apply_assumptions, load_scenarios
+    from sim.params import load_params
+    manifest = json.loads((out / "manifest.json").read_text())
+    assumed = apply_assumptions(load_params(sset["baseline"]), load_scenarios(path).assumptions)
+    assert manifest["params_hash"] == assumed.digest() != load_params(sset["baseline"]).digest()
+    assert (out / "lever_volumes_by_year.csv").exists() and (out / "headline_flags.csv").exists()

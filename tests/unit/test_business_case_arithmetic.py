@@ -92,7 +92,8 @@ def test_roi_profile_columns_are_the_relied_on_ones(summary):
     p = bc.roi_profile(summary, scenario_set(), YEARS)
     assert list(p.columns) == ["scenario", "financial_year", "baseline_cost", "scenario_cost", "gross_saving",
                                "gross_saving_low", "gross_saving_high", "investment", "net_saving",
-                               "cumulative_net_saving"]
+                               "cumulative_net_saving", "running_cost", "gross_saving_real", "net_saving_real",
+                               "real_terms_factor"]
     assert list(p["scenario"]) == ["council"] * 8 + ["small"] * 8
     assert list(p["financial_year"]) == YEARS * 2
 
@@ -245,3 +246,163 @@ def test_investment_profiles_resolve_by_name_or_by_year():
     assert sset.investment_of(sset.scenarios[1]) == {"2022/23": 1000.0, "2029/30": 500.0}
     none = scenario_set(scenarios=[{"name": "x", "levers": [LEVER]}])
     assert none.investment_of(none.scenarios[0]) == {}
+
+
+# ------------------------------------------------- running costs, real terms, net, flags
+# (issue 13: costs the ROI left out, like for like, the headline's flags)
+from experiments.run import (FLAG_AT_BOUND, FLAG_NOT_REACHED, FLAG_NOT_SUSTAINABLE, FLAG_PRECISION,  # noqa: E402
+                             TargetSearch, judge_target)
+from sim.levers import Lever  # noqa: E402
+from sim.params import load_params  # noqa: E402
+
+G = 0.031   # the shipped baseline's general price growth: running costs grow by it from 2021/22
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_params("experiments/baseline.yaml")
+
+
+def beds_summary() -> pd.DataFrame:
+    """3 replications; 'beds' costs 1,000 less a year than the baseline and has 2, 3, 4 more
+    children in block beds (mean 3) in every year."""
+    base = np.full((3, 8), 50e6)
+    cost = frame({BASELINE: base, "beds": base - 1000.0})
+    vol = frame({BASELINE: np.full((3, 8), 10.0), "beds": 10.0 + np.array([[2.0], [3.0], [4.0]]) + np.zeros((3, 8))},
+                measure="cic_residential_block_average")
+    return pd.concat([cost, vol], ignore_index=True)
+
+
+def beds_set(**lever_extra) -> ScenarioSet:
+    lever = {"lever": "block_beds", "start": "2022-04-01", "ramp_months": 0, "mechanism": {"extra_beds": 2},
+             "running_cost": {"per_year": 100.0, "per_intensity": 10.0, "per_volume": 5.0}, **lever_extra}
+    return ScenarioSet.model_validate({"name": "beds", "baseline": "baseline.yaml",
+                                       "scenarios": [{"name": "beds", "levers": [lever]}]})
+
+
+def test_running_cost_by_hand_and_net_deducts_it(params):
+    """From 2022/23 at full effect: 100 a year + 10 x 2 beds + 5 x 3 more children = 135 at
+    2021/22 prices, grown by 3.1% a year: 135 x 1.031^k in the year k after 2021/22."""
+    sset = beds_set()
+    p = bc.roi_profile(beds_summary(), sset, YEARS, {"beds": sset.scenarios[0].levers}, params).set_index("financial_year")
+    for k, fy in enumerate(YEARS, start=1):
+        assert p.loc[fy, "running_cost"] == pytest.approx(135.0 * (1 + G) ** k)
+        assert p.loc[fy, "gross_saving"] == pytest.approx(1000.0)
+        assert p.loc[fy, "net_saving"] == pytest.approx(1000.0 - 135.0 * (1 + G) ** k)   # no investment
+    s = bc.business_case_summary(beds_summary(), p.reset_index(), sset, YEARS).iloc[0]
+    assert s["running_cost_8y"] == pytest.approx(sum(135.0 * (1 + G) ** k for k in range(1, 9)))
+    assert s["net_saving_8y"] == pytest.approx(8000.0 - s["running_cost_8y"])
+
+
+def test_running_cost_ramps_with_the_lever(params):
+    """A lever starting on 1 April 2023 with no ramp costs nothing in 2022/23; per_volume is charged
+    on the volume even before (here the volume is there every year)."""
+    sset = beds_set(start="2023-04-01", running_cost={"per_year": 100.0})
+    p = bc.roi_profile(beds_summary(), sset, YEARS, {"beds": sset.scenarios[0].levers}, params).set_index("financial_year")
+    assert p.loc["2022/23", "running_cost"] == 0.0
+    assert p.loc["2023/24", "running_cost"] == pytest.approx(100.0 * (1 + G) ** 2)
+
+
+def test_real_terms_at_the_first_years_prices(params, summary):
+    """Without assumptions the deflator is the baseline's 3.1%: year t's £ / 1.031^t; with
+    `assumptions.deflator_per_year: 0.02`, / 1.02^t."""
+    p = bc.roi_profile(summary, scenario_set(), YEARS, None, params)
+    c = p[p["scenario"] == "council"].set_index("financial_year")
+    for t, fy in enumerate(YEARS):
+        assert c.loc[fy, "gross_saving_real"] == pytest.approx(TABLE1_GROSS_M[t] * 1e6 / 1.031 ** t)
+        assert c.loc[fy, "net_saving_real"] == pytest.approx(c.loc[fy, "net_saving"] / 1.031 ** t)
+    p2 = bc.roi_profile(summary, scenario_set(assumptions={"deflator_per_year": 0.02}), YEARS, None, params)
+    c2 = p2[p2["scenario"] == "council"].set_index("financial_year")
+    assert c2.loc["2029/30", "gross_saving_real"] == pytest.approx(11.241e6 / 1.02 ** 7)
+    assert c2.loc["2022/23", "gross_saving_real"] == pytest.approx(0.539e6)      # the first year is at its own prices
+
+
+def test_a_levers_own_investment_gives_per_lever_roi(params):
+    """A scenario with no investment of its own takes its levers' (2 x 1,000 in 2022/23 here);
+    ROI = 8 years x 1,000 saved / 2,000. A scenario's own investment replaces its levers'."""
+    lever = {"lever": "block_beds", "start": "2022-04-01", "mechanism": {"extra_beds": 2}}
+    sset = ScenarioSet.model_validate({"name": "x", "baseline": "b.yaml", "scenarios": [
+        {"name": "beds", "levers": [{**lever, "investment": {"2022/23": 1000.0}},
+                                    {**lever, "mechanism": {"extra_beds": 1}, "investment": {"2022/23": 1000.0}}]},
+        {"name": "own", "investment": {"2023/24": 500.0}, "levers": [{**lever, "investment": {"2022/23": 1000.0}}]}]})
+    assert sset.investment_of(sset.scenarios[0]) == {"2022/23": 2000.0}
+    assert sset.investment_of(sset.scenarios[1]) == {"2023/24": 500.0}
+    summ = beds_summary()
+    summ = pd.concat([summ, summ[summ["scenario"] == "beds"].assign(scenario="own")], ignore_index=True)
+    p = bc.roi_profile(summ, sset, YEARS, None, params)
+    s = bc.business_case_summary(summ, p, sset, YEARS).set_index("scenario")
+    assert s.loc["beds", "roi_8y"] == pytest.approx(8000.0 / 2000.0)
+    assert s.loc["own", "roi_8y"] == pytest.approx(8000.0 / 500.0)
+    assert s.loc["beds", "net_saving_8y"] == pytest.approx(6000.0)
+
+
+def test_the_comparison_sets_gross_beside_gross_and_net_beside_net(params, summary):
+    """The council's lever figures are net: the model's net (gross - investment - running cost)
+    stands beside them; each side says what its net deducts; real terms are there."""
+    council = {"source": "hand", "lever_savings_basis": "net", "add_back_m": 0.631, "prices": "constant",
+               "lever_net_deducts": "implementation costs", "profile_net_deducts": "MTFP alignment",
+               "all_levers_scenario": "council",
+               "levers": [{"scenario": "small", "target_volume": "x", "saving_m": 1.0}],
+               "gross_profile_m": dict(zip(YEARS, TABLE1_GROSS_M)),
+               "net_profile_m": dict(zip(YEARS, [g - (2.1 if j >= 2 else 0) for j, g in enumerate(TABLE1_GROSS_M)]))}
+    sset = scenario_set(council=council)
+    p = bc.roi_profile(summary, sset, YEARS, None, params)
+    comp = bc.comparison(summary, p, sset, YEARS, pd.DataFrame())
+    lv = comp[comp["kind"] == "lever"].iloc[0]
+    assert lv["council_net_m"] == 1.0 and np.isnan(lv["council_gross_m"])          # net figures are not grossed up by lever
+    assert lv["model_net_m"] == pytest.approx((100.0 - 500.0) / 1e6)                # 2029/30: 100 saved, 500 invested
+    assert lv["council_basis"] == "net" and lv["council_net_deducts"] == "implementation costs"
+    assert lv["model_net_deducts"] == bc.MODEL_NET_DEDUCTS
+    pr = comp[comp["kind"] == "profile"].set_index("financial_year")
+    assert pr.loc["2029/30", "council_gross_m"] == 11.241 and pr.loc["2029/30", "council_net_m"] == pytest.approx(9.141)
+    assert pr.loc["2029/30", "model_saving_m"] == pytest.approx(11.241)
+    assert pr.loc["2029/30", "model_saving_real_m"] == pytest.approx(11.241 / 1.031 ** 7)
+    assert pr.loc["2024/25", "model_net_m"] == pytest.approx(7.322 - 0.6)           # the model's net deducts its investment
+    assert pr.loc["2024/25", "council_net_deducts"] == "MTFP alignment" and pr.loc["2024/25", "council_prices"] == "constant"
+
+
+# --------------------------------------------------------------------------- headline flags
+def test_judge_target_not_reached_at_bound_and_not_sustainable():
+    years = {"2025/26": 30.0, "2026/27": 25.0, "2027/28": 20.0, "2028/29": 17.0, "2029/30": 14.6}
+    flags, notes = judge_target(20.0, 1.0, 14.6, years, "2029/30", 0.9, float("inf"), "sgo_share", [(0.9, 14.6)])
+    assert flags == [FLAG_NOT_REACHED, FLAG_NOT_SUSTAINABLE]
+    assert notes[0].startswith("not sustainable: 30.0 in 2025/26 falling to 14.6 in 2029/30")
+    flags, notes = judge_target(35.0, 1.75, 28.0, {"2029/30": 28.0}, "2029/30", 1.0, 1.0, "divert_share", [])
+    assert flags == [FLAG_NOT_REACHED, FLAG_AT_BOUND] and notes[0].startswith("at its bound: divert_share at its most (1)")
+    flags, notes = judge_target(35.0, 1.75, 30.0, {"2028/29": 30.0, "2029/30": 30.0}, "2029/30", 0.5, 1.0, "k", [1, 2])
+    assert flags == [FLAG_NOT_REACHED] and notes == ["closest reachable: 30.0 in 2029/30 against a target of 35 after 2 search steps"]
+    assert judge_target(35.0, 1.75, 34.0, {"2029/30": 34.0}, "2029/30", 0.5, 1.0, "k", []) == ([], [])
+
+
+def test_a_target_search_that_ends_at_its_bound_says_so():
+    """Edge of care (a share, at most 1): 0.15 gives 5, the secant asks for 1.05, clipped to 1,
+    which gives 20 against 35: the search stops at its bound and flags it."""
+    lv = Lever(lever="edge_of_care", start="2022-11-01", target={"fewer_care_entries_per_year": 35})
+    s = TargetSearch(lv, ["2028/29", "2029/30"])
+    assert s.judged == "2029/30"
+    assert s.x == pytest.approx(0.15)
+    s.record(np.array([5.0, 5.0]), {"2028/29": 5.0, "2029/30": 5.0})
+    assert s.x == 1.0
+    s.record(np.array([20.0, 20.0]), {"2028/29": 20.0, "2029/30": 20.0})
+    assert s.x is None
+    r = s.result()
+    assert r.intensity == 1.0 and r.achieved == 20.0 and r.years == ["2029/30"]
+    assert FLAG_AT_BOUND in r.flags and FLAG_NOT_REACHED in r.flags and "at its bound" in r.note
+
+
+def test_the_headline_carries_each_levers_flags_and_precision():
+    bsum = pd.DataFrame([{"scenario": "a", "replications": 8, "replications_for_10pct_precision": 40},
+                         {"scenario": "b", "replications": 8, "replications_for_10pct_precision": 3}])
+    intens = pd.DataFrame([
+        {"scenario": "a", "lever": "kinship_to_sgo", "flags": f"{FLAG_NOT_REACHED}; {FLAG_NOT_SUSTAINABLE}",
+         "note": "not sustainable: 30.0 in 2025/26 falling to 14.6 in 2029/30; ...; closest reachable: 14.6"},
+        {"scenario": "b", "lever": "edge_of_care", "flags": "", "note": ""}])
+    f = bc.headline_flags(bsum, intens)
+    assert list(zip(f["scenario"], f["lever"], f["flag"])) == [
+        ("a", "kinship_to_sgo", FLAG_NOT_REACHED), ("a", "kinship_to_sgo", FLAG_NOT_SUSTAINABLE), ("a", "", FLAG_PRECISION)]
+    assert f.iloc[1]["reason"].startswith("not sustainable: 30.0")
+    assert "needs 40 replications, 8 were run" in f.iloc[2]["reason"]
+    s = bc.with_flags(bsum, f).set_index("scenario")
+    assert s.loc["a", "flags"] == (f"kinship_to_sgo: {FLAG_NOT_REACHED}; kinship_to_sgo: {FLAG_NOT_SUSTAINABLE}; "
+                                   f"{FLAG_PRECISION}")
+    assert s.loc["b", "flags"] == ""

@@ -39,7 +39,9 @@ def one_year(with_years, _baseline_dict_master):
 
 
 def _value(key) -> float:
-    """A value inside the key's bounds, not zero."""
+    """A value inside the key's bounds, not zero (a yearly price growth is a fraction: under 1)."""
+    if key.act == "price_growth":
+        return 0.05
     return 0.5 if key.hi == 1.0 else 3.0
 
 

@@ -45,6 +45,14 @@ def show(value, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _formula_like(v) -> bool:
+    """Text a spreadsheet would run as a formula; a plain signed number ("-12.5") is not."""
+    return isinstance(v, str) and v.startswith(SPREADSHEET_DANGEROUS) and not _NUMBER.match(v)
+
+
 def spreadsheet_safe(df: pd.DataFrame, columns=None) -> pd.DataFrame:
     """A copy of `df` whose text cells that a spreadsheet would run as a formula (starting with
     = + - @, a tab or a carriage return) start with a single quote instead, so `=HYPERLINK(...)`
@@ -54,7 +62,7 @@ def spreadsheet_safe(df: pd.DataFrame, columns=None) -> pd.DataFrame:
         s = out[col]
         if s.dtype != object and not pd.api.types.is_string_dtype(s):
             continue
-        risky = s.map(lambda v: isinstance(v, str) and v.startswith(SPREADSHEET_DANGEROUS)).astype(bool)
+        risky = s.map(_formula_like).astype(bool)
         if risky.any():
             out.loc[risky, col] = "'" + s[risky].astype(str)
     return out

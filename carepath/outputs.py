@@ -131,7 +131,11 @@ def _publish(stage: Path, out: Path, child_level: list[str]) -> None:
 
 
 def write_csv(df: pd.DataFrame, path: Path, **kw) -> Path:
-    return atomic_write(path, lambda p: df.to_csv(p, index=False, **kw))
+    """A CSV a person may open in a spreadsheet: text that would run as a formula (=, +, -, @ at
+    the start, as in an identifier `=HYPERLINK(...)`) is written with a leading quote."""
+    from calibration.records import spreadsheet_safe
+
+    return atomic_write(path, lambda p: spreadsheet_safe(df).to_csv(p, index=False, **kw))
 
 
 def write_text(text: str, path: Path) -> Path:

@@ -551,8 +551,10 @@ def test_there_are_at_least_fifty_cases():
 
 
 def test_spreadsheet_safe_quotes_only_dangerous_text():
-    df = pd.DataFrame({"a": ["=1", "+2", "-3", "@x", "\tx", "\rx", "ok", None], "n": [1, 2, 3, 4, 5, 6, 7, 8]})
+    df = pd.DataFrame({"a": ["=1", "+2+cmd|x", "-3+1", "@x", "\tx", "\rx", "ok", None, "-3", "+2.5e3"],
+                       "n": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]})
     out = spreadsheet_safe(df)
-    assert list(out["a"][:7]) == ["'=1", "'+2", "'-3", "'@x", "'\tx", "'\rx", "ok"]
+    assert list(out["a"][:7]) == ["'=1", "'+2+cmd|x", "'-3+1", "'@x", "'\tx", "'\rx", "ok"]
+    assert list(out["a"][8:]) == ["-3", "+2.5e3"]   # a plain signed number runs nothing: left as it is
     assert pd.isna(out["a"].iloc[7]) and list(out["n"]) == list(df["n"])
     assert list(df["a"][:1]) == ["=1"]  # the input is not changed

@@ -100,3 +100,14 @@ def test_child_level_files_are_named_beside_them_and_in_the_manifest(tmp_path):
     # a folder of aggregates only gets no note
     _complete_run(tmp_path / "agg", {"summary.csv": "x\n"})
     assert not (tmp_path / "agg" / outputs.PERSONAL_DATA_NOTE).exists()
+
+
+def test_every_csv_carepath_writes_is_safe_to_open_in_a_spreadsheet(tmp_path):
+    import pandas as pd
+
+    from carepath.outputs import write_csv
+
+    df = pd.DataFrame({"scenario": ["=HYPERLINK(\"http://x\")", "@SUM(A1)", "plain", "-0.5"], "value": [1.0, -2.0, 3.0, 4.0]})
+    back = pd.read_csv(write_csv(df, tmp_path / "t.csv"))
+    assert list(back["scenario"]) == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "plain", "-0.5"]
+    assert list(back["value"]) == [1.0, -2.0, 3.0, 4.0]

@@ -96,6 +96,9 @@ def _provenance_table(summary: pd.DataFrame, template, council) -> pd.DataFrame:
     """Every parameter value and where it came from: the data, the council file or the template."""
     rows = []
     fitted = summary[summary["measure"].str.startswith("parameter:")]
+    # the council-owned sections are listed value by value below, not as the fit's whole sections
+    owned = ("costs", "capacity", "edge_of_care")
+    fitted = fitted[~fitted["measure"].str.removeprefix("parameter:").str.split(" ").str[0].isin(owned)]
     for r in fitted.itertuples():
         rows.append({"parameter": r.measure.removeprefix("parameter:"),
                      "source": "data" if r.source == "data" else "template",

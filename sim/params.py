@@ -526,12 +526,13 @@ def describe_validation_error(err: ValidationError, source: str) -> str:
     if e["type"] == "missing":
         return f"{source}: missing field '{where}'"
     if e["type"] == "extra_forbidden":
-        return f"{source}: unknown field '{where}' (not part of the parameter schema)"
+        return f"{source}: unknown field {where!r} (not part of the parameter schema)"
     value = e.get("input")
     shown = "" if isinstance(value, (dict, list)) else f" (value: {value!r})"
     more = len(err.errors()) - 1
     tail = f"; and {more} more problem(s)" if more else ""
-    return f"{source}: field '{where}'{shown}: {msg}{tail}"
+    line = f"{source}: field '{where}'{shown}: {msg}{tail}"
+    return " ".join(line.split("\n")).replace("\r", " ")  # one line, whatever the value or message held
 
 
 def params_from_dict(data: dict, source: str = "parameters") -> Params:

@@ -5,7 +5,7 @@ time it changes, so tests can check that capacity is never exceeded and measures
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from typing import Callable, Optional
 
@@ -33,13 +33,14 @@ class FosterCarer:
     children: int = 0
     resigned: bool = False  # takes no new children; leaves when the last one moves on
     listed: bool = False    # in the pool's heap of carers who may have a free place
+    placed: list = field(default_factory=list)  # the children placed (the pathway keeps it)
 
 
 class FosterCarerPool:
     """In-house foster carers, each approved for a number of places.
 
-    Carers join and resign over time. A carer who resigns while caring keeps the children placed
-    and leaves when the last one moves on, so no placement is ended by a resignation.
+    Carers join and resign over time. A carer who resigns takes no new children and leaves when
+    the last one placed moves on (the pathway moves them on within a stated time, if given).
 
     A child goes to the longest-serving carer with a free place. Carers with a free place are
     kept in a heap by joining order and counts are kept as they change, so placing a child does

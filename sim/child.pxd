@@ -5,15 +5,15 @@ cdef class Child:
     cdef public long long id
     cdef public unsigned long long hash
     cdef public double dob
-    cdef public double state_since
-    cdef public str state, placement, need, closure
+    cdef public double state_since, drift_cut
+    cdef public str state, placement, need, closure, repeat_kind
     cdef public object carer, last_referral, period_start, return_referral_p, inhouse_ok
     cdef public bint high_cost
     cdef public long cin_plans, cp_plans, care_periods
     cdef public list contacts, draws
     cdef public object ahead
     # the compiled build's draw counts and draws computed ahead (see the class's docstring)
-    cdef int _draws[32]
+    cdef int _draws[40]
     cdef double _ahead[24]
     cdef bint has_ahead
 

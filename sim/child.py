@@ -23,7 +23,7 @@ class Child:
     __slots__ = (
         "id", "dob", "state", "placement", "carer", "high_cost", "need", "contacts",
         "last_referral", "cin_plans", "cp_plans", "care_periods", "draws", "period_start",
-        "state_since", "hash", "closure", "return_referral_p", "inhouse_ok", "ahead",
+        "state_since", "hash", "closure", "return_referral_p", "inhouse_ok", "ahead", "repeat_kind", "drift_cut",
     )
 
     def __init__(self, id: int, dob: float, hash: Optional[int] = None):
@@ -50,6 +50,8 @@ class Child:
         self.inhouse_ok = None  # can an in-house carer meet this child's fostering need?
         self.return_referral_p = None  # referral chance for a returning contact, if set
         self.closure = ""  # kind of the last closure (decides whether and how the child may return)
+        self.repeat_kind = ""  # "cin" or "cp" while the child is coming back into a repeat plan
+        self.drift_cut = 0.0  # days a shorter-plans lever took off the plans of this involvement
 
     def take_ahead(self, ahead) -> None:
         """Hold a new contact's draws computed ahead (`Pathway._contact_ahead`), of which the two
@@ -70,5 +72,5 @@ class Child:
         return self.dob + 18 * DAYS_PER_YEAR - t
 
 
-if N_CHILD_STREAMS > 32:  # the compiled build's `_draws` has 32 places (child.pxd)
-    raise ImportError(f"{N_CHILD_STREAMS} child streams: more than child.pxd's 32 places")
+if N_CHILD_STREAMS > 40:  # the compiled build's `_draws` has 40 places (child.pxd)
+    raise ImportError(f"{N_CHILD_STREAMS} child streams: more than child.pxd's 40 places")

@@ -17,6 +17,10 @@ from .placements import FAMILY_BASED
 from .vocab import EXIT_REASONS, PLACEMENT_GROUP, PLACEMENT_TYPES
 
 STOCK_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
+# ages on entering care, as England's "children starting to be looked after" bands (years)
+ENTRY_AGE_BANDS = (("care_entries_age_under_1", 0.0, 1.0), ("care_entries_age_1_4", 1.0, 5.0),
+                   ("care_entries_age_5_9", 5.0, 10.0), ("care_entries_age_10_15", 10.0, 16.0),
+                   ("care_entries_age_16_17", 16.0, np.inf))
 CP_LENGTH_BINS = (("cp_ending_under_3m_share", 0, 91.3), ("cp_ending_3_6m_share", 91.3, 182.6),
                   ("cp_ending_6_12m_share", 182.6, 365.25), ("cp_ending_1_2y_share", 365.25, 730.5),
                   ("cp_ending_2y_plus_share", 730.5, np.inf))
@@ -238,12 +242,22 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         "cp_plan_starts_repeat": event.eq("cp_plan_start") & detail.eq("repeat"),
         "cin_plan_starts_repeat": event.eq("cin_plan_start") & detail.eq("repeat"),
         "care_exits": exits,
+        "repeat_plans_avoided": detail.eq("repeat_plan_avoided"),
+        "step_downs_to_inhouse_foster": event.eq("placed") & detail.eq("step_down_inhouse"),
+        "moves_after_carer_resigned": event.eq("placed") & detail.eq("carer_left"),
     }
     for r in EXIT_REASONS:
         counts[f"care_exits_{r if r != 'cao' else 'child_arrangements'}"] = exits & detail.eq(r)
     # rows where each counted event happens; a year's count is the number of them in its rows
     # (row positions, not cumulative sums: a cumulative sum per measure took 0.5 GB at 8x)
     where = {name: np.flatnonzero(mask) for name, mask in counts.items()}
+    # care entries by age on entering (the child's date of birth from the children table)
+    entry_rows = where["care_entries"]
+    dob = pd.Series(result.children["dob"].to_numpy(), index=result.children["child"].to_numpy())
+    dob = dob[~dob.index.duplicated()]
+    entry_age = (t[entry_rows] - dob.reindex(ev["child"].to_numpy()[entry_rows]).to_numpy()) / 365.25
+    for name, lo, hi in ENTRY_AGE_BANDS:
+        where[name] = entry_rows[(entry_age >= lo) & (entry_age < hi)]
     del counts
     rows = []
 
@@ -264,6 +278,10 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         for name in where:
             add(label, name, n[name])
         add(label, "rereferral_rate", n["rereferrals"] / n["referrals"] if n["referrals"] else np.nan)
+        add(label, "cp_plan_starts_repeat_share",
+            n["cp_plan_starts_repeat"] / n["cp_plan_starts"] if n["cp_plan_starts"] else np.nan)
+        add(label, "care_entries_under_1_share",
+            n["care_entries_age_under_1"] / n["care_entries"] if n["care_entries"] else np.nan)
         # plan lengths of plans ending in the year
         ended = cp_len[(cp_len["end"] >= a) & (cp_len["end"] < b)]
         for name, lo, hi in CP_LENGTH_BINS:

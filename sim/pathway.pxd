@@ -20,10 +20,13 @@ cdef class Pathway(Dispatcher):
     cdef public Team _front_door, _assessment_team, _safeguarding
     cdef public object p, env, streams, mech, caplog, start, _snapshot, screening
     cdef public object _escalation_contacts, _recontact
-    cdef public object _t_divert, _t_kinship_sgo, _t_reunification, _t_permanence, _t_recontact
+    cdef public object _t_divert, _t_kinship_sgo, _t_reunification, _t_permanence, _t_repeat, _t_into_care_shorter
     cdef public object _t_cin_shorter, _t_cp_shorter, _t_joiners, _t_breakdown, _t_leaving
     cdef public Sampler _screening, _assessment_duration, _s47_duration
-    cdef public dict _recontact_delay
+    cdef public dict _recontact_delay, _repeat_plans, _repeat_delay
+    cdef public object _resign_move, _foster_matching, _step_down_queue
+    cdef public double _could_foster
+    cdef public long _matches_pending
     cdef public object retired_ids, retired_dobs, foster
     cdef public bint trace, keep_closed, _leaves
     cdef public double horizon, cin_mean, cp_mean, _escalation_window, _nfa_before_assessment
@@ -65,8 +68,8 @@ cdef class Pathway(Dispatcher):
     cpdef _close(self, Child child, str event, str detail, object recontact)
     cpdef _retire(self, Child child)
     @cython.locals(p=cython.double, s=cython.double, d=cython.double)
-    cpdef bint _maybe_recontact(self, Child child, str kind, double elapsed=*)
-    cpdef _return(self, Child child, object referral_probability)
+    cpdef bint _maybe_recontact(self, Child child, str kind, double elapsed=*, double extra=*)
+    cpdef _return(self, Child child, object referral_probability, str repeat=*)
     @cython.locals(team=Team, t18=cython.double)
     cpdef _contact(self, Child child, double elapsed=*)
     cpdef _age_out_waiting(self, Child child, Team team)
@@ -84,7 +87,7 @@ cdef class Pathway(Dispatcher):
     @cython.locals(team=Team, d=cython.double)
     cpdef _s47(self, Child child, str event, double elapsed=*)
     cpdef _s47_end(self, Child child, bint adult)
-    cpdef double _shorten(self, double d, double elapsed, object term, double mean_days)
+    cpdef double _shorten(self, double d, double elapsed, object term)
     @cython.locals(u=cython.double, acc=cython.double, total=cython.double, d=cython.double, dist=Sampler)
     cpdef tuple _plan_route(self, Child child, tuple table, long route_stream, long time_stream, double scale, double elapsed=*)
     @cython.locals(team=Team, d=cython.double)

@@ -22,6 +22,7 @@ import gc
 import math
 from array import array
 from bisect import bisect_left
+from collections import OrderedDict
 from functools import partial
 from typing import Optional
 
@@ -34,8 +35,8 @@ from .eventlog import EventLog
 from .eventqueue import Booked, Dispatcher, Environment, book, booking
 from .initial import OpenCase
 from .levers import (BREAKDOWN_REDUCTION, CARE_ENTRY_DIVERT, CARER_JOINERS_EXTRA, CARER_LEAVING_REDUCTION,
-                     CIN_WEEKS_SHORTER, CP_WEEKS_SHORTER, KINSHIP_SGO_RATE, PERMANENCE_WEEKS_SHORTER,
-                     RECONTACT_REDUCTION, REUNIFICATION_RATE, Mechanisms)
+                     CIN_WEEKS_SHORTER, CP_WEEKS_SHORTER, KINSHIP_SGO_SHARE, PERMANENCE_WEEKS_SHORTER,
+                     PLANS_INTO_CARE_SHORTER, REPEAT_PLAN_REDUCTION, REUNIFICATION_RATE, Mechanisms)
 from .params import ArrivalRate, Params, Route
 from .sampling import sampler
 import cython
@@ -47,6 +48,10 @@ from .vocab import PLACEMENT_GROUP
 
 INF = float("inf")
 PERMANENCE = ("reunification", "sgo", "adoption", "cao")
+# plan routes that end the involvement (closure or step-down), as against those heading into S47 or care
+CLOSING_ROUTES = ("closed", "step_down_early_help", "step_down_cin")
+# routes of care a kinship-to-SGO lever may turn into an SGO: the child would otherwise stay in care
+KINSHIP_SGO_FROM = ("age18", "other")
 ID_BLOCK = 10_000_000  # new children are numbered above the snapshot's, in a fresh block
 AHEAD_BLOCK = 1024  # new contacts whose first draws are computed together
 AHEAD_SECOND = 7    # streams 0-6 (front door and referral) also have their second draw computed ahead,
@@ -136,12 +141,13 @@ class Pathway(Dispatcher):
         """The model terms levers set (`sim.levers`), looked up once: the pathway reads them here."""
         m = self.mech
         self._t_divert = m.term(CARE_ENTRY_DIVERT)
-        self._t_kinship_sgo = m.term(KINSHIP_SGO_RATE)
+        self._t_kinship_sgo = m.term(KINSHIP_SGO_SHARE)
         self._t_reunification = m.term(REUNIFICATION_RATE)
         self._t_permanence = m.term(PERMANENCE_WEEKS_SHORTER)
-        self._t_recontact = m.term(RECONTACT_REDUCTION)
+        self._t_repeat = m.term(REPEAT_PLAN_REDUCTION)
         self._t_cin_shorter = m.term(CIN_WEEKS_SHORTER)
         self._t_cp_shorter = m.term(CP_WEEKS_SHORTER)
+        self._t_into_care_shorter = m.term(PLANS_INTO_CARE_SHORTER)
         self._t_joiners = m.term(CARER_JOINERS_EXTRA)
         self._t_breakdown = m.term(BREAKDOWN_REDUCTION)
         self._t_leaving = m.term(CARER_LEAVING_REDUCTION)
@@ -171,6 +177,12 @@ class Pathway(Dispatcher):
         self._escalation_window = fd.escalation_window_days
         self._recontact = p.recontact
         self._recontact_delay = {k: sampler(rc.delay) for k, rc in p.recontact.items()}
+        self._repeat_plans = p.repeat_plans
+        self._repeat_delay = {k: sampler(rp.delay) for k, rp in p.repeat_plans.items()}
+        fc = p.capacity.foster_carers
+        self._resign_move = fc.move_after_resignation_weeks
+        self._could_foster = p.care.residential_could_foster_share
+        self._foster_matching = sampler(p.care.foster_matching) if p.care.foster_matching is not None else None
         self._screening = sampler(self.screening)
         self._nfa_before_assessment = p.assessment.nfa_before_assessment
         self._assessment_duration = sampler(p.assessment.duration)
@@ -200,6 +212,8 @@ class Pathway(Dispatcher):
         self._assessment_team = self.teams["assessment"]
         self._safeguarding = self.teams["safeguarding"]
         self.waiting_for_placement: dict[int, Child] = {}  # insertion ordered
+        self._step_down_queue: OrderedDict[int, Child] = OrderedDict()  # in residential care, could be fostered
+        self._matches_pending = 0
         self._spare: list[Booked] = []  # `Booked` entries dispatched, for reuse (`_booking`)
 
     def _after(self, delay: float, fn) -> None:
@@ -344,7 +358,7 @@ class Pathway(Dispatcher):
         elif w == ASSESSMENT_END:
             self._assessment_end(child, flag)
         elif w == RETURN:
-            self._return(child, o)
+            self._return(child, o, s)
         elif w == CIN_PLAN_END:
             self._cin_plan_end(child, s, flag)
         elif w == CP_PLAN_END:
@@ -498,8 +512,39 @@ class Pathway(Dispatcher):
     def _close(self, child: Child, event: str, detail: str, recontact: Optional[str]):
         self._move(child, event, "out", detail=detail)
         child.closure = recontact or ""
-        if recontact is None or not self._maybe_recontact(child, recontact):
+        child.repeat_kind = ""
+        # weeks a shorter-plans lever took off the plans just closed: the drift, not the family's
+        # next crisis, so a return comes when it would have come after the longer plan
+        extra = child.drift_cut
+        child.drift_cut = 0.0
+        if recontact is None:
             self._retire(child)
+            return
+        if ((recontact == "cin_closed" or recontact == "cp_closed") and self._repeat_plans
+                and self._maybe_repeat(child, 0.0, extra)):
+            return
+        if not self._maybe_recontact(child, recontact, 0.0, extra):
+            self._retire(child)
+
+    def _maybe_repeat(self, child: Child, elapsed: float = 0.0, extra: float = 0.0) -> bool:
+        """Perhaps bring a child whose plan ended back into a repeat plan (`repeat_plans`: CP for a
+        child who has had a CP plan, CIN otherwise), conditional on `elapsed` as returns are."""
+        kind = "cp" if child.cp_plans > 0 else "cin"
+        rp = self._repeat_plans.get(kind)
+        if rp is None:
+            return False
+        p = rp.probability
+        if elapsed > 0.0:
+            s = rp.delay.sf(elapsed)
+            p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
+        if self.u(child, S.repeat_plan) >= p:
+            return False
+        d = self._repeat_delay[kind].sample(self.u(child, S.repeat_plan_delay), elapsed) + extra
+        now = self.env._now
+        if d >= child.time_to_18(now) or now + d >= self.horizon:
+            return False
+        self._after(d, self._booking(RETURN, child, s=kind, o=1.0))
+        return True
 
     def _retire(self, child: Child) -> None:
         """A closed child with no return scheduled is never touched again: keep only what the
@@ -512,7 +557,7 @@ class Pathway(Dispatcher):
             self.retired_dobs.append(child.dob)
             self.children.pop(child.id, None)
 
-    def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0) -> bool:
+    def _maybe_recontact(self, child: Child, kind: str, elapsed: float = 0.0, extra: float = 0.0) -> bool:
         """Perhaps bring the child back to the front door after a closure of this kind.
 
         For a child closed `elapsed` days before the start (snapshot), the chance is conditional
@@ -522,24 +567,23 @@ class Pathway(Dispatcher):
         if rc is None:
             return False
         p = rc.probability
-        if kind in ("cin_closed", "cp_closed"):
-            p *= 1.0 - self._t_recontact.value(self.env._now)
         if elapsed > 0.0:
             s = rc.delay.sf(elapsed)
             p = p * s / (1.0 - p + p * s) if p * s > 0 else 0.0
         if self.u(child, S.recontact) >= p:
             return False
         d = self._recontact_delay[kind].sample(self.u(child, S.recontact_delay), elapsed)
-        if d >= child.time_to_18(self.env._now) or self.env._now + d >= self.horizon:
+        if d + extra >= child.time_to_18(self.env._now) or self.env._now + d + extra >= self.horizon:
             return False
         rp = rc.referral_chance(elapsed + d)  # by the time out since the closure
-        self._after(d, self._booking(RETURN, child, o=rp))
+        self._after(d + extra, self._booking(RETURN, child, o=rp))
         return True
 
-    def _return(self, child: Child, referral_probability: Optional[float]):
+    def _return(self, child: Child, referral_probability: Optional[float], repeat: str = ""):
         if child.state != "out":
             return
         child.return_referral_p = referral_probability
+        child.repeat_kind = repeat  # back into a repeat plan: referred, assessed, and on to that plan
         self._contact(child)
 
     # ------------------------------------------------------------------------- front door
@@ -615,7 +659,7 @@ class Pathway(Dispatcher):
             flags.append("escalated")
         child.last_referral = now
         self._move(child, "referral", "assessment", detail=",".join(flags))
-        if self.u(child, S.referral_nfa) < self._nfa_before_assessment:
+        if self.u(child, S.referral_nfa) < self._nfa_before_assessment and not child.repeat_kind:
             self._close(child, "referral_nfa", "nfa", "assessment_nfa")
             return
         self._assessment(child)
@@ -642,6 +686,8 @@ class Pathway(Dispatcher):
             self._close(child, "assessment_complete", "turned 18", None)
             return
         outcome = _choose(self.assess_outcomes, self.u(child, S.assessment_outcome))
+        if child.repeat_kind:  # a child back into a repeat plan: CIN, or a S47 enquiry toward CP
+            outcome = "s47" if child.repeat_kind == "cp" else "cin"
         if outcome == "nfa":
             self._close(child, "assessment_complete", "nfa", "assessment_nfa")
         elif outcome == "cin":
@@ -666,6 +712,8 @@ class Pathway(Dispatcher):
             self._close(child, "s47_end", "turned 18", None)
             return
         outcome = _choose(self.s47_outcomes, self.u(child, S.s47_outcome))
+        if child.repeat_kind == "cp":
+            outcome = "cp"
         if outcome == "cp":
             self._cp_plan(child)
         elif outcome == "cin":
@@ -676,16 +724,17 @@ class Pathway(Dispatcher):
             self._toward_care(child, "s47_end")
 
     # ------------------------------------------------------------------------------ plans
-    def _shorten(self, d: float, elapsed: float, term, mean_days: float) -> float:
-        """Remaining time after a lever takes `weeks` off the average (the lever `term`): every case
-        is cut by the same share, weeks*7/mean, judged at the time it would have ended."""
-        if not term.bound > 0.0 or d == INF or mean_days <= 0:
+    def _shorten(self, d: float, elapsed: float, term) -> float:
+        """Remaining time after a lever takes `weeks` off (the lever `term`), judged at the time the
+        case would have ended: every case ends that many weeks sooner, at most half its whole length
+        sooner (so short cases are not erased), which moves the average by about the weeks stated."""
+        if not term.bound > 0.0 or d == INF:
             return d
         weeks = term.value(self.env._now + d)
         if weeks <= 0:
             return d
-        share = min(0.95, 7.0 * weeks / mean_days)
-        shorter = max(0.0, (elapsed + d) * (1.0 - share) - elapsed)
+        cut = min(7.0 * weeks, 0.5 * (elapsed + d))
+        shorter = max(0.0, d - cut)
         # a case is never cut to end before the lever began acting
         return max(shorter, min(d, term.start() - self.env._now))
 
@@ -713,13 +762,19 @@ class Pathway(Dispatcher):
         return route, d
 
     def _cin_plan(self, child: Child, event: str, elapsed: float = 0.0):
+        route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
         if elapsed == 0.0:
+            if child.cin_plans > 0 and self._t_repeat.bound > 0.0 and self._repeat_avoided(child, event, route):
+                return
             child.cin_plans += 1
+            child.repeat_kind = ""
             self._move(child, "cin_plan_start", "cin", detail="repeat" if child.cin_plans > 1 else "first")
         team = self._safeguarding
         team.request(child.id)
-        route, d = self._plan_route(child, self.cin_routes, S.cin_route, S.cin_duration, 1.0, elapsed)
-        d = self._shorten(d, elapsed, self._t_cin_shorter, self.cin_mean)
+        if route == "closed" or route == "step_down_early_help" or self._t_into_care_shorter.value(self.env._now) > 0.0:
+            d0 = d
+            d = self._shorten(d, elapsed, self._t_cin_shorter)
+            child.drift_cut += d0 - d
         d, adult = self._capped(child, d)
         self._after(d, self._booking(CIN_PLAN_END, child, s=route, flag=adult))
 
@@ -735,15 +790,33 @@ class Pathway(Dispatcher):
             self._toward_care(child, "cin_plan_end")
 
     def _cp_plan(self, child: Child, elapsed: float = 0.0):
+        route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
         if elapsed == 0.0:
+            if child.cp_plans > 0 and self._t_repeat.bound > 0.0 and self._repeat_avoided(child, "s47_end", route):
+                return
             child.cp_plans += 1
+            child.repeat_kind = ""
             self._move(child, "cp_plan_start", "cp", detail="repeat" if child.cp_plans > 1 else "first")
         team = self._safeguarding
         team.request(child.id)
-        route, d = self._plan_route(child, self.cp_routes, S.cp_route, S.cp_duration, 1.0, elapsed)
-        d = self._shorten(d, elapsed, self._t_cp_shorter, self.cp_mean)
+        if route == "closed" or route == "step_down_cin" or self._t_into_care_shorter.value(self.env._now) > 0.0:
+            d0 = d
+            d = self._shorten(d, elapsed, self._t_cp_shorter)
+            child.drift_cut += d0 - d
         d, adult = self._capped(child, d)
         self._after(d, self._booking(CP_PLAN_END, child, s=route, flag=adult))
+
+    def _repeat_avoided(self, child: Child, event: str, route: str) -> bool:
+        """The fewer-repeat-plans lever: a repeat plan that would start a new involvement (after an
+        assessment or a S47 enquiry, not a step-down or an edge-of-care plan) and end in closure or
+        step-down is not needed, with the lever's chance: the case closes with no further action.
+        Plans heading into S47 or care go ahead: avoiding care is edge of care's lever."""
+        if not (event == "assessment_complete" or event == "s47_end") or route not in CLOSING_ROUTES:
+            return False
+        if self.u(child, S.lever_repeat_plan) >= self._t_repeat.value(self.env._now):
+            return False
+        self._close(child, event, "repeat_plan_avoided", "assessment_nfa")
+        return True
 
     def _cp_plan_end(self, child: Child, route: str, adult: bool):
         self._safeguarding.release(child.id)
@@ -771,6 +844,7 @@ class Pathway(Dispatcher):
                 self._move(child, "cin_plan_end", "out", detail="edge_of_care")
             self._cin_plan(child, "edge_of_care")
             return
+        child.drift_cut = 0.0
         self._move(child, "care_entry", "care", detail=event)
         self.env.process(self._care(child))
 
@@ -805,8 +879,17 @@ class Pathway(Dispatcher):
         route, d = self._plan_route(child, table, S.care_exit_route, S.care_exit_time, 1.0, elapsed)
         if route == "age18":
             d = INF
-        elif route in PERMANENCE:
-            d = self._shorten(d, elapsed, self._t_permanence, self.route_means[id(table)][route])
+        if (case is None and need == "kinship" and route in KINSHIP_SGO_FROM and self._t_kinship_sgo.bound > 0.0
+                and age_entry < 16 and "sgo" in table[3]):
+            # kinship to SGO: a kinship entry that would stay in care leaves on an SGO instead, after
+            # the SGO route's own time, if that comes sooner (the lever's share at entry)
+            if self.u(child, S.lever_sgo) < self._t_kinship_sgo.value(now):
+                d_sgo = table[3]["sgo"].sample(self.u(child, S.lever_sgo_time), 0.0, 1.0)
+                if d_sgo < d:
+                    route, d = "sgo", d_sgo
+                    self._note(child, "lever_sgo")
+        if route in PERMANENCE:
+            d = self._shorten(d, elapsed, self._t_permanence)
         d, adult = self._capped(child, d)
         reason = "age18" if adult else route
         exit_time = now + d
@@ -832,9 +915,9 @@ class Pathway(Dispatcher):
         Time-varying reductions (carer support) thin the scheduled breakdowns.
         """
         env, moves = self.env, self.p.care.moves
-        kin, reun, breakdown = self._t_kinship_sgo, self._t_reunification, self._t_breakdown
+        reun, breakdown = self._t_reunification, self._t_breakdown
         semi = moves.semi_independent_from_16_per_year
-        kin_max, reun_max = kin.bound, reun.bound
+        reun_max = reun.bound
         move_at = lever_at = None
         rates = (0.0, 0.0, 0.0)
         which = lever_max = 0.0
@@ -855,11 +938,11 @@ class Pathway(Dispatcher):
             if lever_at is None:
                 # candidate exits at the lever's full rate from when it starts, under 16 only;
                 # accepted in proportion to its ramp (thinning)
-                term = kin if child.placement == "kinship" else reun
-                lever_max = (kin_max if term is kin else reun_max) if age < 16 else 0.0
+                # the reunification lever: children under 16 outside kinship care
+                lever_max = reun_max if (age < 16 and child.placement != "kinship") else 0.0
                 lever_at = INF
                 if lever_max > 0:
-                    lever_at = max(now, term.start()) - math.log(1.0 - self.u(child, S.lever_exit_time)) / (
+                    lever_at = max(now, reun.start()) - math.log(1.0 - self.u(child, S.lever_exit_time)) / (
                         lever_max / DAYS_PER_YEAR)
                     if lever_at >= t16:
                         lever_at = INF
@@ -869,16 +952,19 @@ class Pathway(Dispatcher):
             yield env.timeout(nxt - now)
             if nxt >= exit_time:
                 return None
+            if child.need != grp:  # moved meanwhile by a step-down to in-house foster care: draw again
+                move_at = None
+                if lever_max > 0:
+                    lever_at = None
+                continue
             if nxt == t16 + 1e-6 and age_rules:
                 move_at = None
                 continue
             if nxt == lever_at:
-                term = kin if child.placement == "kinship" else reun
                 lever_at = None
-                if self.u(child, S.lever_exit_accept) * lever_max < term.value(env.now):
-                    reason = "sgo" if term is kin else "reunification"
-                    self._note(child, "lever_exit", reason)
-                    return reason
+                if self.u(child, S.lever_exit_accept) * lever_max < reun.value(env.now):
+                    self._note(child, "lever_exit", "reunification")
+                    return "reunification"
                 continue
             # a placement move is due
             move_at = None
@@ -951,6 +1037,7 @@ class Pathway(Dispatcher):
                 carer = self.foster.take(exclude=exclude_carer)
                 if carer is not None:
                     child.carer = carer
+                    carer.placed.append(child)
                     return "foster_inhouse"
             return "foster_ifa" if self.beds["foster_ifa"].take() else None
         order = SEARCH_ORDER.get(need)  # residential, semi-independent: bed pools, first fit
@@ -978,14 +1065,20 @@ class Pathway(Dispatcher):
         detail = reason + (",over_4100" if placement == "residential_spot" and child.high_cost else "")
         self.log.add(self.env._now, child.id, "placed", "care", "care", placement, old, detail)
         child.placement = placement
+        if need == "residential" and self._could_foster > 0.0:
+            self._maybe_could_foster(child)
 
-    def _release(self, placement: str, carer) -> None:
+    def _release(self, placement: str, carer, child: Optional[Child] = None) -> None:
         if placement == "foster_inhouse":
+            if child is not None and child in carer.placed:
+                carer.placed.remove(child)
             self.foster.give_back(carer)
         elif placement in self.beds:
             self.beds[placement].give_back()
         if placement in self.beds or placement == "foster_inhouse":
             self._serve_waiting()
+            if placement == "foster_inhouse" and not carer.resigned:
+                self._offer_step_down()
 
     def _replace(self, child: Child, new_need: str, reason: str):
         old, old_carer = child.placement, child.carer
@@ -994,7 +1087,7 @@ class Pathway(Dispatcher):
         child.carer = None
         child.high_cost = False
         self._place(child, new_need, reason, exclude_carer=old_carer)
-        self._release(old, old_carer)
+        self._release(old, old_carer, child)
 
     def _end_placement(self, child: Child):
         old, carer = child.placement, child.carer
@@ -1004,7 +1097,69 @@ class Pathway(Dispatcher):
             self.waiting_for_placement.pop(child.id, None)
         child.placement = ""
         self.log.add(self.env._now, child.id, "placement_end", "care", "care", "", old, "exit")
-        self._release(old, carer)
+        self._release(old, carer, child)
+
+    # ------------------------------------------------------- residential -> in-house fostering
+    def _maybe_could_foster(self, child: Child) -> None:
+        """A child placed in residential care under 16 whose needs a foster family could meet (a
+        share, drawn once a placement) waits for an in-house foster place, first come first served."""
+        if child.age(self.env._now) >= 16:
+            return
+        if self.u(child, S.foster_match) < self._could_foster:
+            self._step_down_queue[child.id] = child
+            self._offer_step_down()
+
+    def _offer_step_down(self) -> None:
+        """Match children who could be fostered to free in-house places (one place each, held while
+        the match is made); children waiting for any placement come first."""
+        queue = self._step_down_queue
+        if not queue or self.waiting_for_placement:
+            return
+        free = self.foster.free_places() - self._matches_pending
+        now = self.env._now
+        while free > 0 and queue:
+            cid = next(iter(queue))
+            child = queue.pop(cid)
+            if child.state != "care" or child.need != "residential" or child.age(now) >= 16:
+                continue
+            free -= 1
+            self._matches_pending += 1
+            d = self._foster_matching.sample(self.u(child, S.foster_match), 0.0) if self._foster_matching else 0.0
+            self.env.process(self._at(d, partial(self._step_down_inhouse, child)))
+
+    def _step_down_inhouse(self, child: Child) -> None:
+        self._matches_pending -= 1
+        if child.state != "care" or child.need != "residential" or child.age(self.env._now) >= 16:
+            self._offer_step_down()
+            return
+        carer = self.foster.take()
+        if carer is None:  # the place went meanwhile: wait for the next one, at the front
+            self._step_down_queue[child.id] = child
+            self._step_down_queue.move_to_end(child.id, last=False)
+            return
+        old, old_carer = child.placement, child.carer
+        if old == "awaiting":
+            self.waiting_for_placement.pop(child.id, None)
+        child.need = "foster"
+        child.inhouse_ok = True
+        child.carer = carer
+        carer.placed.append(child)
+        child.high_cost = False
+        self.log.add(self.env._now, child.id, "placed", "care", "care", "foster_inhouse", old, "step_down_inhouse")
+        child.placement = "foster_inhouse"
+        self._release(old, old_carer, child)
+
+    # --------------------------------------------------------- a carer resigns: children move
+    def _carer_left(self, carer) -> None:
+        """Each child placed with a carer who resigns moves on within the stated weeks (uniform)."""
+        lo, hi = self._resign_move
+        for child in list(carer.placed):
+            d = 7.0 * (lo + (hi - lo) * self.u(child, S.carer_left_move))
+            self.env.process(self._at(d, partial(self._carer_left_move, child, carer)))
+
+    def _carer_left_move(self, child: Child, carer) -> None:
+        if child.state == "care" and child.carer is carer and child.placement == "foster_inhouse":
+            self._replace(child, "foster", "carer_left")
 
     def _serve_waiting(self):
         for cid in list(self.waiting_for_placement):
@@ -1038,6 +1193,8 @@ class Pathway(Dispatcher):
                 self.env.process(self._carer_resigns(carer, tenure))
         if places and self.waiting_for_placement:
             self._serve_waiting()
+        if places and self._step_down_queue:
+            self._offer_step_down()
 
     def _carer_resigns(self, carer, tenure):
         fc = self.p.capacity.foster_carers
@@ -1052,6 +1209,8 @@ class Pathway(Dispatcher):
                         continue
                     return
             self.foster.resign(carer)
+            if self._resign_move is not None:
+                self._carer_left(carer)
             return
 
     def _carer_joiners(self):
@@ -1099,6 +1258,9 @@ class Pathway(Dispatcher):
             if case.closure == "reunification" and self._maybe_reenter(child, case.state_elapsed):
                 return
             kind = "care_exit" if case.closure == "reunification" else case.closure
+            if (kind == "cin_closed" or kind == "cp_closed") and self._repeat_plans and self._maybe_repeat(
+                    child, case.state_elapsed):
+                return
             if not kind or not self._maybe_recontact(child, kind, case.state_elapsed):
                 self._retire(child)
             return

@@ -62,6 +62,13 @@ class S:
     allowance = 28
     reentry = 29
     reentry_delay = 30
+    repeat_plan = 31           # does a child whose plan ended come back into a repeat plan?
+    repeat_plan_delay = 32
+    lever_repeat_plan = 33     # the fewer-repeat-plans lever: is this repeat plan avoided?
+    lever_sgo = 34             # the kinship-to-SGO lever: does this kinship entry end in an SGO?
+    lever_sgo_time = 35
+    carer_left_move = 36       # when a child moves on after their foster carer resigns
+    foster_match = 37          # could a child in residential care be fostered; the matching time
 
 
 AHEAD = 14  # streams 0-13: front door to the first plans

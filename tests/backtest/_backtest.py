@@ -41,9 +41,9 @@ LEVER_START = dt.date(2021, 10, 1)
 LEVERS = [  # (lever, mechanism), each from LEVER_START with a ramp of 6 months
     ("edge_of_care", {"divert_share": 0.1}),
     ("reunification", {"reunification_rate_per_year": 0.05}),
-    ("fewer_repeat_plans", {"recontact_reduction": 0.3}),
+    ("fewer_repeat_plans", {"repeat_plan_reduction": 0.3}),
     ("shorter_plans", {"cin_weeks_shorter": 6, "cp_weeks_shorter": 2}),
-    ("kinship_to_sgo", {"sgo_rate_per_year": 0.1}),
+    ("kinship_to_sgo", {"sgo_share": 0.3}),
     ("faster_permanence", {"weeks_shorter": 5}),
     ("foster_carers", {"extra_joiners_per_year": 11}),
     ("block_beds", {"extra_beds": 10}),

@@ -38,9 +38,9 @@ snap = read_snapshot(resolve_snapshot(params, path), params)
 start = dt.date(2021, 10, 1)
 levers = [Lever(lever="edge_of_care", start=start, ramp_months=6, mechanism={"divert_share": 0.1}),
           Lever(lever="reunification", start=start, ramp_months=6, mechanism={"reunification_rate_per_year": 0.05}),
-          Lever(lever="fewer_repeat_plans", start=start, ramp_months=6, mechanism={"recontact_reduction": 0.3}),
+          Lever(lever="fewer_repeat_plans", start=start, ramp_months=6, mechanism={"repeat_plan_reduction": 0.3}),
           Lever(lever="shorter_plans", start=start, ramp_months=6, mechanism={"cin_weeks_shorter": 6, "cp_weeks_shorter": 2}),
-          Lever(lever="kinship_to_sgo", start=start, ramp_months=6, mechanism={"sgo_rate_per_year": 0.1}),
+          Lever(lever="kinship_to_sgo", start=start, ramp_months=6, mechanism={"sgo_share": 0.3}),
           Lever(lever="faster_permanence", start=start, ramp_months=6, mechanism={"weeks_shorter": 5}),
           Lever(lever="foster_carers", start=start, ramp_months=6, mechanism={"extra_joiners_per_year": 11}),
           Lever(lever="block_beds", start=start, ramp_months=6, mechanism={"extra_beds": 10}),

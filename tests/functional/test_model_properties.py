@@ -538,7 +538,7 @@ def test_new_contacts_short_path_changes_nothing(front_door, baseline_dict_modul
     if front_door == "levers":
         start = dt.date(2021, 7, 1)
         mech = build_mechanisms([
-            Lever(lever="fewer_repeat_plans", start=start, ramp_months=3, mechanism={"recontact_reduction": 0.5}),
+            Lever(lever="fewer_repeat_plans", start=start, ramp_months=3, mechanism={"repeat_plan_reduction": 0.5}),
             Lever(lever="front_door_workers", start=start, ramp_months=3, mechanism={"extra_workers": 4}),
             Lever(lever="edge_of_care", start=start, ramp_months=3, mechanism={"divert_share": 0.2}),
         ], params)

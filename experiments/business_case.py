@@ -184,12 +184,14 @@ def headline_flags(bsum: pd.DataFrame, intensities: pd.DataFrame) -> pd.DataFram
     from .run import FLAG_PRECISION
     rows = []
     if intensities is not None and len(intensities) and "flags" in intensities:
+        seen = set()
         for _, r in intensities.iterrows():
-            flags = [f for f in str(r.get("flags") or "").split("; ") if f]
-            notes = [n for n in str(r.get("note") or "").split("; ") if n]
-            for f in flags:
-                reason = next((n for n in notes if n.startswith(f)), None) or (notes[-1] if notes else "")
-                rows.append({"scenario": r["scenario"], "lever": r["lever"], "flag": f, "reason": reason})
+            flags = [f for f in str(r.get("flags") or "").split("; ") if f and f != "nan"]
+            if not flags or (r["scenario"], r["lever"]) in seen:   # a lever with two keys: one row
+                continue
+            seen.add((r["scenario"], r["lever"]))
+            rows.append({"scenario": r["scenario"], "lever": r["lever"], "flag": "; ".join(flags),
+                         "reason": str(r.get("note") or "")})
     for _, r in bsum.iterrows():
         need, n = r["replications_for_10pct_precision"], r["replications"]
         if need > n:

@@ -263,12 +263,19 @@ def resolve_scenarios(ctx: Context, scenarios, reps: int, fy: str) -> tuple[dict
         if sc.based_on is not None:
             levers = [scale_lever(lv, sc.intensity_scale) for lv in out[sc.based_on]]
             out[sc.name] = levers
-            for lv in levers:
+            for orig, lv in zip(out[sc.based_on], levers):
                 for k, v in lv.mechanism.items():
+                    key = lv.spec.key(k)
+                    wanted = orig.mechanism[k] * sc.intensity_scale if key.scales else orig.mechanism[k]
+                    capped = key.scales and np.isfinite(key.hi) and wanted > key.hi + 1e-12
                     table.append({"scenario": sc.name, "lever": lv.lever, "stated_as": f"{sc.intensity_scale:g} x {sc.based_on}",
                                   "target": "", "target_value": np.nan, "mechanism": k, "intensity": v, "achieved": np.nan,
                                   "achieved_low": np.nan, "achieved_high": np.nan, "financial_year": "",
-                                  "search_steps": "", "note": "", "flags": "", "intensity_bound": np.nan,
+                                  "search_steps": "",
+                                  "note": (f"at its bound: {k} {sc.intensity_scale:g} x {orig.mechanism[k]:.4g} = {wanted:.4g} "
+                                           f"is capped at its most ({key.hi:g}), so this lever is stretched less"
+                                           if capped else ""),
+                                  "flags": FLAG_AT_BOUND if capped else "", "intensity_bound": key.hi,
                                   "achieved_by_year": ""})
             continue
         levers = []

@@ -399,10 +399,24 @@ def test_the_headline_carries_each_levers_flags_and_precision():
         {"scenario": "b", "lever": "edge_of_care", "flags": "", "note": ""}])
     f = bc.headline_flags(bsum, intens)
     assert list(zip(f["scenario"], f["lever"], f["flag"])) == [
-        ("a", "kinship_to_sgo", FLAG_NOT_REACHED), ("a", "kinship_to_sgo", FLAG_NOT_SUSTAINABLE), ("a", "", FLAG_PRECISION)]
-    assert f.iloc[1]["reason"].startswith("not sustainable: 30.0")
-    assert "needs 40 replications, 8 were run" in f.iloc[2]["reason"]
+        ("a", "kinship_to_sgo", f"{FLAG_NOT_REACHED}; {FLAG_NOT_SUSTAINABLE}"), ("a", "", FLAG_PRECISION)]
+    assert f.iloc[0]["reason"].startswith("not sustainable: 30.0")
+    assert "needs 40 replications, 8 were run" in f.iloc[1]["reason"]
     s = bc.with_flags(bsum, f).set_index("scenario")
-    assert s.loc["a", "flags"] == (f"kinship_to_sgo: {FLAG_NOT_REACHED}; kinship_to_sgo: {FLAG_NOT_SUSTAINABLE}; "
-                                   f"{FLAG_PRECISION}")
+    assert s.loc["a", "flags"] == f"kinship_to_sgo: {FLAG_NOT_REACHED}; {FLAG_NOT_SUSTAINABLE}; {FLAG_PRECISION}"
     assert s.loc["b", "flags"] == ""
+
+
+def test_a_stretch_capped_at_a_bound_is_flagged():
+    """A stretch of 1.43 on a share of 0.8 wants 1.144: capped at 1 and flagged 'at its bound'."""
+    from experiments.run import resolve_scenarios
+    from experiments.scenarios import Scenario
+    base = Scenario(name="base", levers=[{"lever": "edge_of_care", "start": "2022-11-01", "mechanism": {"divert_share": 0.8}},
+                                         {"lever": "block_beds", "start": "2022-11-01", "mechanism": {"extra_beds": 10}}])
+    stretch = Scenario(name="stretch", based_on="base", intensity_scale=1.43)
+    levers, table = resolve_scenarios(None, [base, stretch], 2, "2029/30")
+    assert levers["stretch"][0].mechanism == {"divert_share": 1.0}
+    rows = {(r["scenario"], r["lever"]): r for r in table}
+    assert rows[("stretch", "edge_of_care")]["flags"] == FLAG_AT_BOUND
+    assert "1.144 is capped at its most (1)" in rows[("stretch", "edge_of_care")]["note"]
+    assert rows[("stretch", "block_beds")]["flags"] == "" and rows[("base", "edge_of_care")]["flags"] == ""

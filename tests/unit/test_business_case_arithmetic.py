@@ -420,3 +420,21 @@ def test_a_stretch_capped_at_a_bound_is_flagged():
     assert rows[("stretch", "edge_of_care")]["flags"] == FLAG_AT_BOUND
     assert "1.144 is capped at its most (1)" in rows[("stretch", "edge_of_care")]["note"]
     assert rows[("stretch", "block_beds")]["flags"] == "" and rows[("base", "edge_of_care")]["flags"] == ""
+
+
+def test_assumptions_replace_the_baselines_values_and_merge_its_maps(params):
+    from experiments.scenarios import Assumptions, ScenarioError, apply_assumptions
+    a = Assumptions(price_growth_per_year=0.05, price_growth_by_type={"residential_spot": 0.12},
+                    demand_growth_per_year=0.03, unit_costs={"foster_ifa": 1000.0}, foster_inhouse_retainer_weekly=0.0)
+    p = apply_assumptions(params, a)
+    assert p.costs.price_growth_per_year == 0.05
+    assert p.costs.price_growth_by_type["residential_spot"] == 0.12
+    assert p.costs.price_growth_by_type["foster_ifa"] == params.costs.price_growth_by_type["foster_ifa"]   # merged
+    assert p.costs.placement_weekly["foster_ifa"] == 1000.0
+    assert p.costs.placement_weekly["kinship"] == params.costs.placement_weekly["kinship"]
+    assert p.costs.fixed_costs.foster_inhouse_retainer_weekly == 0.0
+    assert p.arrivals.new_contacts.trend_per_year == 0.03 and p.arrivals.direct_care_entries.trend_per_year == 0.03
+    assert p.digest() != params.digest()
+    assert apply_assumptions(params, Assumptions(deflator_per_year=0.02)) is params     # the deflator is not a parameter
+    with pytest.raises(ScenarioError, match="placement_weekly"):
+        apply_assumptions(params, Assumptions(unit_costs={"foster_ifa": -5.0}))

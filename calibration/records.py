@@ -294,6 +294,9 @@ def _delimiter(header_line: str, label: str, quality: DataQuality) -> str:
     return best
 
 
+CHUNK_LINES = 50_000
+
+
 def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: DataQuality,
                    name: str | None = None) -> pd.DataFrame:
     """Read a CSV as text, check required columns, add spreadsheet row numbers and count the rows.
@@ -314,7 +317,9 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
     except OSError as exc:
         raise DataError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     text = _decode(data, label, quality, name)
+    del data
     lines = _LINE_BREAK.split(text)
+    del text
     if lines and lines[-1] == "":
         lines.pop()
     numbers = range(1, len(lines) + 1)
@@ -335,36 +340,43 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
     width = len(names)
 
     child_at = columns.get(required[0]) if required else None
-    bad_rows, good, good_rows = [], [], []
-    for n, line in body:
-        if "\x00" in line:
-            bad_rows.append((n, None, "holds a NUL character (binary data), not text"))
-            continue
-        if line.count('"') % 2 and _opens_a_quote(line, delimiter):
-            first = line.split(delimiter)
-            child = first[child_at].strip() if child_at is not None and len(first) > child_at else None
-            bad_rows.append((n, child or None, 'has an unclosed quote (") and cannot be split into columns'))
-            continue
-        good.append(line)
-        good_rows.append(n)
-    records = list(csv.reader(good, delimiter=delimiter, skipinitialspace=True)) if good else []
-    rows, row_numbers = [], []
-    for n, rec in zip(good_rows, records):
-        values = [v.strip() for v in rec]
-        if len(values) > width and any(values[width:]):
-            bad_rows.append((n, values[child_at] if child_at is not None else None,
-                             f"has {len(values)} values but the header has {width} columns "
-                             "(a value with a comma in it that is not in quotes?)"))
-            continue
-        if not any(values):
-            bad_rows.append((n, None, "the row is empty (no values)"))
-            continue
-        values = (values + [""] * width)[:width]
-        rows.append([values[i] for i in columns.values()])
-        row_numbers.append(n)
-    df = pd.DataFrame(rows, columns=list(columns), dtype=str)
-    if not len(df):
-        df = pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+    bad_rows: list = []
+    frames, row_numbers = [], []
+    keep = list(columns.values())
+    shared: dict[str, str] = {}  # one string object for each distinct value (codes and dates repeat a lot)
+    # in blocks of lines, so that only one block's split values exist at a time (a large return
+    # would otherwise hold every value of every line as a Python string at once)
+    for start in range(0, len(body), CHUNK_LINES):
+        good, good_rows = [], []
+        for n, line in body[start:start + CHUNK_LINES]:
+            if "\x00" in line:
+                bad_rows.append((n, None, "holds a NUL character (binary data), not text"))
+                continue
+            if line.count('"') % 2 and _opens_a_quote(line, delimiter):
+                first = line.split(delimiter)
+                child = first[child_at].strip() if child_at is not None and len(first) > child_at else None
+                bad_rows.append((n, child or None, 'has an unclosed quote (") and cannot be split into columns'))
+                continue
+            good.append(line)
+            good_rows.append(n)
+        rows = []
+        for n, rec in zip(good_rows, csv.reader(good, delimiter=delimiter, skipinitialspace=True)):
+            values = [v.strip() for v in rec]
+            if len(values) > width and any(values[width:]):
+                bad_rows.append((n, values[child_at] if child_at is not None else None,
+                                 f"has {len(values)} values but the header has {width} columns "
+                                 "(a value with a comma in it that is not in quotes?)"))
+                continue
+            if not any(values):
+                bad_rows.append((n, None, "the row is empty (no values)"))
+                continue
+            values = (values + [""] * width)[:width]
+            rows.append([shared.setdefault(values[i], values[i]) for i in keep])
+            row_numbers.append(n)
+        if rows:
+            frames.append(pd.DataFrame(rows, columns=list(columns), dtype=str))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {c: pd.Series(dtype=str) for c in columns})
     df = df.replace("", pd.NA)  # str columns: missing values are NaN, as pandas reads them
     df.insert(0, ROW, pd.Series(row_numbers, dtype="int64"))
     all_rows = [n for n, _ in body]

@@ -537,9 +537,15 @@ def describe_validation_error(err: ValidationError, source: str) -> str:
 
 def params_from_dict(data: dict, source: str = "parameters") -> Params:
     try:
-        return Params.model_validate(data)
+        params = Params.model_validate(data)
     except ValidationError as err:
         raise ParamsError(describe_validation_error(err, source)) from None
+    from .bounds import out_of_range
+
+    problem = out_of_range(params.model_dump(mode="json"))
+    if problem:
+        raise ParamsError(f"{source}: {problem}")
+    return params
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -173,16 +173,18 @@ def test_the_experiment_writes_the_relied_on_files(experiments_run):
     assert info["clean_rc"] == 0 and info["clean_calls"] == 6  # (baseline + 2 scenarios) x 2
     folder = out["clean"]
     for name in ("roi_profile.csv", "business_case_summary.csv", "lever_effects.csv", "outcomes.csv",
-                 "business_case_comparison.csv", "manifest.json"):
+                 "business_case_comparison.csv", "manifest.json", "lever_volumes_by_year.csv", "headline_flags.csv"):
         assert (folder / name).exists(), name
     p = pd.read_csv(folder / "roi_profile.csv")
     assert list(p.columns) == ["scenario", "financial_year", "baseline_cost", "scenario_cost", "gross_saving",
                                "gross_saving_low", "gross_saving_high", "investment", "net_saving",
-                               "cumulative_net_saving"]
+                               "cumulative_net_saving", "running_cost", "gross_saving_real", "net_saving_real",
+                               "real_terms_factor"]
     assert list(p["scenario"]) == ["carers", "carers", "entries", "entries"]
     assert list(p["financial_year"]) == ["2021/22", "2022/23"] * 2
     assert list(p["investment"]) == [100000.0, 50000.0, 0.0, 0.0]
-    np.testing.assert_allclose(p["net_saving"], p["gross_saving"] - p["investment"], rtol=1e-12)
+    assert (p["running_cost"] == 0).all()     # no running costs declared
+    np.testing.assert_allclose(p["net_saving"], p["gross_saving"] - p["investment"] - p["running_cost"], rtol=1e-12)
     np.testing.assert_allclose(p["gross_saving"], p["baseline_cost"] - p["scenario_cost"], rtol=1e-9, atol=1e-3)
     s = pd.read_csv(folder / "business_case_summary.csv").set_index("scenario")
     assert s.loc["carers", "investment_8y"] == 150000.0

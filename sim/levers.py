@@ -73,8 +73,9 @@ class Target:
     description: str
     measures: tuple[str, ...]  # summary_by_fy measure names, summed
     sign: int                  # +1: the aim is more (scenario - baseline); -1: fewer (baseline - scenario)
-    judged: str = "mean"       # "mean": averaged over the years at full effect; "gain_per_year": the
-                               # gain at the last of them over the years since the lever started
+    judged: str = "mean"       # "mean": the year's volume, judged in the target year (experiments/run.py;
+                               # the earlier years at full effect show whether it is sustained);
+                               # "gain_per_year": the gain at the target year over the years since the lever started
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sim.params import load_params
 
 from ..options import UsageError, add_backend_arguments, default_business_case, make_backend, positive_int, seed
 from ..cache import Cache
-from ..outputs import Writer, file_sha256, manifest, write_csv, write_json
+from ..outputs import Writer, file_sha256, manifest, output_folder, write_csv, write_json
 
 
 def add_parsers(sub) -> None:
@@ -83,39 +83,39 @@ def run_experiment_command(args) -> int:
     comp = bc.comparison(summary, profile, sset, years, result.intensities)
     inter = bc.interaction(profile, sset, years, sset.council.all_levers_scenario if sset.council else "all_levers")
 
-    out.mkdir(parents=True, exist_ok=True)
-    written = [
-        write_csv(profile, out / "roi_profile.csv"),
-        write_csv(bsum, out / "business_case_summary.csv"),
-        write_csv(effects, out / "lever_effects.csv"),
-        write_csv(outs, out / "outcomes.csv"),
-        write_csv(comp, out / "business_case_comparison.csv"),
-        write_csv(inter, out / "lever_interaction.csv"),
-        write_csv(result.intensities, out / "lever_intensities.csv"),
-        write_csv(volumes, out / "lever_volumes_by_year.csv"),
-        write_csv(flags, out / "headline_flags.csv"),
-        write_csv(summary, out / "summary_by_scenario.csv"),
-        write_csv(result.stocks, out / "stocks_by_scenario_month.csv"),
-    ]
-    from experiments.report import write_report
+    with output_folder(out) as stage:  # written whole or not at all (the cache stays in out/.cache)
+        written = [
+            write_csv(profile, stage / "roi_profile.csv"),
+            write_csv(bsum, stage / "business_case_summary.csv"),
+            write_csv(effects, stage / "lever_effects.csv"),
+            write_csv(outs, stage / "outcomes.csv"),
+            write_csv(comp, stage / "business_case_comparison.csv"),
+            write_csv(inter, stage / "lever_interaction.csv"),
+            write_csv(result.intensities, stage / "lever_intensities.csv"),
+            write_csv(volumes, stage / "lever_volumes_by_year.csv"),
+            write_csv(flags, stage / "headline_flags.csv"),
+            write_csv(summary, stage / "summary_by_scenario.csv"),
+            write_csv(result.stocks, stage / "stocks_by_scenario_month.csv"),
+        ]
+        from experiments.report import write_report
 
-    written += write_report(out, sset, path, summary=summary, stocks=result.stocks, profile=profile,
-                            summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
-                            interaction=inter, intensities=result.intensities, years=years,
-                            flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
-                            seed=seed, params_hash=params.digest(), writer=Writer(dpi=110))
-    wall = time.perf_counter() - t0
-    written.append(write_json(manifest(
-        "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),
-        params_file=str(params_path), params_hash=params.digest(),
-        snapshot_file=str(snap_path) if snap_path else None,
-        snapshot_hash=file_sha256(snap_path) if snap_path else None,
-        seed=seed, replications=reps, search_replications=sset.search_replications,
-        workers=workers, backend=where, scenarios=[s.name for s in sset.scenarios],
-        wall=wall, simulation_events=result.sim_events,
-        mean_replication_seconds=round(result.replication_seconds, 2),
-        levers_used={k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
-    ), out / "manifest.json"))
+        written += write_report(stage, sset, path, summary=summary, stocks=result.stocks, profile=profile,
+                                summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
+                                interaction=inter, intensities=result.intensities, years=years,
+                                flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
+                                seed=seed, params_hash=params.digest(), writer=Writer(dpi=110))
+        wall = time.perf_counter() - t0
+        written.append(write_json(manifest(
+            "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),
+            params_file=str(params_path), params_hash=params.digest(),
+            snapshot_file=str(snap_path) if snap_path else None,
+            snapshot_hash=file_sha256(snap_path) if snap_path else None,
+            seed=seed, replications=reps, search_replications=sset.search_replications,
+            workers=workers, backend=where, scenarios=[s.name for s in sset.scenarios],
+            wall=wall, simulation_events=result.sim_events,
+            mean_replication_seconds=round(result.replication_seconds, 2),
+            levers_used={k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
+        ), stage / "manifest.json"))
     s = bsum.set_index("scenario")
     print(f"carepath: {len(sset.scenarios)} scenarios x {reps} replications against the baseline in {wall:.0f} s")
     for name in s.index:

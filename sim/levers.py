@@ -174,14 +174,14 @@ CATALOGUE: dict[str, LeverSpec] = {spec.name: spec for spec in (
     LeverSpec(
         "foster_carers", "More in-house foster carers",
         (Key("extra_joiners_per_year", "rate", "carers a year",
-             "in-house foster carers recruited a year on top of the baseline", CARER_JOINERS_EXTRA),),
+             "in-house foster carers recruited a year on top of the baseline", CARER_JOINERS_EXTRA, hi=1000.0),),
         (Target("net_extra_carers_per_year", "approved in-house foster carers gained a year, net, against the baseline",
                 ("foster_carers_at_year_end",), +1, judged="gain_per_year"),),
         first_guess=11.0, volume=Volume("foster_carers_at_year_end", +1, "more foster carers than the baseline by year 8")),
     LeverSpec(
         "block_beds", "More block residential beds",
         (Key("extra_beds", "count", "beds", "block-contract residential beds added, opened evenly over the ramp",
-             "residential_block", act="beds"),),
+             "residential_block", act="beds", hi=1000.0),),
         volume=Volume("cic_residential_block_average", +1, "more children in block beds")),
     LeverSpec(
         "carer_support", "Foster carer support",
@@ -194,7 +194,8 @@ CATALOGUE: dict[str, LeverSpec] = {spec.name: spec for spec in (
     LeverSpec(
         "front_door_workers", "Front door social workers",
         (Key("extra_workers", "count", "social workers",
-             "social workers added to the front door (MASH), taken on evenly over the ramp", "front_door", act="workers"),)),
+             "social workers added to the front door (MASH), taken on evenly over the ramp", "front_door", act="workers",
+             hi=1000.0),)),
     LeverSpec(
         "unit_cost", "Unit cost change",
         (Key("weekly_change_pct", "percent", "%",
@@ -240,7 +241,9 @@ def lever_spec(name: str) -> LeverSpec:
     return spec
 
 
-def _bound_words(k: Key) -> str:
+def _bound_words(k: Key, v: float) -> str:
+    if k.lo == 0 and v < 0 and k.kind != "fraction":
+        return "must not be negative" + (f" (and at most {k.hi:g})" if k.hi != INF else "")
     if k.hi == INF:
         return "must not be negative" if k.lo == 0 else f"must be at least {k.lo:g}"
     if k.lo == -INF:
@@ -304,7 +307,7 @@ class Lever(BaseModel):
             if k is None:
                 raise ValueError(f"lever {self.lever!r}: unknown mechanism {name!r} (known: {', '.join(known)})")
             if not k.lo <= v <= k.hi:
-                raise ValueError(f"lever {self.lever!r}: {name} {_bound_words(k)} (got {v})")
+                raise ValueError(f"lever {self.lever!r}: {name} {_bound_words(k, v)} (got {v})")
         targets = [t.name for t in spec.targets]
         for name, v in self.target.items():
             if name not in targets:

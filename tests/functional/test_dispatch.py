@@ -29,8 +29,8 @@ class Recorder(Pathway):  # a subclass: the compiled Pathway's instances take no
     def _assessment_end(self, child, adult):
         CALLS.append(("assessment_end", child, adult))
 
-    def _return(self, child, rp):
-        CALLS.append(("return", child, rp))
+    def _return(self, child, rp, repeat=""):
+        CALLS.append(("return", child, rp, repeat))
 
     def _cin_plan_end(self, child, route, adult):
         CALLS.append(("cin_plan_end", child, route, adult))
@@ -56,8 +56,9 @@ def test_each_booking_reaches_its_method_with_its_arguments(baseline_params):
         (booking(K["leaf_closed"], i=12, x=-300.5, s="nfa"), ("leaf_closed", 12, -300.5, "nfa")),
         (booking(K["screened"], child), ("screened", child)),
         (booking(K["assessment_end"], child, flag=True), ("assessment_end", child, True)),
-        (booking(K["return"], child, o=0.25), ("return", child, 0.25)),
-        (booking(K["return"], child, o=None), ("return", child, None)),
+        (booking(K["return"], child, o=0.25), ("return", child, 0.25, "")),
+        (booking(K["return"], child, o=None), ("return", child, None, "")),
+        (booking(K["return"], child, s="cp", o=1.0), ("return", child, 1.0, "cp")),  # back into a repeat CP plan
         (booking(K["cin_plan_end"], child, s="s47", flag=False), ("cin_plan_end", child, "s47", False)),
         (booking(K["cp_plan_end"], child, s="closed", flag=True), ("cp_plan_end", child, "closed", True)),
         (booking(K["s47_end"], child, flag=False), ("s47_end", child, False)),
@@ -87,7 +88,7 @@ def test_a_dispatched_entry_is_reused_and_holds_nothing_meanwhile(baseline_param
     assert sys.getrefcount(child) == alone + 1  # the entry holds the child
     CALLS.clear()
     model.dispatch(b)
-    assert CALLS == [("return", child, 0.5)]
+    assert CALLS == [("return", child, 0.5, "")]
     CALLS.clear()
     assert b.child is None and b.o is None  # a spare refers to nothing
     assert sys.getrefcount(child) == alone  # so it keeps no child alive

@@ -382,6 +382,9 @@ class Pathway(Dispatcher):
         for team in self.teams.values():
             team.waiting.clear()
         self.waiting_for_placement.clear()
+        self._step_down_queue.clear()
+        for carer in self.foster.carers:  # a carer's children and a child's carer refer to each other
+            carer.placed.clear()
 
     def _at(self, day: float, action):
         yield self.env.timeout(day)

@@ -477,6 +477,19 @@ class _Fitter:
         self.add("rereferral_within_12_months", k / n if n else np.nan, lo, hi,
                  note="share of referrals in the last 12 months within 12 months of a previous referral (DfE); exact binomial"
                       + ("; the CIN data start less than a year before that window, so this is an underestimate" if short else ""))
+        # second or subsequent CP plans (DfE's indicator): CP plans started in the window with
+        # NumberOfPreviousCPP of 1 or more. The model's repeat_plans is not fitted to it yet (kept from
+        # the template); the forecast's cp_plan_starts_repeat_share is set beside it
+        cpp_all = c.cp_plans
+        if "number_of_previous_cpp" in cpp_all.columns:
+            w = cpp_all[(cpp_all["start"] >= first) & cpp_all["number_of_previous_cpp"].notna()]
+            k, n = int((w["number_of_previous_cpp"] > 0).sum()), len(w)
+            lo, hi = sv.binomial_ci(k, n) if n else (np.nan, np.nan)
+            self.add("cp_plans_repeat_share", k / n if n else np.nan, lo, hi,
+                     note="CP plans started in the CIN census window that were a second or subsequent plan "
+                          "(NumberOfPreviousCPP 1 or more; DfE's indicator); exact binomial. repeat_plans is kept "
+                          "from the template: compare the forecast's cp_plan_starts_repeat_share with this")
+        self.log.template("repeat_plans", "not fitted from the data yet (compare cp_plans_repeat_share)")
         # NFA before assessment
         nfa = ref["nfa"].dropna()
         if len(nfa) >= MIN_CASES:

@@ -98,6 +98,9 @@ def test_durations_and_probabilities_recover_the_truth(fitted):
     assert abs(p.assessment.nfa_before_assessment - truth.referral_nfa) < 0.02
     v, lo, hi = _row(res, "rereferral_within_12_months")
     assert abs(v - doc["realised"]["re_referral_within_12_months_share"]) < 0.04
+    # second or subsequent CP plans, from NumberOfPreviousCPP (the realised share of the window)
+    v, lo, hi = _row(res, "cp_plans_repeat_share")
+    assert abs(v - doc["realised"]["second_or_later_cp_plan_share"]) < 0.04 and lo <= v <= hi
 
 
 def test_the_fit_log_says_what_was_kept_from_the_template(fitted):

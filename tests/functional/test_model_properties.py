@@ -373,8 +373,12 @@ def test_no_arrivals_and_cold_start_summary_is_zero(baseline_dict, with_years, b
     r = run_replication(params, 1, 0, snapshot=None)
     m = _summary_dict(r)
     for fy in ("2021/22", "2022/23"):
-        for s in ("cic_average", "cin_at_year_end", "cp_at_year_end", "contacts", "care_entries", "cost_total"):
+        for s in ("cic_average", "cin_at_year_end", "cp_at_year_end", "contacts", "care_entries",
+                  "cost_placements", "cost_social_work", "cost_allowances"):
             assert m[(fy, s)] == 0, (fy, s)
+        # an empty system still pays for its empty beds and approved places (costs.fixed_costs)
+        assert m[(fy, "cost_fixed")] > 0
+        assert m[(fy, "cost_total")] == m[(fy, "cost_fixed")]
 
 
 def test_no_arrivals_with_the_snapshot_empties_the_system(baseline_dict, build, snapshot):

@@ -915,7 +915,7 @@ def _explain(doc, sset, comparison, profile, summary, effects, interaction, inte
                             f"{r['financial_year']} needed an extra rate of {r['intensity']:.2f} a year, so an eligible "
                             f"child would leave on this route within about {_months_words(12 / r['intensity'])} on average: "
                             "the pool of eligible children, not the will to act, limits this lever.")
-            if r["mechanism"] in ("divert_share", "recontact_reduction") and r["intensity"] >= 0.99:
+            if r["mechanism"] in ("divert_share", "repeat_plan_reduction", "sgo_share") and r["intensity"] >= 0.99:
                 said.append(f"{name}: the search needed {r['mechanism']} at its limit of 1 (every eligible child).")
     said = [s for s in said if s]
     doc.ul(said)

@@ -241,6 +241,19 @@ def lever_spec(name: str) -> LeverSpec:
     return spec
 
 
+# Mechanism keys of earlier versions whose meaning changed: a scenario file that names one is
+# refused with what to write instead (reading it with the new meaning would change its results silently).
+RETIRED_KEYS: dict[tuple[str, str], str] = {
+    ("kinship_to_sgo", "sgo_rate_per_year"): (
+        "the extra SGO hazard drained the kinship stock instead of helping children move to SGO; write sgo_share "
+        "(0-1: the share of children entering kinship care whose care would otherwise last to 18 who leave on an "
+        "SGO) or the target extra_sgos_per_year"),
+    ("fewer_repeat_plans", "recontact_reduction"): (
+        "cutting every return after a plan also deleted care entries that belong to edge of care; write "
+        "repeat_plan_reduction (0-1: the share of repeat plans not needed) or the target fewer_repeat_plans_per_year"),
+}
+
+
 def _bound_words(k: Key, v: float) -> str:
     if k.lo == 0 and v < 0 and k.kind != "fraction":
         return "must not be negative" + (f" (and at most {k.hi:g})" if k.hi != INF else "")
@@ -305,6 +318,9 @@ class Lever(BaseModel):
         for name, v in self.mechanism.items():
             k = known.get(name)
             if k is None:
+                retired = RETIRED_KEYS.get((self.lever, name))
+                if retired:
+                    raise ValueError(f"lever {self.lever!r}: {name} is no longer a mechanism key: {retired}")
                 raise ValueError(f"lever {self.lever!r}: unknown mechanism {name!r} (known: {', '.join(known)})")
             if not k.lo <= v <= k.hi:
                 raise ValueError(f"lever {self.lever!r}: {name} {_bound_words(k, v)} (got {v})")

@@ -485,3 +485,15 @@ def test_price_growth_replaces_the_yearly_rate_from_its_start(runs, params):
         for m in ("cost_placements", "cost_social_work", "cost_allowances", "cost_total"):
             assert value(s, m, FY) == pytest.approx(value(b, m, FY) * 1.10 / (1 + g), rel=1e-9)
             assert value(s, m, "2021/22") == value(b, m, "2021/22")
+
+
+def test_a_retired_mechanism_key_is_refused_with_what_to_write_instead():
+    import pytest
+
+    from sim.levers import Lever
+
+    for lever, old, new in (("kinship_to_sgo", "sgo_rate_per_year", "sgo_share"),
+                            ("fewer_repeat_plans", "recontact_reduction", "repeat_plan_reduction")):
+        with pytest.raises(ValueError) as err:
+            Lever(lever=lever, start="2022-04-01", mechanism={old: 0.3})
+        assert f"{old} is no longer a mechanism key" in str(err.value) and new in str(err.value)

@@ -219,7 +219,13 @@ def judge_target(target: float, tol: float, achieved: float, by_year: dict, judg
         flags.append(FLAG_AT_BOUND)
         notes.append(f"at its bound: {key} at its most ({upper:g}) delivers {achieved:.1f} in {judged} "
                      f"against a target of {target:g}")
-    if peak_year is not None and earlier[peak_year] > 0 and achieved < SUSTAIN_SHARE * earlier[peak_year]:
+        if achieved < target - tol and target > 0:
+            # even at its most the mechanism falls short: the flow it acts on cannot supply the target
+            flags.append(FLAG_NOT_SUSTAINABLE)
+            notes.append(f"not sustainable: the children this lever acts on arrive too few to give {target:g} a "
+                         f"year; the most it can deliver is {achieved:.1f} in {judged}")
+    falling = (peak_year is not None and earlier[peak_year] > 0 and achieved < SUSTAIN_SHARE * earlier[peak_year])
+    if falling and FLAG_NOT_SUSTAINABLE not in flags:
         flags.append(FLAG_NOT_SUSTAINABLE)
         notes.append(f"not sustainable: {earlier[peak_year]:.1f} in {peak_year} falling to {achieved:.1f} in {judged}; "
                      f"the children the lever draws on run out faster than they arrive, so {target:g} a year "

@@ -368,7 +368,8 @@ def test_judge_target_not_reached_at_bound_and_not_sustainable():
     assert flags == [FLAG_NOT_REACHED, FLAG_NOT_SUSTAINABLE]
     assert notes[0].startswith("not sustainable: 30.0 in 2025/26 falling to 14.6 in 2029/30")
     flags, notes = judge_target(35.0, 1.75, 28.0, {"2029/30": 28.0}, "2029/30", 1.0, 1.0, "divert_share", [])
-    assert flags == [FLAG_NOT_REACHED, FLAG_AT_BOUND] and notes[0].startswith("at its bound: divert_share at its most (1)")
+    assert flags == [FLAG_NOT_REACHED, FLAG_AT_BOUND, FLAG_NOT_SUSTAINABLE] and notes[0].startswith("at its bound: divert_share at its most (1)")
+    assert notes[1].startswith("not sustainable: the children this lever acts on arrive too few to give 35 a year")
     flags, notes = judge_target(35.0, 1.75, 30.0, {"2028/29": 30.0, "2029/30": 30.0}, "2029/30", 0.5, 1.0, "k", [1, 2])
     assert flags == [FLAG_NOT_REACHED] and notes == ["closest reachable: 30.0 in 2029/30 against a target of 35 after 2 search steps"]
     assert judge_target(35.0, 1.75, 34.0, {"2029/30": 34.0}, "2029/30", 0.5, 1.0, "k", []) == ([], [])

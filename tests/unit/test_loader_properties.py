@@ -14,10 +14,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from calibration.cin_census import CSV_COLUMNS, load_cin_census  # noqa: E402
 from calibration.contacts import load_contacts  # noqa: E402
-from calibration.records import DataError  # noqa: E402
+from calibration.records import DataError, _formula_like  # noqa: E402
 
 EXTRACT = "31/03/2022"
-SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=60, deadline=None, database=None, derandomize=True,  # the same cases every run
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 # text that stays on one line (line breaks are what the file is made of)
 junk = st.text(st.characters(blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
@@ -83,7 +84,8 @@ def test_contacts_every_line_is_kept_or_set_aside(tmp_path, body, latin1):
         assert "\n" not in message and message.startswith("contacts contacts.csv: no usable contacts left")
         return
     assert_every_line_accounted(result, "contacts.csv", lines, len(result.contacts))
-    assert not result.quality.rows_set_aside["child"].astype(str).str.match(r"[=+\-@\t\r]").any()
+    # text a spreadsheet would run is quoted (a plain signed number such as -1 runs nothing)
+    assert not result.quality.rows_set_aside["child"].map(_formula_like).any()
 
 
 def cin_row(values: dict) -> str:

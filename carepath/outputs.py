@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Optional
 
 import pandas as pd
 
-from sim.initial import OpenCase, cases_to_frame
+from sim.initial import OpenCase, cases_to_frame, with_month_of_birth
 from sim.params import Params
 from sim.version import code_version
 
@@ -188,8 +188,12 @@ SYNTHETIC_LABEL = ("# SYNTHETIC DATA: a caseload made by `carepath snapshot` (a 
                    "no real child.\n")
 
 
-def write_snapshot(cases: list[OpenCase], params: Params, path: Path, label: str = SYNTHETIC_LABEL) -> Path:
+def write_snapshot(cases: list[OpenCase], params: Params, path: Path, label: str = SYNTHETIC_LABEL,
+                   exact_dates_of_birth: bool = False) -> Path:
+    """A caseload as a snapshot file; dates of birth as months (yyyy-mm) unless `exact_dates_of_birth`."""
     df = cases_to_frame(cases, params.horizon.start_date)
+    if not exact_dates_of_birth:
+        df = with_month_of_birth(df)
 
     def write(tmp: Path):
         with open(tmp, "w", encoding="utf-8", newline="") as f:

@@ -2,9 +2,11 @@
 
     carepath calibrate --ssda903 DIR_OR_FILE [--cin FILE] [--contacts FILE] [--costs FILE]
                        --extract-date DATE --out DIR [--template PARAMS.yaml] [--no-backcast]
+                       [--exact-dates-of-birth]
 
 Writes into --out: params.yaml (valid for `carepath run`, checked by loading it back),
-snapshot.csv (the caseload open at the extract date), calibration_summary.csv, data_quality.csv,
+snapshot.csv (the caseload open at the extract date; months of birth unless asked for exact
+dates), calibration_summary.csv, data_quality.csv,
 rows_set_aside.csv, calibration_report.html and manifest.json (inputs and their hashes, the
 parameters' hash, the code version). Every file is written to a temporary name in
 the folder and renamed into place, with the permissions the user's umask gives. Bad input
@@ -23,10 +25,12 @@ DEFAULT_TEMPLATE = default_params()
 
 
 def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, out_dir="calibration_out",
-              template_path=None, backcast: bool = True, backcast_replications: int = 3, council=None) -> dict:
+              template_path=None, backcast: bool = True, backcast_replications: int = 3, council=None,
+              exact_dates_of_birth: bool = False) -> dict:
     """Load, fit, check and write everything; returns {name: path}. Raises DataError,
     ParamsError or SnapshotError (one-line messages) for input that cannot be used.
-    `council`: a `calibration.council.CouncilInputs` laid over the fitted parameters."""
+    `council`: a `calibration.council.CouncilInputs` laid over the fitted parameters.
+    snapshot.csv holds months of birth (yyyy-mm) unless `exact_dates_of_birth`."""
     from calibration.cin_census import load_cin_census
     from calibration.contacts import load_contacts
     from calibration.fit import fit_parameters, load_costs
@@ -34,6 +38,7 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
     from calibration.report import build_report
     from calibration.ssda903 import load_ssda903
     from calibration.summary import data_quality_table, summary_table
+    from sim.initial import with_month_of_birth
     from sim.inputs import read_snapshot
     from sim.params import load_params, params_yaml
 
@@ -59,10 +64,12 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
 
     out = Path(out_dir)
     paths = {}
+    birth = "exact date of birth" if exact_dates_of_birth else "month of birth"
     child_level = {"snapshot.csv": "the caseload open at the extract date: one row per child (pseudonymous number, "
-                                   "date of birth, stage, placement, dates)",
+                                   f"{birth}, stage, placement, dates)",
                    "rows_set_aside.csv": "the input rows set aside, with the council's child identifiers and the "
                                          "reason (no dates of birth)"}
+    snapshot = result.snapshot if exact_dates_of_birth else with_month_of_birth(result.snapshot)
     with output_folder(out, child_level) as stage:  # written whole or not at all
         ids = result.supply.get("synthetic_child_ids")
         if ids:  # no CIN census: the front door's open cases come from a warm-up run (calibration.supply)
@@ -70,9 +77,9 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
                      "plans, recently closed cases) from a warm-up run of the template's front door, as no CIN census was "
                      "given; the other rows are from the data. See calibration_summary.csv.\n")
             paths["snapshot"] = atomic_write(stage / "snapshot.csv", lambda p: p.write_text(
-                label + result.snapshot.to_csv(index=False), encoding="utf-8"))
+                label + snapshot.to_csv(index=False), encoding="utf-8"))
         else:
-            paths["snapshot"] = write_csv(result.snapshot, stage / "snapshot.csv")
+            paths["snapshot"] = write_csv(snapshot, stage / "snapshot.csv")
         header = (f"# Fitted by carepath calibrate from data extracted on {extract:%Y-%m-%d}\n"
                   f"# template: {template_path}\n# what came from the data and what from the template: calibration_summary.csv\n")
         text = header + params_yaml(result.params)
@@ -102,7 +109,8 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         paths["manifest"] = write_json(manifest(
             "carepath calibrate", extract_date=f"{extract:%Y-%m-%d}",
             inputs={k: {"path": str(v), "hash": file_sha256(v)} for k, v in inputs.items() if v is not None},
-            params_hash=loaded.digest(), backcast=bool(backcast)), stage / "manifest.json")
+            params_hash=loaded.digest(), backcast=bool(backcast),
+            snapshot_dates_of_birth="exact" if exact_dates_of_birth else "month"), stage / "manifest.json")
     return {name: out / p.name for name, p in paths.items()}
 
 
@@ -122,11 +130,14 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--template", default=None, metavar="PARAMS.yaml",
                    help="parameter set to start from; values the data cannot give are kept (default: the shipped baseline)")
     p.add_argument("--no-backcast", action="store_true", help="skip the back-cast check in the report (faster)")
+    p.add_argument("--exact-dates-of-birth", action="store_true",
+                   help="write exact dates of birth into snapshot.csv (default: the month of birth, yyyy-mm, "
+                        "as exact dates with the rest of a record can identify a child)")
     p.set_defaults(handler=run_calibrate)
 
 
 def run_calibrate(args) -> int:
     paths = calibrate(args.ssda903, args.cin, args.contacts, args.costs, args.extract_date, args.out,
-                      args.template, backcast=not args.no_backcast)
+                      args.template, backcast=not args.no_backcast, exact_dates_of_birth=args.exact_dates_of_birth)
     print(f"Wrote {len(paths)} files to {args.out}/ ({', '.join(Path(p).name for p in paths.values())})")
     return 0

@@ -52,6 +52,8 @@ def add_parsers(sub) -> None:
     snap.add_argument("--out", required=True, metavar="FILE", help="snapshot CSV to write")
     snap.add_argument("--seed", type=seed, default=20210401, metavar="S")
     snap.add_argument("--years", type=positive_int, default=30, metavar="N", help="warm-up years (default: %(default)s)")
+    snap.add_argument("--exact-dates-of-birth", action="store_true",
+                      help="write exact dates of birth (default: the month of birth, yyyy-mm)")
     snap.set_defaults(handler=cmd_snapshot)
 
 
@@ -190,7 +192,7 @@ def cmd_snapshot(args) -> int:
     _, params = load(args.params)
     t0 = time.perf_counter()
     cases = warmup_snapshot(params, seed=args.seed, years=args.years)
-    write_snapshot(cases, params, Path(args.out))
+    write_snapshot(cases, params, Path(args.out), exact_dates_of_birth=args.exact_dates_of_birth)
     counts = {}
     for c in cases:
         counts[c.state] = counts.get(c.state, 0) + 1

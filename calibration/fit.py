@@ -735,9 +735,16 @@ class _Fitter:
     def _direct_entries(self):
         if self.s is None:
             return
+        from calibration.supply import first_entries
+
         full = self.periods
         start = max(self.cin_start + pd.Timedelta(days=365), self.window)
         ent = full[full["start"] >= start].copy()
+        # a period that follows a return home is made by care.reentry (fitted on the time from the
+        # return home to the next period of care): counted here too, the model would make it twice
+        first = first_entries(self.s.periods, ent)
+        n_re = int((~first).sum())
+        ent = ent[first]
         if len(ent) < MIN_CASES:
             self.log.template("arrivals.direct_care_entries", f"only {len(ent)} care entries inside the CIN census window")
             return
@@ -757,7 +764,9 @@ class _Fitter:
         if rf.seasonality:
             a["seasonality"] = rf.seasonality
         self.log.data("arrivals.direct_care_entries", len(direct),
-                      f"entries with no CIN episode open {LINK_DAYS} days before and not the outcome of an assessment or S47 enquiry ({len(direct)} of {len(ent)}); {rf.note}")
+                      f"first entries with no CIN episode open {LINK_DAYS} days before and not the outcome of an assessment "
+                      f"or S47 enquiry ({len(direct)} of {len(ent)}; {n_re} re-entries after a return home left out, "
+                      f"which care.reentry makes); {rf.note}")
         ages = _years(direct["dob"], direct["start"])
         self._age_weights("arrivals.age_at_direct_entry", ages)
 

@@ -38,6 +38,8 @@ class RateFit:
     fitted: np.ndarray                 # expected counts per row of the table
     n: float
     note: str = ""
+    trend_ci: tuple = (float("nan"), float("nan"))      # 95% interval of trend_per_year (Wald, on the log scale)
+    per_month_ci: tuple = (float("nan"), float("nan"))  # 95% interval of per_month (Wald, on the log scale)
 
 
 def fit_rate(table: pd.DataFrame, at: pd.Timestamp, trend_min_months: int = 12,
@@ -91,4 +93,17 @@ def fit_rate(table: pd.DataFrame, at: pd.Timestamp, trend_min_months: int = 12,
             + (", seasonality" if use_season else ", no seasonality (needs 24 months and 20 a month)"))
     fitted_full = np.full(len(table), np.nan)
     fitted_full[(table["days"] > 0).to_numpy()] = fitted
-    return RateFit(per_month, trend, season, fitted_full, float(y.sum()), note)
+    # intervals from the Poisson information matrix X' diag(mu) X: the trend's, and the level's
+    # at `at` (t = 0, so the intercept's; the seasonal mean multiplier is taken as known)
+    trend_ci = per_month_ci = (float("nan"), float("nan"))
+    try:
+        cov = np.linalg.inv(X.T @ (X * fitted[:, None]))
+        z = 1.959964
+        se0 = math.sqrt(max(cov[0, 0], 0.0))
+        per_month_ci = (per_month * math.exp(-z * se0), per_month * math.exp(z * se0))
+        if use_trend:
+            se1 = math.sqrt(max(cov[1, 1], 0.0))
+            trend_ci = (math.exp(b[1] - z * se1) - 1.0, math.exp(b[1] + z * se1) - 1.0)
+    except np.linalg.LinAlgError:
+        pass
+    return RateFit(per_month, trend, season, fitted_full, float(y.sum()), note, trend_ci, per_month_ci)

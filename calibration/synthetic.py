@@ -154,7 +154,9 @@ class SyntheticTruth(_Model):
         description="age at entry to care: many infants, many teenagers (assumption, shaped like England)")
     care_routes: dict[str, float] = Field(
         {"cp_plan": 0.40, "cin_plan": 0.25, "direct": 0.35},
-        description="CIN episode before care: plan that ends on the day of entry, or referral days before entry (assumption)")
+        description="CIN episode before care: plan that ends on the day of entry, or referral days before entry (assumption); "
+                    "`none`: no CIN episode at all (an entry the council's CIN records do not show, as police protection "
+                    "out of hours can be; not in the default)")
     first_placement: dict[str, dict[str, float]] = Field(
         {
             "under1": {"kinship": 20, "foster_inhouse": 47, "foster_ifa": 18, "with_parents": 10, "other": 5},
@@ -703,7 +705,9 @@ class _Generator:
         rec = self.rec_for(s, route, episodes[-1][12])
         episodes[-1][7] = rec
         p = _Period(child.id, entry, exit_day, route, rec, band, ptype, episodes)
-        self.cin.append(self.care_cin(s, child, p))
+        ep = self.care_cin(s, child, p)
+        if ep is not None:
+            self.cin.append(ep)
         return p
 
     @staticmethod
@@ -725,10 +729,13 @@ class _Generator:
             return "E5" if u < 0.6 else "E6" if u < 0.9 else "E7"
         return ("E8", "E8", "E8", "E3", "E16", "E9", "E14", "E2")[min(7, int(u * 8))]
 
-    def care_cin(self, s: _Stream, child: _Child, p: _Period) -> _CIN:
-        """The CIN episode around a period of care: plan before entry, open until after exit."""
+    def care_cin(self, s: _Stream, child: _Child, p: _Period) -> _CIN | None:
+        """The CIN episode around a period of care: plan before entry, open until after exit
+        (None for the care route `none`: no CIN episode)."""
         t = self.t
         route = s.pick(self.tabs["care_route"])
+        if route == "none":
+            return None
         entry = p.entry
         ep = _CIN(child.id, entry, s.pick(_REF_SOURCE), p.episodes[0][4])
         if route == "cp_plan":

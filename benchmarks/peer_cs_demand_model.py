@@ -50,6 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PEER_PYTHON = ROOT / "benchmarks" / ".venv" / "bin" / "python"
+if str(Path(__file__).resolve().parent) not in sys.path:   # forecast_scoring, beside this file
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 INSTALL_HINT = (
     "cs-demand-model is not installed. It pins pandas<2 and numpy<2, which carepath cannot use, so give it\n"
     "its own environment (installing it into the project's venv would downgrade pandas and break carepath):\n"
@@ -152,47 +154,61 @@ def run_peer(python: str, ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.da
     return pd.read_csv(csv, dtype={"month": str}), timings
 
 
+def peer_forecast(pm, reference_months: int, months: list[str]):
+    """The peer's month-end forecast for one reference period: a column per group and the total."""
+    p = pm[pm["reference_months"] == reference_months].pivot_table(
+        index="month", columns="group", values="value").reindex(months)
+    p["total"] = p[list(GROUPS)].sum(axis=1)
+    return p
+
+
 # ----------------------------------------------------------------------------------- data
 def make_data(out: Path, seed: int, scale: float) -> Path:
-    """The synthetic history (clean), reused if already there."""
+    """The synthetic history (clean), reused if already there and written by the same generator
+    (a stamp of calibration/synthetic.py's text: a changed generator draws the data again)."""
+    import hashlib
+
+    import calibration.synthetic as synthetic
     from calibration.synthetic import SyntheticTruth, generate
 
+    stamp = hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
     data = out / f"data_seed{seed}_scale{scale:g}"
-    if not (data / "truth.yaml").exists():
+    stamp_file = data / "generator.sha256"
+    if not ((data / "truth.yaml").exists() and stamp_file.exists() and stamp_file.read_text().strip() == stamp):
         t0 = time.perf_counter()
         if data.exists():
             shutil.rmtree(data)
         generate(SyntheticTruth(scale=scale), seed, data, messy=False)
+        stamp_file.write_text(stamp + "\n")
         print(f"wrote synthetic data to {data} in {time.perf_counter() - t0:.0f}s")
     return data
 
 
 def cut_ssda903(src: Path, dest: Path, cutoff: dt.date) -> Path:
-    """The SSDA903 year folders as they would have been extracted on `cutoff`."""
+    """The SSDA903 year folders as they would have been extracted on `cutoff`: years collected
+    after it left out, every kept year's episodes cut at it (`forecast_scoring.cut_episodes`), the
+    header kept for the children still in it, other files copied as they are."""
     import pandas as pd
+
+    from forecast_scoring import collection_year_end, cut_episodes
 
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     cut = pd.Timestamp(cutoff)
     for yd in sorted(p for p in src.iterdir() if p.is_dir()):
-        year = int(yd.name)                      # collection year ending 31 March `year`
-        first = pd.Timestamp(year - 1, 4, 1)
-        if first > cut:
-            continue                             # not collected yet at the cut-off
-        if pd.Timestamp(year, 3, 31) <= cut:
-            shutil.copytree(yd, dest / yd.name)  # a whole past return, as submitted
-            continue
-        (dest / yd.name).mkdir()
         eps = pd.read_csv(yd / "episodes.csv", dtype=str, keep_default_na=False)
-        start = pd.to_datetime(eps["DECOM"], format="%d/%m/%Y", errors="coerce")
-        end = pd.to_datetime(eps["DEC"], format="%d/%m/%Y", errors="coerce")
-        eps = eps[start <= cut].copy()
-        late = (end > cut).reindex(eps.index)
-        eps.loc[late, ["DEC", "REC", "REASON_PLACE_CHANGE"]] = ""
+        year_end = collection_year_end(yd.name, eps)
+        if year_end - pd.DateOffset(years=1) + pd.Timedelta(days=1) > cut:
+            continue                             # not collected yet at the cut-off
+        (dest / yd.name).mkdir()
+        eps = cut_episodes(eps, cut)             # a whole past year is unchanged (unless it has later dates)
         eps.to_csv(dest / yd.name / "episodes.csv", index=False)
         hdr = pd.read_csv(yd / "header.csv", dtype=str, keep_default_na=False)
         hdr[hdr["CHILD"].isin(eps["CHILD"])].to_csv(dest / yd.name / "header.csv", index=False)
+        for other in yd.iterdir():
+            if other.is_file() and other.name not in ("episodes.csv", "header.csv"):
+                shutil.copy2(other, dest / yd.name / other.name)
     return dest
 
 
@@ -227,9 +243,11 @@ def _carepath_rep(params, seed, rep, cases):
     return frame, time.perf_counter() - t0
 
 
-def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt.date, out: Path):
-    """carepath fitted on the cut SSDA903 plus the CIN census and contacts as they stood at the
-    cut-off (`calibration.fit.as_of`: later records dropped, later end dates blanked)."""
+def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt.date, out: Path,
+                     contacts: bool = True):
+    """carepath fitted on the cut SSDA903 plus the CIN census (and, with `contacts`, the contacts
+    file) as they stood at the cut-off (`calibration.fit.as_of`: later records dropped, later end
+    dates blanked), as `carepath calibrate --cin [--contacts]` fits them."""
     import pandas as pd
     import yaml
 
@@ -243,7 +261,7 @@ def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt
     cut = pd.Timestamp(cutoff)
     s = load_ssda903(ssda903_dir, cut)
     c = load_cin_census(data / "cin_census" / "csv" / "cin_census.csv", pd.Timestamp(extract))
-    k = load_contacts(data / "contacts" / "contacts.csv", pd.Timestamp(extract))
+    k = load_contacts(data / "contacts" / "contacts.csv", pd.Timestamp(extract)) if contacts else None
     _, c, k = as_of(None, c, k, cut)
     res = fit_parameters(s, c, k, None, extract_date=cut, template=load_params(DEFAULT_TEMPLATE))
     snap = res.snapshot
@@ -253,7 +271,7 @@ def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt
     adult = pd.to_datetime(snap["dob"]) + pd.DateOffset(years=18) <= start
     if adult.any():
         print(f"carepath (full pathway): {int(adult.sum())} snapshot child(ren) 18 on the forecast's first day left out")
-    fit_dir = out / "carepath_fit_full"
+    fit_dir = out / ("carepath_fit_full" if contacts else "carepath_fit_cin")
     fit_dir.mkdir(parents=True, exist_ok=True)
     snap[~adult].to_csv(fit_dir / "snapshot.csv", index=False)
     (fit_dir / "params.yaml").write_text(yaml.safe_dump(res.params.model_dump(mode="json"), sort_keys=False))
@@ -261,7 +279,11 @@ def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt
 
 
 def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: Path, replications: int,
-                 workers: int, seed: int, full_pathway_data: Path | None = None, extract: dt.date | None = None):
+                 workers: int, seed: int, full_pathway_data: Path | None = None, extract: dt.date | None = None,
+                 contacts: bool = True):
+    """Fit carepath on the cut data (SSDA903 only, or with `full_pathway_data` the CIN census and,
+    with `contacts`, the contacts file too) and run `replications` two-year forecasts; returns the
+    month-end stocks by replication and the timings."""
     import pandas as pd
 
     from carepath.commands.calibrate import calibrate
@@ -272,7 +294,7 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
     if full_pathway_data is None:
         paths = calibrate(ssda903_dir, extract_date=cutoff.isoformat(), out_dir=out / "carepath_fit", backcast=False)
     else:
-        paths = fit_full_pathway(ssda903_dir, full_pathway_data, cutoff, extract, out)
+        paths = fit_full_pathway(ssda903_dir, full_pathway_data, cutoff, extract, out, contacts=contacts)
     fit_seconds = time.perf_counter() - t0
     params = load_params(paths["params"])
     params = params.model_copy(deep=True)
@@ -300,6 +322,13 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
                   "replication_seconds": sum(rep_seconds), "snapshot_children": len(cases), "in_care": in_care}
 
 
+def band(sims, months: list[str]):
+    """carepath's mean and 2.5-97.5 percentile band over the replications, a column per series."""
+    g = sims.groupby(["group", "month"])["value"]
+    mean, lo, hi = g.mean().unstack(0), g.quantile(0.025).unstack(0), g.quantile(0.975).unstack(0)
+    return tuple(x.reindex(months) for x in (mean, lo, hi))
+
+
 # ------------------------------------------------------------------------------- scoring
 def observed(full_ssda903: Path, extract: dt.date, months: list[str]):
     """Children in care at each month end, counted from the full data with carepath's loader."""
@@ -317,19 +346,10 @@ def observed(full_ssda903: Path, extract: dt.date, months: list[str]):
 
 
 def errors(pred, obs) -> dict:
-    """MAPE over all months, signed % error at months 12 and 24 (or the last)."""
-    import numpy as np
+    """MAPE and bias (mean % error) over all months, signed % error at months 12 and 24 (or the last)."""
+    from forecast_scoring import score
 
-    pred, obs = np.asarray(pred, float), np.asarray(obs, float)
-    ok = obs > 0
-    pct = (pred - obs) / np.where(ok, obs, np.nan) * 100
-    out = {"mape": float(np.nanmean(np.abs(pct[ok])))}
-    for k in (12, 24):
-        i = min(k, len(pct)) - 1
-        out[f"err{k}"] = float(pct[i])
-        out[f"pred{k}"] = float(pred[i])
-        out[f"obs{k}"] = float(obs[i])
-    return out
+    return score(pred, obs)
 
 
 def machine() -> str:
@@ -367,6 +387,7 @@ def main(argv=None) -> int:
     import pandas as pd
 
     from calibration.synthetic import SyntheticTruth
+    from forecast_scoring import months_after
 
     peer_python = None
     if not a.carepath_only:
@@ -386,7 +407,7 @@ def main(argv=None) -> int:
     assert last <= pd.Timestamp(a.cutoff), f"leak: a date {last} after the cut-off in {cut}"
     print(f"data: {data} (seed {a.seed}, scale {a.scale:g}); cut to {a.cutoff} in {cut} (latest date in it {last.date()})")
 
-    months = [p.strftime("%Y-%m") for p in pd.period_range(pd.Timestamp(a.cutoff) + pd.Timedelta(days=1), horizon_end, freq="M")]
+    months = months_after(a.cutoff)
     both = observed(data / "ssda903", extract, [pd.Timestamp(a.cutoff).strftime("%Y-%m")] + months)
     start_obs, obs = both.iloc[0], both.iloc[1:]
 
@@ -397,9 +418,7 @@ def main(argv=None) -> int:
     for what, key, extra in variants:
         print(f"carepath ({what}): fit and {a.replications} replications ...", flush=True)
         sims, ct = run_carepath(cut, a.cutoff, horizon_end, a.out, a.replications, a.workers, a.seed, extra, extract)
-        g = sims.groupby(["group", "month"])["value"]
-        mean, lo, hi = g.mean().unstack(0), g.quantile(0.025).unstack(0), g.quantile(0.975).unstack(0)
-        mean, lo, hi = (x.reindex(months) for x in (mean, lo, hi))
+        mean, lo, hi = band(sims, months)
         monthly += [mean.add_prefix(f"{key}_mean_"), lo.add_prefix(f"{key}_low_"), hi.add_prefix(f"{key}_high_")]
         label = f"carepath ({what}; {a.replications} replications)"
         inside[label] = float(((obs["total"] >= lo["total"]) & (obs["total"] <= hi["total"])).mean() * 100)
@@ -416,8 +435,7 @@ def main(argv=None) -> int:
         print(f"cs-demand-model: {peer_python} ...", flush=True)
         pm, peer_t = run_peer(peer_python, cut, a.cutoff, horizon_end, a.out)
         for m in PEER_REFERENCE_MONTHS:
-            p = pm[pm["reference_months"] == m].pivot_table(index="month", columns="group", values="value").reindex(months)
-            p["total"] = p[list(GROUPS)].sum(axis=1)
+            p = peer_forecast(pm, m, months)
             monthly.append(p.add_prefix(f"peer_ref{m}_"))
             t = peer_t["runs"][str(m)]
             lab = f"cs-demand-model {peer_t['version']} (reference {m} months{', its CLI default' if m == 6 else ''})"

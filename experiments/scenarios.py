@@ -3,6 +3,7 @@ the business case sets against the savings. Validated like parameters: unknown k
 levers are one-line errors naming the scenario and field."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.calendar import FinancialYear
 from sim.levers import CATALOGUE, Lever, RunningCost
 from sim.params import describe_validation_error, read_yaml_mapping
+
+from .uncertainty import Uncertainty
 
 
 class ScenarioError(ValueError):
@@ -161,6 +164,9 @@ class ScenarioSet(BaseModel):
     assumptions: Optional[Assumptions] = Field(None, description="shared assumptions, applied to baseline and scenarios alike")
     running_costs: dict[str, RunningCost] = Field(
         default_factory=dict, description="by lever name: the running cost of every lever of that name without its own")
+    uncertainty: Optional[Uncertainty] = Field(
+        None, description="uncertain inputs and their distributions, for the risk analysis (experiments/uncertainty.py)")
+    draws: int = Field(0, ge=0, description="parameter draws of the risk analysis (0: none; --draws overrides)")
 
     @field_validator("investments")
     @classmethod
@@ -220,6 +226,56 @@ class ScenarioSet(BaseModel):
         while scenario.based_on is not None:
             scenario = by[scenario.based_on]
         return list(scenario.levers)
+
+    def business_case_years(self, labels: list[str], source: str) -> tuple[str, str, list[str]]:
+        """(first, last, years) of the business case within the forecast's financial years
+        `labels`. A first_year or target_year the file states outside them is refused, naming the
+        field, rather than clipped to the horizon (a business case of fewer years than asked for
+        would read as the one asked for); an unstated first_year (eight years to the target) is
+        clipped to the forecast's first year."""
+        span = f"the forecast horizon runs {labels[0]} to {labels[-1]}"
+        for field, year in (("first_year", self.first_year), ("target_year", self.target_year)):
+            if year is not None and year not in labels:
+                where = "before" if FinancialYear.parse(year).start_year < FinancialYear.parse(labels[0]).start_year \
+                    else "after"
+                raise ScenarioError(f"{source}: {field} {year} is {where} the forecast ({span}); "
+                                    f"give a {field} within it")
+        last = self.target_year or labels[-1]
+        first = self.first_year or FinancialYear(max(FinancialYear.parse(last).start_year - 7,
+                                                     FinancialYear.parse(labels[0]).start_year)).label
+        if FinancialYear.parse(first).start_year > FinancialYear.parse(last).start_year:
+            raise ScenarioError(f"{source}: first_year {first} is after target_year {last}")
+        years = [y for y in _years_between(first, last) if y in labels]
+        return first, last, years
+
+    def lever_date_warnings(self, start: dt.date, end: dt.date, labels: list[str], last: str,
+                            source: str) -> list[str]:
+        """Refuse a lever that cannot act in the forecast (starting after its last day `end`,
+        switched off before its first day `start`, or a target judged in a year it does not
+        hold), naming the scenario and field; return a warning for each lever that starts after
+        the business case's last year `last` (it acts only in the forecast's later years)."""
+        warnings = []
+        for sc in self.scenarios:
+            for lv in sc.levers:
+                where = f"{source}: scenario {sc.name!r}, lever {lv.lever!r}"
+                if lv.start > end:
+                    raise ScenarioError(f"{where}: start {lv.start} is after the forecast ends ({end}), so the "
+                                        "lever would do nothing")
+                if lv.end is not None and lv.end <= start:
+                    raise ScenarioError(f"{where}: end {lv.end} is not after the forecast starts ({start}), so the "
+                                        "lever would do nothing")
+                if lv.target_year is not None and lv.target_year not in labels:
+                    raise ScenarioError(f"{where}: target_year {lv.target_year} is outside the forecast horizon "
+                                        f"({labels[0]} to {labels[-1]})")
+                if lv.start >= FinancialYear.parse(last).end:
+                    warnings.append(f"{where}: starts on {lv.start}, after the business case's last year {last}: "
+                                    "it changes none of the business case's years")
+        return warnings
+
+
+def _years_between(first: str, last: str) -> list[str]:
+    a, b = FinancialYear.parse(first).start_year, FinancialYear.parse(last).start_year
+    return [FinancialYear(y).label for y in range(a, b + 1)]
 
 
 def load_scenarios(path: str | Path) -> ScenarioSet:

@@ -1,18 +1,20 @@
 """`carepath experiment FILE`: a scenario set against the baseline, and the business case."""
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from experiments import business_case as bc
 from experiments.run import Context, run_experiment
-from experiments.scenarios import apply_assumptions, load_scenarios
+from experiments.scenarios import ScenarioError, apply_assumptions, load_scenarios
 from sim.backends import default_workers
-from sim.calendar import FinancialYear, fy_edges
+from sim.calendar import fy_edges
 from sim.inputs import read_snapshot, resolve_snapshot
 from sim.params import load_params
 
-from ..options import UsageError, add_backend_arguments, default_business_case, make_backend, positive_int, seed
+from ..options import (UsageError, add_backend_arguments, default_business_case, make_backend, positive_int, seed,
+                       whole_number)
 from ..cache import Cache
 from ..outputs import Writer, file_sha256, manifest, output_folder, write_csv, write_json
 
@@ -27,7 +29,11 @@ def add_parsers(sub) -> None:
     p.add_argument("file", metavar="FILE", nargs="?", default=None,
                    help="scenario set (YAML); default: the shipped business case of the Nottingham-like council")
     p.add_argument("--replications", type=positive_int, default=None, metavar="R",
-                   help="replications per scenario (default: the file's)")
+                   help="replications per scenario (default: the file's); with draws, replications per draw "
+                        "(default: the uncertainty section's replications_per_draw, 1)")
+    p.add_argument("--draws", type=whole_number(0), default=None, metavar="N",
+                   help="parameter draws for the risk analysis, from the file's uncertainty section "
+                        "(default: the file's draws, 0 for none)")
     p.add_argument("--seed", type=seed, default=None, metavar="S", help="base random seed (default: the file's)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="W",
                    help="parallel processes (default: the number of cores)")
@@ -46,7 +52,20 @@ def run_experiment_command(args) -> int:
     params = apply_assumptions(load_params(params_path), sset.assumptions, f"{path}: assumptions applied to {params_path}")
     snap_path = resolve_snapshot(params, params_path)
     snapshot = read_snapshot(snap_path, params) if snap_path else None
-    reps = args.replications or sset.replications
+    n_draws = sset.draws if args.draws is None else args.draws
+    if n_draws and sset.uncertainty is None:
+        raise UsageError(f"{path}: {n_draws} parameter draws asked for, but the file has no uncertainty section")
+    try:
+        from experiments.uncertainty import UncertaintyError, prepare
+        plan = prepare(sset.uncertainty, params, path)   # bad specs fail here, before anything runs
+    except UncertaintyError as exc:
+        raise ScenarioError(str(exc)) from None
+    per_draw = 1
+    if n_draws:   # --replications is then per draw; the noise-only replications are the file's
+        per_draw = args.replications or sset.uncertainty.replications_per_draw
+        reps = sset.replications
+    else:
+        reps = args.replications or sset.replications
     if reps < 2:
         raise UsageError("an experiment needs at least 2 replications for its intervals")
     seed = sset.seed if args.seed is None else args.seed
@@ -56,11 +75,9 @@ def run_experiment_command(args) -> int:
     ctx = Context(params, snapshot, seed, identity, Cache(None if args.no_cache else out / ".cache"),
                   workers=workers, progress=not args.quiet)
     labels = [label for label, _, _ in fy_edges(params.horizon.start_date, params.horizon.days)]
-    last = sset.target_year or labels[-1]
-    first = sset.first_year or FinancialYear(FinancialYear.parse(last).start_year - 7).label
-    years = [y for y in bc.years_between(first, last) if y in labels]
-    if not years:
-        raise UsageError(f"{path}: the business case years {first} to {last} are outside the forecast horizon")
+    _, last, years = sset.business_case_years(labels, str(path))  # years outside the forecast: refused
+    for warning in sset.lever_date_warnings(params.horizon.start_date, params.horizon.end_date, labels, last, str(path)):
+        print(f"carepath: warning: {warning}", file=sys.stderr)
     for sc in sset.scenarios:
         outside = sorted(set(sset.investment_of(sc)) - set(years))
         if outside:
@@ -68,10 +85,20 @@ def run_experiment_command(args) -> int:
                              f"outside the business case years {years[0]} to {years[-1]}")
 
     ctx.backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
+    risk = draws = None
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
+        if n_draws:
+            from experiments.run import run_draws
+            try:
+                draws = run_draws(ctx, plan, result.levers, [s.name for s in sset.scenarios], n_draws, per_draw)
+            except UncertaintyError as exc:
+                raise ScenarioError(str(exc)) from None
     finally:
         ctx.close()
+    if draws is not None:
+        from experiments.risk import risk_result
+        risk = risk_result(draws, plan, sset, years)
     summary = bc.with_derived(result.summary)
     profile = bc.roi_profile(summary, sset, years, result.levers, params)
     bsum = bc.business_case_summary(summary, profile, sset, years)
@@ -97,13 +124,26 @@ def run_experiment_command(args) -> int:
             write_csv(summary, stage / "summary_by_scenario.csv"),
             write_csv(result.stocks, stage / "stocks_by_scenario_month.csv"),
         ]
+        if risk is not None:
+            written += [
+                write_csv(risk.risk, stage / "business_case_risk.csv"),
+                write_csv(risk.probabilities, stage / "business_case_probabilities.csv"),
+                write_csv(risk.drivers, stage / "uncertainty_drivers.csv"),
+                write_csv(risk.draws, stage / "business_case_draws.csv"),
+                write_csv(risk.inputs, stage / "draw_inputs.csv"),
+            ]
+        import inspect
+
         from experiments.report import write_report
 
+        extra = {}
+        if "risk" in inspect.signature(write_report).parameters:   # the report's risk section, where it has one
+            extra["risk"] = risk
         written += write_report(stage, sset, path, summary=summary, stocks=result.stocks, profile=profile,
                                 summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
                                 interaction=inter, intensities=result.intensities, years=years,
                                 flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
-                                seed=seed, params_hash=params.digest(), writer=Writer(dpi=110))
+                                seed=seed, params_hash=params.digest(), writer=Writer(dpi=110), **extra)
         wall = time.perf_counter() - t0
         written.append(write_json(manifest(
             "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),
@@ -115,6 +155,9 @@ def run_experiment_command(args) -> int:
             wall=wall, simulation_events=result.sim_events,
             mean_replication_seconds=round(result.replication_seconds, 2),
             levers_used={k: [lv.model_dump(mode="json") for lv in v] for k, v in result.levers.items()},
+            draws=n_draws, replications_per_draw=per_draw if n_draws else None,
+            uncertain_inputs=[i.model_dump(mode="json", exclude_none=True) for i in sset.uncertainty.inputs]
+            if sset.uncertainty is not None else [],
         ), stage / "manifest.json"))
     s = bsum.set_index("scenario")
     print(f"carepath: {len(sset.scenarios)} scenarios x {reps} replications against the baseline in {wall:.0f} s")
@@ -128,5 +171,20 @@ def run_experiment_command(args) -> int:
         if r["flags"]:
             line += f"; flags: {r['flags']}"
         print(line)
+    if risk is not None:
+        print(f"Risk over {risk.n_draws} parameter draws ({per_draw} replication{'s' if per_draw > 1 else ''} each; "
+              f"90% ranges; chances with their Monte Carlo error):")
+        rk = risk.risk.set_index(["scenario", "measure"])
+        pr = risk.probabilities
+        for name in s.index:
+            if (name, "year8_gross_saving") not in rk.index:
+                continue
+            r = rk.loc[(name, "year8_gross_saving")]
+            line = f"  {name}: {years[-1]} gross saving £{r['p05'] / 1e6:.2f}m to £{r['p95'] / 1e6:.2f}m"
+            q = pr[(pr["scenario"] == name) & (pr["measure"] == "roi_4y")]
+            if len(q):
+                line += (f"; chance of {q.iloc[0]['threshold']:g}:1 over 4 years {q.iloc[0]['probability']:.0%} "
+                         f"(± {q.iloc[0]['mc_error']:.0%})")
+            print(line)
     print(f"Wrote {len(written)} files to {out}/")
     return 0

@@ -62,8 +62,12 @@ FLAT = "flat: the cut-off's count held"
 PEER_DEFAULT = PEER[6]
 
 
-def git_state() -> str:
-    """The commit the run used, and whether the model's code had uncommitted edits."""
+def git_state(given: str | None = None) -> str:
+    """The commit the run used, and whether the model's code had uncommitted edits (`given`: the
+    commit of an exported copy, which has no git history)."""
+    if given:
+        return f"{given} (an exported copy of that commit, no uncommitted edits)"
+
     def git(*args):
         r = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else ""
@@ -225,6 +229,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-contacts", action="store_true", help="leave out carepath fitted with the contacts file too")
     ap.add_argument("--carepath-only", action="store_true", help="skip the peer")
     ap.add_argument("--peer-python", default=None, help="a Python with cs-demand-model 0.5.1 (default benchmarks/.venv/bin/python)")
+    ap.add_argument("--commit", default=None,
+                    help="the commit the code is at, when it runs from an exported copy rather than a git checkout")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "forecast_accuracy",
                     help="work folder (default results/forecast_accuracy)")
     a = ap.parse_args(argv)
@@ -245,7 +251,7 @@ def main(argv=None) -> int:
     if not a.no_sample and not a.sample.is_dir():
         print(f"--sample: {a.sample} is not a folder (or give --no-sample)", file=sys.stderr)
         return 2
-    t0, when, state = time.perf_counter(), dt.datetime.now(dt.timezone.utc).strftime("%d %B %Y %H:%M UTC"), git_state()
+    t0, when, state = time.perf_counter(), dt.datetime.now(dt.timezone.utc).strftime("%d %B %Y %H:%M UTC"), git_state(a.commit)
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"code at commit {state}", flush=True)
     rows = []

@@ -178,6 +178,19 @@ def fit_care_supply(f) -> None:
     ages = ((ent["start"] - ent["dob"]).dt.days / DAYS_PER_YEAR).to_numpy()
     obs_share = np.bincount(_band_of(ages), minlength=len(SUPPLY_BANDS) - 1) / len(ages)
     obs_band = observed * obs_share
+    if f.k is None or not len(f.k.contacts):
+        # no contacts file: the template's demand trend is another council's. The front door's
+        # entries grow with its contacts, so the council's entries would carry the template's trend
+        # whatever SSDA903 shows; its contacts take the first entries' trend instead
+        c = f.p["arrivals"]["new_contacts"]
+        before = c.get("trend_per_year", 0.0)
+        c["trend_per_year"] = round(trend_obs, 4)
+        f.log.data("arrivals.new_contacts.trend_per_year", len(ent),
+                   f"no CIN census or contacts file: the front door's demand grows as the first entries into care in "
+                   f"SSDA903 grow, {trend_obs:+.1%} a year (95% interval {rf.trend_ci[0]:+.1%} to {rf.trend_ci[1]:+.1%}; "
+                   f"the template's {before:+.1%} describes another council), so the entries it makes carry the data's trend")
+        f.supply["contacts_trend_from_entries"] = trend_obs
+    f.supply["observed_trend_ci"] = tuple(rf.trend_ci)
 
     sim = simulate_front_door(f.p)
     fd0 = sim["per_month"]

@@ -69,3 +69,33 @@ def test_the_re_entries_are_made_by_care_reentry(direct_only):
     p = res.params.care.reentry.probability
     assert abs(p - truth.reentry_within_2y) < 0.08, p
     assert res.params.horizon.start_date == dt.date(2022, 4, 1)
+
+
+# (b) From SSDA903 alone, entries into care come mostly through the template's front door, whose
+#     demand grew at the template's trend (2.5% a year), whatever the council's entries did. The
+#     generator's first entries grow 8% a year here: the fitted trend must hold it in its interval,
+#     and both arrival streams that make entries (contacts, direct entries) must carry it.
+@pytest.fixture(scope="module")
+def growing(tmp_path_factory):
+    out = tmp_path_factory.mktemp("growing")
+    truth = synthetic.SyntheticTruth(scale=1.0, entries_growth_per_year=0.08, referrals_per_year=1500)
+    synthetic.generate(truth, seed=5, out_dir=out, messy=False)
+    s = load_ssda903(out / "ssda903", EXTRACT)
+    template = load_params(BASELINE)
+    res = cf.fit_parameters(s, None, None, extract_date=EXTRACT, template=template)
+    return res, truth, template
+
+
+def test_ssda903_only_entry_trend_is_the_data_s(growing):
+    res, truth, template = growing
+    lo, hi = res.supply["observed_trend_ci"]
+    assert lo <= truth.entries_growth_per_year <= hi, (lo, hi)
+    g = res.supply["observed_trend"]
+    # the template's demand trend is outside that interval: carried on, it would misstate the growth
+    assert not lo <= template.arrivals.new_contacts.trend_per_year <= hi
+    a = res.params.arrivals
+    assert a.new_contacts.trend_per_year == pytest.approx(g, abs=1e-4)
+    if a.direct_care_entries.per_month > 0:
+        assert a.direct_care_entries.trend_per_year == pytest.approx(g, abs=1e-4)
+    log = res.log.set_index("parameter")
+    assert log.loc["arrivals.new_contacts.trend_per_year", "source"] == "data"

@@ -380,3 +380,98 @@ def replications_needed(sd: float, mean: float, n_now: int, relative: float = 0.
     if not np.isfinite(sd) or mean == 0 or not np.isfinite(mean):
         return n_now
     return max(2, int(np.ceil((1.96 * sd / (relative * abs(mean))) ** 2)))
+
+
+# ------------------------------------------------------------------------------ parameter draws
+# the measures a draw keeps: costs, and what the levers' running costs and volumes read
+# (experiments.business_case.with_derived and the lever catalogue's volumes)
+DRAW_MEASURES = frozenset({"cost_total", "care_entries", "care_exits_sgo", "care_exits_reunification",
+                           "weeks_to_permanence_average", "cin_plan_starts_repeat", "cp_plan_starts_repeat",
+                           "cin_plan_average_weeks", "cp_plan_average_weeks", "foster_carers_at_year_end",
+                           "cic_residential_block_average", "placement_moves", "cic_average"})
+
+
+@dataclass
+class DrawResult:
+    """The scenario set over parameter draws: draw d ran replications d*R .. d*R+R-1 (R per draw)
+    of the baseline and every scenario, all with the draw's parameters and levers."""
+
+    summary: pd.DataFrame        # draw, scenario, replication, financial_year, measure, value
+    values: dict                 # draw -> {input label: drawn value}
+    params: dict                 # draw -> Params
+    levers: dict                 # draw -> {scenario: [Lever]}
+    n_draws: int
+    replications_per_draw: int
+    sim_events: int = 0
+
+
+def draw_replications(draw: int, per_draw: int) -> list[int]:
+    """The replication numbers (random numbers) of a draw: with one per draw, draw d is
+    replication d, so point-mass draws are exactly the noise-only replications."""
+    return list(range(draw * per_draw, (draw + 1) * per_draw))
+
+
+def run_draws(ctx: Context, plan, levers: dict, names: list[str], n_draws: int, per_draw: int = 1) -> DrawResult:
+    """Run `n_draws` parameter draws of `plan` (experiments.uncertainty.UncertaintyPlan): in each,
+    the baseline and every scenario in `names` share the draw's parameters and random numbers, so
+    each draw gives a paired saving. `levers`: each scenario's levers as resolved on the central
+    parameters (target searches run once); each draw multiplies them by its lever effectiveness.
+    Every replication goes through the cache (keyed by the draw's parameters and levers), and all
+    draws' replications are handed to the backend at once, so any backend and number of workers
+    give the same results, and an interrupted run resumes."""
+    from sim.replications import Progress, run_group, simulation_levers
+    values = {d: plan.values(ctx.seed, d) for d in range(n_draws)}
+    params = {d: plan.params_for(values[d]) for d in range(n_draws)}
+    dlevers = {d: plan.levers_for(values[d], levers) for d in range(n_draws)}
+    snap_part = ctx.identity.split("-", 1)[1] if "-" in ctx.identity else ctx.identity
+    keys: dict[str, tuple] = {}          # cache key -> (params, Job)
+    names_of: dict[str, list[tuple[int, str, int]]] = {}
+    for d in range(n_draws):
+        dctx = Context(params[d], ctx.snapshot, ctx.seed, f"{params[d].digest()}-{snap_part}", ctx.cache)
+        for rep in draw_replications(d, per_draw):
+            for name in [BASELINE] + list(names):
+                lv = [] if name == BASELINE else dlevers[d][name]
+                k = dctx.key(lv, rep, False)
+                names_of.setdefault(k, []).append((d, name, rep))
+                if k not in keys:
+                    keys[k] = (params[d], Job(name, rep, tuple(lv), stocks=False))
+    results: dict[str, dict] = {}
+    todo = {}
+    for k, (p, job) in keys.items():
+        hit = ctx.cache.get(k) if ctx.cache is not None else None
+        if hit is None:
+            todo[k] = (p, job)
+        else:
+            results[k] = hit
+    groups: dict[tuple, list[str]] = {}   # jobs that differ only in costs share one simulation
+    for k, (p, job) in todo.items():
+        groups.setdefault((p.digest(), job.replication, levers_digest(simulation_levers(job.levers))), []).append(k)
+    tasks = list(groups.values())
+    bar = Progress(len(keys), label="parameter draws' replications", enabled=ctx.progress)
+    bar.done = len(keys) - len(todo)
+    if tasks:
+        pool = ctx.pool() if ctx.workers > 1 or ctx.backend is not None else LocalBackend(1)
+        args = [(todo[ks[0]][0], ctx.seed, ctx.snapshot, [todo[k][1] for k in ks]) for ks in tasks]
+        for i, outs in pool.map_unordered(run_group, args):
+            if tasks[i][0] in results:   # a task handed back twice (a lost worker's rerun) counts once
+                continue
+            for k, v in zip(tasks[i], outs):
+                results[k] = v
+                if ctx.cache is not None:
+                    ctx.cache.put(k, v)
+                bar.step()
+    parts = []
+    for k, where in names_of.items():
+        s = results[k]["summary"]
+        s = s[s["measure"].isin(DRAW_MEASURES)]
+        for d, name, rep in where:
+            f = s.copy()
+            f["replication"] = rep
+            f.insert(0, "scenario", name)
+            f.insert(0, "draw", d)
+            parts.append(f)
+    summary = pd.concat(parts, ignore_index=True)
+    summary = summary.sort_values(["draw", "scenario", "replication", "financial_year", "measure"],
+                                  kind="stable").reset_index(drop=True)
+    return DrawResult(summary, values, params, dlevers, n_draws, per_draw,
+                      sim_events=sum(v["sim_events"] for v in results.values()))

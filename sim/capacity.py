@@ -10,6 +10,9 @@ from heapq import heappop, heappush
 from typing import Callable, Optional
 
 
+NO_PLACE, IN_AREA, OUT_OF_AREA = 0, 1, 2  # what `BedPool.take` found
+
+
 class CapacityLog:
     """(time, resource, capacity, in_use) rows, appended whenever either changes."""
 
@@ -138,11 +141,21 @@ class FosterCarerPool:
 
 
 class BedPool:
-    """A number of places of one kind (in-house homes, block beds, an external market)."""
+    """A number of places of one kind (in-house homes, block beds, an external market).
 
-    def __init__(self, name: str, capacity: Optional[int], log: CapacityLog, clock: Callable[[], float]):
+    An external market may lie partly out of the council's area (`in_area_share` below 1): the
+    first `in_area_places()` places in use are in area, and a child placed when those are all
+    taken gets an out-of-area place. `take` says which (IN_AREA or OUT_OF_AREA; NO_PLACE is
+    false), and `give_back` is told which the leaving child had. Out-of-area use is logged as its
+    own resource (`<name>_out_of_area`, capacity = the out-of-area places) so tests can check
+    that neither part is exceeded. An unlimited pool (capacity None) is all in area."""
+
+    def __init__(self, name: str, capacity: Optional[int], log: CapacityLog, clock: Callable[[], float],
+                 in_area_share: float = 1.0):
         self.name, self.capacity, self.log, self.clock = name, capacity, log, clock
+        self.in_area_share = in_area_share
         self.in_use = 0
+        self.out_of_area = 0  # of `in_use`, children in the pool's out-of-area places
         if capacity is not None:
             self._record()
 
@@ -150,18 +163,35 @@ class BedPool:
     def unlimited(self) -> bool:
         return self.capacity is None
 
+    @property
+    def split(self) -> bool:
+        """True if the pool has out-of-area places (bounded, with an in-area share below 1)."""
+        return self.capacity is not None and self.in_area_share < 1.0
+
+    def in_area_places(self) -> Optional[int]:
+        if self.capacity is None:
+            return None
+        return int(self.capacity * self.in_area_share + 1e-9)
+
     def free(self) -> bool:
         return self.capacity is None or self.in_use < self.capacity
 
-    def take(self) -> bool:
+    def take(self) -> int:
+        """NO_PLACE (0) if none is free; else IN_AREA or OUT_OF_AREA, the kind of place taken."""
         if not self.free():
-            return False
+            return NO_PLACE
+        where = IN_AREA
+        if self.split and self.in_use - self.out_of_area >= self.in_area_places():
+            where = OUT_OF_AREA
+            self.out_of_area += 1
         self.in_use += 1
         self._record()
-        return True
+        return where
 
-    def give_back(self) -> None:
+    def give_back(self, out_of_area: bool = False) -> None:
         self.in_use -= 1
+        if out_of_area:
+            self.out_of_area -= 1
         self._record()
 
     def set_capacity(self, capacity: Optional[int]) -> None:
@@ -170,6 +200,9 @@ class BedPool:
 
     def _record(self) -> None:
         self.log.record(self.clock(), self.name, float("inf") if self.capacity is None else self.capacity, self.in_use)
+        if self.split:
+            self.log.record(self.clock(), self.name + "_out_of_area", self.capacity - self.in_area_places(),
+                            self.out_of_area)
 
 
 class Team:

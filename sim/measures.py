@@ -13,7 +13,8 @@ import pandas as pd
 from .calendar import fy_edges, month_ends
 from .costs import empty_series, fixed_cost_resources, fy_costs, price_index
 from .runner import ReplicationResult
-from .placements import FAMILY_BASED
+from .params import MARKETS
+from .placements import AWAITING, FAMILY_BASED
 from .vocab import EXIT_REASONS, PLACEMENT_GROUP, PLACEMENT_TYPES
 
 STOCK_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
@@ -21,6 +22,10 @@ STOCK_STATES = ("contact", "assessment", "s47", "cin", "cp", "care")
 ENTRY_AGE_BANDS = (("care_entries_age_under_1", 0.0, 1.0), ("care_entries_age_1_4", 1.0, 5.0),
                    ("care_entries_age_5_9", 5.0, 10.0), ("care_entries_age_10_15", 10.0, 16.0),
                    ("care_entries_age_16_17", 16.0, np.inf))
+OUT_OF_AREA = "out_of_area"  # placement_series' series of children in a market's out-of-area place
+PERMANENCE_EXITS = ("reunification", "sgo", "adoption", "cao")
+FAMILY_ORDERS = ("sgo", "cao", "adoption")  # exits to a family home of the child's own (special guardians,
+                                            # a child arrangements order, adopters)
 CP_LENGTH_BINS = (("cp_ending_under_3m_share", 0, 91.3), ("cp_ending_3_6m_share", 91.3, 182.6),
                   ("cp_ending_6_12m_share", 182.6, 365.25), ("cp_ending_1_2y_share", 365.25, 730.5),
                   ("cp_ending_2y_plus_share", 730.5, np.inf))
@@ -93,19 +98,26 @@ def state_series(events: pd.DataFrame) -> dict[str, StepSeries]:
 
 
 def placement_rows(events: pd.DataFrame) -> pd.DataFrame:
-    """Placement changes (placed, placement_end), with whether the placement left was over £4,100."""
+    """Placement changes (placed, placement_end), with whether the placement started and the one
+    left were over £4,100 (`high_cost`, `ends_high_cost`) and out of the council's area
+    (`out_of_area`, `ends_out_of_area`)."""
     ev_codes, ev_names = codes(events["event"])
     keep = np.isin(ev_codes, [ev_names.get("placed", -2), ev_names.get("placement_end", -2)])
     pl = events.loc[keep, ["time", "child", "event", "placement", "from_placement", "detail"]].reset_index(drop=True)
     det_codes, det_names = codes(pl["detail"])
     high_codes = [i for name, i in det_names.items() if "over_4100" in name]
     placed = codes(pl["event"])
-    pl["high_cost"] = (placed[0] == placed[1].get("placed", -2)) & np.isin(det_codes, high_codes)
-    # the placement a row ends was high cost if the child's previous placement row started it so
+    is_placed = placed[0] == placed[1].get("placed", -2)
+    pl["high_cost"] = is_placed & np.isin(det_codes, high_codes)
+    pl["out_of_area"] = is_placed & np.isin(det_codes, [i for name, i in det_names.items() if "out_of_area" in name])
+    # the placement a row ends was high cost (out of area) if the child's previous placement row started it so
     pl = pl.sort_values(["child", "time"], kind="stable")
-    prev_high = pl.groupby("child", sort=False)["high_cost"].shift(1, fill_value=False).astype(bool).to_numpy()
+    by_child = pl.groupby("child", sort=False)
+    prev_high = by_child["high_cost"].shift(1, fill_value=False).astype(bool).to_numpy()
+    prev_out = by_child["out_of_area"].shift(1, fill_value=False).astype(bool).to_numpy()
     fp_codes, fp_names = codes(pl["from_placement"])
     pl["ends_high_cost"] = prev_high & (fp_codes == fp_names.get("residential_spot", -2))
+    pl["ends_out_of_area"] = prev_out & np.isin(fp_codes, [fp_names.get(m, -2) for m in MARKETS])
     return pl
 
 
@@ -123,6 +135,9 @@ def placement_series(events: pd.DataFrame) -> dict[str, StepSeries]:
     hi_in, hi_out = pl["high_cost"].to_numpy(), pl["ends_high_cost"].to_numpy()
     out["over_4100"] = StepSeries(np.concatenate([t[hi_in], t[hi_out]]),
                                   np.concatenate([np.ones(hi_in.sum()), -np.ones(hi_out.sum())]))
+    oa_in, oa_out = pl["out_of_area"].to_numpy(), pl["ends_out_of_area"].to_numpy()
+    out[OUT_OF_AREA] = StepSeries(np.concatenate([t[oa_in], t[oa_out]]),
+                                  np.concatenate([np.ones(oa_in.sum()), -np.ones(oa_out.sum())]))
     return out
 
 
@@ -143,6 +158,78 @@ def foster_carer_series(capacity: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     """Times and number of approved (not resigned) in-house foster carers."""
     c = capacity[capacity["resource"] == "foster_carers"]
     return c["time"].to_numpy(), c["capacity"].to_numpy()
+
+
+def placements_in_year(pl: pd.DataFrame, a: float, b: float) -> tuple[pd.Series, pd.Series]:
+    """For children in care just before `b` (their last placement row before it starts a
+    placement): the number of placements each held at some time in [a, b) (one open at `a`, and
+    every one started in the year; an emergency placement counts, as in SSDA903). Returns (counts,
+    in care at the end)."""
+    placed = (pl["event"].astype(str) == "placed").to_numpy()
+    t, child = pl["time"].to_numpy(), pl["child"].to_numpy()
+    df = pd.DataFrame({"child": child, "placed": placed})
+    open_at_a = df[t < a].groupby("child", sort=False)["placed"].last()
+    open_at_b = df[t < b].groupby("child", sort=False)["placed"].last()
+    started = df[(t >= a) & (t < b) & placed].groupby("child", sort=False).size()
+    in_care = open_at_b[open_at_b].index
+    counts = (started.reindex(in_care, fill_value=0)
+              + open_at_a.reindex(in_care, fill_value=False).astype(int))
+    return counts, pd.Series(True, index=in_care)
+
+
+def order_home_series(events: pd.DataFrame, dob: pd.Series, horizon: float) -> StepSeries:
+    """Children at home with special guardians, under a child arrangements order or adopted after
+    leaving care in the run: from the exit to the 18th birthday, a return to care or the horizon."""
+    ev = Coded(events["event"])
+    det = Coded(events["detail"])
+    t, child = events["time"].to_numpy(), events["child"].to_numpy()
+    is_exit = ev.eq("care_exit") & np.isin(det.codes, [i for i, v in enumerate(det.categories) if v in FAMILY_ORDERS])
+    exits = pd.DataFrame({"t": t[is_exit], "child": child[is_exit]}).sort_values("t", kind="stable")
+    if not len(exits):
+        return StepSeries(np.zeros(0), np.zeros(0))
+    is_entry = ev.eq("care_entry")
+    entries = pd.DataFrame({"t_back": t[is_entry], "child": child[is_entry]}).sort_values("t_back", kind="stable")
+    entries["t"] = entries["t_back"]
+    back = pd.merge_asof(exits, entries, on="t", by="child", direction="forward", allow_exact_matches=False)
+    adult = dob.reindex(back["child"].to_numpy()).to_numpy() + 18 * 365.25
+    end = np.fmin(np.fmin(back["t_back"].to_numpy(), adult), horizon)
+    start = back["t"].to_numpy()
+    keep = end > start
+    return StepSeries(np.concatenate([start[keep], end[keep]]),
+                      np.concatenate([np.ones(keep.sum()), -np.ones(keep.sum())]))
+
+
+def entrant_outcomes(events: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """Each entry into care in the run: `entry` (day), `days` to its exit or to the horizon's last
+    end (`horizon`, days) if still in care, and `outcome`: 1 permanence (home, SGO, adoption, CAO), 2 another exit
+    (18, other), 0 still in care (censored)."""
+    ev = Coded(events["event"])
+    t, child = events["time"].to_numpy(), events["child"].to_numpy()
+    is_entry, is_exit = ev.eq("care_entry"), ev.eq("care_exit")
+    entries = pd.DataFrame({"t": t[is_entry], "child": child[is_entry]}).sort_values("t", kind="stable")
+    exits = pd.DataFrame({"t": t[is_exit], "child": child[is_exit],
+                          "reason": events["detail"].to_numpy()[is_exit].astype(str)}).sort_values("t", kind="stable")
+    exits["t_exit"] = exits["t"]
+    m = pd.merge_asof(entries, exits, on="t", by="child", direction="forward")
+    out = m["t_exit"].isna().to_numpy()
+    days = np.where(out, horizon - m["t"].to_numpy(), m["t_exit"].to_numpy() - m["t"].to_numpy())
+    outcome = np.where(out, 0, np.where(m["reason"].isin(PERMANENCE_EXITS).to_numpy(), 1, 2))
+    return pd.DataFrame({"entry": m["t"].to_numpy(), "days": days, "outcome": outcome})
+
+
+def cumulative_incidence(days: np.ndarray, outcome: np.ndarray, at: float, event: int = 1) -> float:
+    """Aalen-Johansen cumulative incidence of `event` by `at` days, with other outcomes competing
+    and outcome 0 censored; NaN if no one was followed that long."""
+    if not len(days) or days.max() < at:
+        return float("nan")
+    cif, surv = 0.0, 1.0
+    for x in np.unique(days[(days <= at) & (outcome > 0)]):
+        n = np.sum(days >= x)
+        d_all = np.sum((days == x) & (outcome > 0))
+        d_ev = np.sum((days == x) & (outcome == event))
+        cif += surv * d_ev / n
+        surv *= 1.0 - d_all / n
+    return float(cif)
 
 
 def _value_at_series(times: np.ndarray, values: np.ndarray, x: float) -> float:
@@ -245,6 +332,9 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         "repeat_plans_avoided": detail.eq("repeat_plan_avoided"),
         "step_downs_to_inhouse_foster": event.eq("placed") & detail.eq("step_down_inhouse"),
         "moves_after_carer_resigned": event.eq("placed") & detail.eq("carer_left"),
+        "emergency_placements": event.eq("placed") & Coded(ev["placement"]).eq(AWAITING),
+        "out_of_area_placements": event.eq("placed") & detail.contains("out_of_area"),
+        "placement_changes": event.eq("placed") & ~Coded(ev["from_placement"]).eq(""),
     }
     for r in EXIT_REASONS:
         counts[f"care_exits_{r if r != 'cao' else 'child_arrangements'}"] = exits & detail.eq(r)
@@ -259,6 +349,9 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     for name, lo, hi in ENTRY_AGE_BANDS:
         where[name] = entry_rows[(entry_age >= lo) & (entry_age < hi)]
     del counts
+    pl = placement_rows(ev)
+    order_home = order_home_series(ev, dob, p.horizon.days)
+    entrants = entrant_outcomes(ev, p.horizon.days)
     rows = []
 
     def add(label, measure, value):
@@ -304,6 +397,30 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "family_based_share", family / cic_days if cic_days else np.nan)
         add(label, "placements_over_4100_average", places["over_4100"].integral(a, b)[0] / days)
         add(label, "children_waiting_for_placement_average", places["awaiting"].integral(a, b)[0] / days)
+        # bounded markets: emergency or unregistered placements (the wait) and out-of-area places
+        emergency_days = places[AWAITING].integral(a, b)[0]
+        add(label, "children_in_emergency_placements_average", emergency_days / days)
+        add(label, "emergency_placement_days", emergency_days)
+        out_days = places[OUT_OF_AREA].integral(a, b)[0]
+        add(label, "out_of_area_placements_average", out_days / days)
+        add(label, "out_of_area_share", out_days / cic_days if cic_days else np.nan)
+        # stability: placement changes per child-year in care; children in care at the year end
+        # with 3 or more placements in the year (DfE's indicator)
+        add(label, "placement_changes_per_child_year", n["placement_changes"] / (cic_days / 365.25)
+            if cic_days else np.nan)
+        held, _ = placements_in_year(pl, a, b)
+        add(label, "children_3plus_placements_share", float((held >= 3).mean()) if len(held) else np.nan)
+        # family homes, counting children who left care for special guardians, a child arrangements
+        # order or adopters during the run (until 18 or a return to care)
+        home_days = order_home.integral(a, b)[0]
+        add(label, "children_in_family_homes_share",
+            (family + home_days) / (cic_days + home_days) if cic_days + home_days else np.nan)
+        add(label, "children_left_care_to_family_orders_average", home_days / days)
+        # time to permanence over one cohort: the year's entrants, still in care censored
+        cohort = entrants[(entrants["entry"] >= a) & (entrants["entry"] < b)]
+        d, o = cohort["days"].to_numpy(), cohort["outcome"].to_numpy()
+        add(label, "entrants_permanence_within_1y_share", cumulative_incidence(d, o, 365.25))
+        add(label, "entrants_permanence_within_2y_share", cumulative_incidence(d, o, 730.5))
         add(label, "foster_carers_at_year_end", _value_at_series(ct, cn, b - 1e-9))
         for team in ("front_door", "assessment", "safeguarding", "children_in_care"):
             add(label, f"unallocated_{team}_average", waiting_series(result.team_waits, team, p.horizon.days).integral(a, b)[0] / days)

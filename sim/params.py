@@ -334,6 +334,26 @@ class FosterCarers(Strict):
         return v
 
 
+# the external markets: bed pools whose size may be none (unlimited), change on dated days and lie
+# partly out of the council's area (`Capacity.markets`)
+MARKETS = ("foster_ifa", "residential_spot", "semi_independent_spot")
+
+
+class Market(Strict):
+    """An external market (agency foster carers, spot children's homes, spot semi-independence) as
+    a finite pool over time: the places open to the council (the `capacity` field of the market at
+    the start date, then `changes`), of which a share lies inside the council's area. A child takes
+    an in-area place if one is free, else an out-of-area one, else waits in an emergency or
+    unregistered placement until a place is free."""
+
+    changes: list[DatedChange] = Field(
+        default_factory=list, description="dated new numbers of places open to the council (whole places)")
+    in_area_share: float = Field(
+        1.0, ge=0, le=1, description="share (0-1) of the market's places inside the council's area; the rest are "
+                                     "out of area (a bounded market only: an unlimited one places everyone in area)")
+    source: str = Field("", description="where the numbers come from, or 'assumption'")
+
+
 class Capacity(Strict):
     foster_carers: FosterCarers
     residential_inhouse_beds: int = Field(ge=0)
@@ -342,7 +362,33 @@ class Capacity(Strict):
     foster_ifa_places: Optional[int] = Field(None, ge=0, description="none = the market always has a place")
     residential_spot_places: Optional[int] = Field(None, ge=0)
     semi_independent_spot_places: Optional[int] = Field(None, ge=0)
+    markets: dict[str, Market] = Field(
+        default_factory=dict, description="by market (foster_ifa, residential_spot, semi_independent_spot): dated "
+                                          "changes in its places and the share in the council's area")
+    unlimited_markets: bool = Field(
+        False, description="true: every external market always has a place in area, whatever its places say "
+                           "(the model before bounded markets, for comparison)")
     teams: Teams
+
+    @field_validator("markets")
+    @classmethod
+    def _markets(cls, v):
+        for k in v:
+            if k not in MARKETS:
+                raise ValueError(f"{k!r} is not an external market (expected one of: {', '.join(MARKETS)})")
+        return v
+
+    def market_places(self, market: str, date: dt.date) -> Optional[int]:
+        """The places open to the council in a market on `date` (None: unlimited)."""
+        from .placements import BY_NAME
+        if self.unlimited_markets:
+            return None
+        places = getattr(self, BY_NAME[market].capacity)
+        m = self.markets.get(market)
+        for c in sorted(m.changes if m else (), key=lambda c: c.date):
+            if c.date <= date:
+                places = int(c.value)
+        return places
 
 
 # --------------------------------------------------------------------------------- costs
@@ -378,7 +424,8 @@ class Costs(Strict):
     residential_spot_under_4100_weekly: float = Field(gt=0, le=4100)
     social_work_weekly: dict[str, float] = Field(description="£ a case-week by stage")
     awaiting_placement_weekly: float = Field(
-        5000, ge=0, description="£ a week while no placement of the needed kind is free (temporary arrangements)"
+        5000, ge=0, description="£ a week while no placement of the needed kind is free: an emergency or "
+                                "unregistered placement until a registered one is found"
     )
     sgo_allowance_weekly: float = Field(ge=0)
     adoption_allowance_weekly: float = Field(ge=0)

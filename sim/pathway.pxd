@@ -36,6 +36,7 @@ cdef class Pathway(Dispatcher):
     cdef public list need_tables, exit_tables
     cdef list _spare
     cdef public dict children, route_means, next_need, beds, teams, waiting_for_placement
+    cdef public set _out_of_area
     cdef public tuple fd_outcomes, assess_outcomes, s47_outcomes, cin_routes, cp_routes
     cdef public tuple contact_ages, direct_ages, _places_table
 

@@ -27,7 +27,7 @@ from functools import partial
 from typing import Optional
 
 
-from .capacity import BedPool, CapacityLog, FosterCarerPool, Team
+from .capacity import OUT_OF_AREA, BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
 from .distributions import choose, cumulative
 from . import eventqueue
@@ -37,7 +37,7 @@ from .initial import OpenCase
 from .levers import (BREAKDOWN_REDUCTION, CARE_ENTRY_DIVERT, CARER_JOINERS_EXTRA, CARER_LEAVING_REDUCTION,
                      CIN_WEEKS_SHORTER, CP_WEEKS_SHORTER, KINSHIP_SGO_SHARE, PERMANENCE_WEEKS_SHORTER,
                      PLANS_INTO_CARE_SHORTER, REPEAT_PLAN_REDUCTION, REUNIFICATION_RATE, Mechanisms)
-from .params import ArrivalRate, Params, Route
+from .params import MARKETS, ArrivalRate, Params, Route
 from .sampling import sampler
 import cython
 import numpy as np
@@ -199,7 +199,14 @@ class Pathway(Dispatcher):
         cap, clock = self.p.capacity, lambda: env._now
         self.foster = FosterCarerPool(self.caplog, clock)
         # a bed pool for each placement type that takes beds (sim/placements.py), sized by its parameter
-        self.beds = {name: BedPool(name, getattr(cap, size), self.caplog, clock) for name, size in BED_POOLS}
+        # an external market is sized as on the start date and may lie partly out of area (`Capacity.markets`)
+        self.beds = {}
+        for name, size in BED_POOLS:
+            market = cap.markets.get(name) if name in MARKETS and not cap.unlimited_markets else None
+            places = cap.market_places(name, self.start) if name in MARKETS else getattr(cap, size)
+            self.beds[name] = BedPool(name, places, self.caplog, clock,
+                                      in_area_share=market.in_area_share if market is not None else 1.0)
+        self._out_of_area: set[int] = set()  # children now in a market's out-of-area place
         self.teams = {}
         for name, t in cap.teams:
             workers = t.workers
@@ -325,6 +332,12 @@ class Pathway(Dispatcher):
         for day, pool, extra in self.mech.bed_changes:
             if 0 <= day < self.horizon:
                 self.env.process(self._at(day, lambda pool=pool, extra=extra: self._change_beds(pool, extra)))
+        cap = self.p.capacity
+        for name, market in ([] if cap.unlimited_markets else cap.markets.items()):
+            for ch in market.changes:
+                offset = (ch.date - self.start).days
+                if 0 < offset < self.horizon:
+                    self.env.process(self._at(offset, partial(self._set_market, name, int(ch.value))))
         for case in self._snapshot:
             self._start_open_case(case)
         self._arrivals(self.p.arrivals.new_contacts, "arrivals_contacts", self._new_contact)
@@ -382,6 +395,7 @@ class Pathway(Dispatcher):
         for team in self.teams.values():
             team.waiting.clear()
         self.waiting_for_placement.clear()
+        self._out_of_area.clear()
         self._step_down_queue.clear()
         for carer in self.foster.carers:  # a carer's children and a child's carer refer to each other
             carer.placed.clear()
@@ -394,6 +408,14 @@ class Pathway(Dispatcher):
         beds = self.beds[pool]
         beds.set_capacity(max(0, (beds.capacity or 0) + extra))
         if extra > 0:
+            self._serve_waiting()
+
+    def _set_market(self, name: str, places: int) -> None:
+        """A dated change in the places an external market has open to the council."""
+        beds = self.beds[name]
+        more = beds.capacity is None or places > beds.capacity
+        beds.set_capacity(places)
+        if more:
             self._serve_waiting()
 
     def _team_change(self, name, offset, workers):
@@ -1042,7 +1064,12 @@ class Pathway(Dispatcher):
                     child.carer = carer
                     carer.placed.append(child)
                     return "foster_inhouse"
-            return "foster_ifa" if self.beds["foster_ifa"].take() else None
+            where = self.beds["foster_ifa"].take()
+            if not where:
+                return None
+            if where == OUT_OF_AREA:
+                self._out_of_area.add(child.id)
+            return "foster_ifa"
         order = SEARCH_ORDER.get(need)  # residential, semi-independent: bed pools, first fit
         if order is None:
             raise ValueError(f"unknown placement need {need!r}")
@@ -1051,7 +1078,10 @@ class Pathway(Dispatcher):
             order.remove(preferred)
             order.insert(0, preferred)
         for name in order:
-            if self.beds[name].take():
+            where = self.beds[name].take()
+            if where:
+                if where == OUT_OF_AREA:
+                    self._out_of_area.add(child.id)
                 if name == "residential_spot":
                     child.high_cost = self.u(child, S.spot_cost) < self.p.care.spot_residential_over_4100_share
                 return name
@@ -1066,22 +1096,32 @@ class Pathway(Dispatcher):
             placement = "awaiting"
             self.waiting_for_placement[child.id] = child
         detail = reason + (",over_4100" if placement == "residential_spot" and child.high_cost else "")
+        if child.id in self._out_of_area:
+            detail += ",out_of_area"
         self.log.add(self.env._now, child.id, "placed", "care", "care", placement, old, detail)
         child.placement = placement
         if need == "residential" and self._could_foster > 0.0:
             self._maybe_could_foster(child)
 
-    def _release(self, placement: str, carer, child: Optional[Child] = None) -> None:
+    def _release(self, placement: str, carer, child: Optional[Child] = None, out_of_area: bool = False) -> None:
+        """Give back the place a child left (`out_of_area`: a market's out-of-area place)."""
         if placement == "foster_inhouse":
             if child is not None and child in carer.placed:
                 carer.placed.remove(child)
             self.foster.give_back(carer)
         elif placement in self.beds:
-            self.beds[placement].give_back()
+            self.beds[placement].give_back(out_of_area)
         if placement in self.beds or placement == "foster_inhouse":
             self._serve_waiting()
             if placement == "foster_inhouse" and not carer.resigned:
                 self._offer_step_down()
+
+    def _left_out_of_area(self, child: Child) -> bool:
+        """Whether the placement the child is leaving was out of area (forgotten: the next one says anew)."""
+        if child.id in self._out_of_area:
+            self._out_of_area.discard(child.id)
+            return True
+        return False
 
     def _replace(self, child: Child, new_need: str, reason: str):
         old, old_carer = child.placement, child.carer
@@ -1089,8 +1129,9 @@ class Pathway(Dispatcher):
             self.waiting_for_placement.pop(child.id, None)
         child.carer = None
         child.high_cost = False
+        old_out = self._left_out_of_area(child)
         self._place(child, new_need, reason, exclude_carer=old_carer)
-        self._release(old, old_carer, child)
+        self._release(old, old_carer, child, old_out)
 
     def _end_placement(self, child: Child):
         old, carer = child.placement, child.carer
@@ -1100,7 +1141,7 @@ class Pathway(Dispatcher):
             self.waiting_for_placement.pop(child.id, None)
         child.placement = ""
         self.log.add(self.env._now, child.id, "placement_end", "care", "care", "", old, "exit")
-        self._release(old, carer, child)
+        self._release(old, carer, child, self._left_out_of_area(child))
 
     # ------------------------------------------------------- residential -> in-house fostering
     def _maybe_could_foster(self, child: Child) -> None:
@@ -1150,7 +1191,7 @@ class Pathway(Dispatcher):
         child.high_cost = False
         self.log.add(self.env._now, child.id, "placed", "care", "care", "foster_inhouse", old, "step_down_inhouse")
         child.placement = "foster_inhouse"
-        self._release(old, old_carer, child)
+        self._release(old, old_carer, child, self._left_out_of_area(child))
 
     # --------------------------------------------------------- a carer resigns: children move
     def _carer_left(self, carer) -> None:
@@ -1172,7 +1213,8 @@ class Pathway(Dispatcher):
                 continue
             del self.waiting_for_placement[cid]
             self.log.add(self.env._now, child.id, "placed", "care", "care", placement, "awaiting",
-                         "waited" + (",over_4100" if placement == "residential_spot" and child.high_cost else ""))
+                         "waited" + (",over_4100" if placement == "residential_spot" and child.high_cost else "")
+                         + (",out_of_area" if child.id in self._out_of_area else ""))
             child.placement = placement
 
     # -------------------------------------------------------------------------- foster pool

@@ -119,6 +119,7 @@ def simulate_front_door(p: dict, replications: int = WARMUP_REPLICATIONS, years:
     lo = end - measure_years * DAYS_PER_YEAR
     g = params.arrivals.new_contacts.trend_per_year
     by_band = np.zeros(len(SUPPLY_BANDS) - 1)
+    w2_band = np.zeros(len(SUPPLY_BANDS) - 1)
     n_entries, n_reentries, cases, w2 = 0, 0, [], 0.0
     for rep in range(replications):
         res = run_replication(w, seed, rep, keep_open_cases=(rep == 0))
@@ -132,6 +133,7 @@ def simulate_front_door(p: dict, replications: int = WARMUP_REPLICATIONS, years:
         age = (t - dob) / DAYS_PER_YEAR
         weight = (1.0 + g) ** ((end - t) / DAYS_PER_YEAR)   # at the start date's level
         np.add.at(by_band, _band_of(age), weight)
+        np.add.at(w2_band, _band_of(age), weight ** 2)
         w2 += float((weight ** 2).sum())
         n_entries += len(fd)
         if rep == 0:
@@ -139,6 +141,7 @@ def simulate_front_door(p: dict, replications: int = WARMUP_REPLICATIONS, years:
     months = replications * measure_years * 12.0
     return {"per_month_by_band": by_band / months, "per_month": float(by_band.sum() / months),
             "se": math.sqrt(w2) / months,   # Poisson standard error of the estimate
+            "se_by_band": np.sqrt(w2_band) / months,
             "entries": n_entries, "reentries": n_reentries, "months": months, "cases": cases,
             "trend": g, "replications": replications, "years": years, "measure_years": measure_years}
 
@@ -196,12 +199,20 @@ def fit_care_supply(f) -> None:
     fd0 = sim["per_month"]
     scalings = []
     k_total = 1.0
-    # scale while the front door makes more than observed by more than its own sampling error
-    while sim["per_month"] - sim["se"] > observed and len(scalings) < MAX_SCALINGS:
-        k = observed / sim["per_month"]
+    # scale while the front door makes more than observed by more than its own sampling error, in
+    # all or in any age band: the front door's age mix is the template's, and a band it over-supplies
+    # cannot be brought down by direct entries, so the entries' age profile would be lost (with the
+    # template's front door, infants run at a fraction of the data's and children aged 1-16 high)
+    while len(scalings) < MAX_SCALINGS:
+        over_band = (sim["per_month_by_band"] - sim["se_by_band"] > obs_band) & (sim["per_month_by_band"] > 0)
+        k_all = observed / sim["per_month"] if sim["per_month"] - sim["se"] > observed else 1.0
+        k_band = float(np.min(obs_band[over_band] / sim["per_month_by_band"][over_band])) if over_band.any() else 1.0
+        k = min(k_all, k_band)
+        if k >= 1.0:
+            break
         _scale_front_door(f.p, k)
         k_total *= k
-        scalings.append((sim["per_month"], k))
+        scalings.append((sim["per_month"], k, [lab for lab, o in zip(_labels(), over_band) if o] if k_band < k_all else []))
         sim = simulate_front_door(f.p)
     fd = sim["per_month"]
     fd_band = sim["per_month_by_band"]
@@ -213,10 +224,12 @@ def fit_care_supply(f) -> None:
                 f"{sim['measure_years']} years, put at the start date's level by the contacts' trend of "
                 f"{sim['trend']:+.1%} a year) makes {fd:.2f} a month (Poisson standard error {sim['se']:.2f})")
     if scalings:
-        steps = "; ".join(f"{a:.2f} a month -> x{k:.3f}" for a, k in scalings)
+        steps = "; ".join(f"{a:.2f} a month -> x{k:.3f}" + (f" (over at ages {', '.join(b)})" if b else "")
+                          for a, k, b in scalings)
         f.log.data("front_door.volume", sim["entries"],
                    f"no CIN census: the template's front door alone made {fd0:.2f} entries into care a month, more "
-                   f"than the {observed:.2f} first entries a month in SSDA903 (by more than its standard error), so "
+                   f"than the {observed:.2f} first entries a month in SSDA903 in all or at some ages (by more than its "
+                   f"standard error), so "
                    f"the council is taken to be smaller: new contacts a month and the social workers of the "
                    f"{', '.join(FRONT_DOOR_TEAMS)} teams were multiplied by {k_total:.3f} in all ({steps}; again "
                    f"while still over by more than the standard error, at most {MAX_SCALINGS} times), keeping the "

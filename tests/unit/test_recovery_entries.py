@@ -5,11 +5,14 @@
     episode (care route `none`, so every first entry is a direct entry) and half the reunified
     children come back: the fitted direct entries must be the generator's first entries, within
     their sampling error.
+(b) From SSDA903 alone, the entries' trend is the data's; (d) and their age profile is kept.
 """
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -99,3 +102,26 @@ def test_ssda903_only_entry_trend_is_the_data_s(growing):
         assert a.direct_care_entries.trend_per_year == pytest.approx(g, abs=1e-4)
     log = res.log.set_index("parameter")
     assert log.loc["arrivals.new_contacts.trend_per_year", "source"] == "data"
+
+
+def test_ssda903_only_entries_keep_their_age_profile(growing):
+    """(d) The template's front door makes few infants and many children aged 1-16; direct entries
+    cannot take a band down, so before this the entries' age mix was the template's (infants about
+    3% of entries where the data have 18%). Now the front door is scaled until no band is over by
+    more than its sampling error, and direct entries make up the rest, band by band."""
+    res, truth, _ = growing
+    sup = res.supply
+    obs = np.asarray(sup["observed_by_band"])
+    fd = np.asarray(sup["front_door_by_band"])
+    w = np.array([b.weight for b in res.params.arrivals.age_at_direct_entry])
+    bands = [(b.from_age, b.to_age) for b in res.params.arrivals.age_at_direct_entry]
+    assert bands == list(zip(sup["bands"][:-1], sup["bands"][1:]))
+    model = fd + res.params.arrivals.direct_care_entries.per_month * w / w.sum()
+    # the front door's own noise: its entries over the warm-up's measured months are Poisson
+    se_fd = np.sqrt(np.maximum(fd, 1e-9) * sup["front_door_months"]) / sup["front_door_months"]
+    assert np.all(np.abs(model - obs) <= 3 * se_fd + 0.02), (model, obs, se_fd)
+    # the generator's share of first entries under 1 (20%) is recovered within its sampling error
+    n = sup["observed_entries"]
+    share = model[0] / model.sum()
+    p = truth.entry_age_shares["under1"]
+    assert abs(share - p) <= 2.5 * math.sqrt(p * (1 - p) / n) + 3 * se_fd[0] / model.sum(), share

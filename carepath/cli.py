@@ -24,7 +24,7 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .commands import calibrate, experiment, refresh, run, sensitivity, validate
+    from .commands import app, calibrate, experiment, refresh, run, sensitivity, validate
 
     parser = _Parser(
         prog="carepath",
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sensitivity.add_parsers(sub)
     calibrate.add_parsers(sub)
     refresh.add_parsers(sub)
+    app.add_parsers(sub)
     return parser
 
 

@@ -258,7 +258,49 @@ def lever_effects(summary: pd.DataFrame, scenario_set, years) -> pd.DataFrame:
 
 OUTCOME_MEASURES = ("children_kept_out_of_care", "weeks_to_permanence_average", "family_based_share",
                     "placement_moves_per_child_year", "children_waiting_for_placement_average", "repeat_plans",
-                    "cic_average")
+                    "cic_average",
+                    # measures that mean what they say (docs/model.md, "Outcome measures"): waiting in an
+                    # emergency or unregistered placement, out of area, a family home counting children who
+                    # left care on an order, DfE's stability indicator, permanence for one cohort of entrants
+                    "children_in_emergency_placements_average", "emergency_placement_days", "out_of_area_share",
+                    "children_in_family_homes_share", "children_3plus_placements_share",
+                    "placement_changes_per_child_year", "entrants_permanence_within_1y_share",
+                    "entrants_permanence_within_2y_share")
+
+
+# What each outcome measure counts, in one sentence, and where its level moves with who is counted
+# rather than with how children fare (the report prints these under its outcomes table).
+OUTCOME_DEFINITIONS = {
+    "family_based_share": "Share of care days spent with kinship or foster carers; a child who leaves care for "
+                          "special guardians, a child arrangements order or adopters leaves the count, so a lever "
+                          "that moves children from kinship care to an SGO lowers it.",
+    "children_in_family_homes_share": "The same, counting also the days of children who left care on an SGO, a "
+                                      "child arrangements order or adoption since the forecast began (until 18 or a "
+                                      "return to care), so moving a child to an SGO does not read as harm; its level "
+                                      "rises over the years as more such children are counted, so compare scenarios "
+                                      "in the same year.",
+    "weeks_to_permanence_average": "Average weeks in care of the children who left that year for home, an SGO, a "
+                                   "child arrangements order or adoption; it moves with who leaves (a lever sending "
+                                   "home children who would have stayed long raises it).",
+    "entrants_permanence_within_1y_share": "Of the children who entered care that year, the share who left for "
+                                           "permanence within a year (children still in care are followed as far as "
+                                           "the forecast goes; other exits compete): one cohort, the same in every "
+                                           "scenario, so it does not move with who leaves; blank for the last year.",
+    "entrants_permanence_within_2y_share": "As above, within two years; blank for the last two years.",
+    "children_3plus_placements_share": "Of the children in care at the year end, the share who had three or more "
+                                       "placements during the year (DfE's stability indicator); an emergency "
+                                       "placement counts.",
+    "placement_changes_per_child_year": "Changes of placement of children already in care (breakdowns, planned "
+                                        "moves, moves from an emergency placement) per child-year in care.",
+    "children_in_emergency_placements_average": "Children waiting, on an average day, in an emergency or "
+                                                "unregistered placement because no registered place of the kind "
+                                                "they need was free (the same as 'waiting for a placement').",
+    "children_waiting_for_placement_average": "Children waiting, on an average day, in an emergency or unregistered "
+                                              "placement because no registered place of the kind they need was free.",
+    "emergency_placement_days": "Days children spent in such placements in the year.",
+    "out_of_area_share": "Share of care days in an agency or spot placement outside the council's area (kinship, "
+                         "in-house and block placements are counted as in area).",
+}
 
 
 def outcomes(summary: pd.DataFrame, scenario_set, years) -> pd.DataFrame:

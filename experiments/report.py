@@ -50,6 +50,9 @@ OUTCOMES = [
     ("placement_moves_per_child_year", "Placement moves", "per child-year in care", "2dp", False),
     ("children_waiting_for_placement_average", "Waiting for a placement", "children, average", "1dp", False),
     ("repeat_plans", "Repeat CIN and CP plans", "plans a year", "int", False),
+    ("out_of_area_share", "Placed out of area", "share of care days", "pct", False),
+    ("children_in_family_homes_share", "In a family home, counting those who left on orders", "share", "pct", True),
+    ("children_3plus_placements_share", "Three or more placements in the year", "share of children", "pct", False),
 ]
 MODEL_BLUE, MODEL_LIGHT, COUNCIL, COUNCIL_LIGHT = "#1f4e79", "#6fa8dc", "#c55a11", "#f4b183"
 FILES = [
@@ -964,6 +967,9 @@ def _outcomes(doc, sset, outcomes, summary, years):
             f"{signed(s.loc[m, 'difference'], how)} ({signed(s.loc[m, 'low'], how)} to {signed(s.loc[m, 'high'], how)})"
             for m, _, _, how, _ in present])
     doc.table(headers, rows)
+    from .business_case import OUTCOME_DEFINITIONS
+    doc.p("What the measures count:")
+    doc.ul([f"{h}: {OUTCOME_DEFINITIONS[m]}" for m, h, _, _, _ in present if m in OUTCOME_DEFINITIONS])
     if summary is not None and len(summary):
         items = []
         for sc in sset.scenarios:

@@ -156,6 +156,11 @@ def write_figure(fig, path: Path, dpi: int = 120) -> Path:
         plt.close(fig)
 
 
+def write_workbook(workbook, path: Path) -> Path:
+    """An openpyxl workbook as .xlsx."""
+    return atomic_write(path, lambda p: workbook.save(p))
+
+
 class Writer:
     """What report builders below the application layer are handed to write their files with."""
 
@@ -170,6 +175,9 @@ class Writer:
 
     def csv(self, df: pd.DataFrame, path: Path) -> Path:
         return write_csv(df, path)
+
+    def workbook(self, workbook, path: Path) -> Path:
+        return write_workbook(workbook, path)
 
 
 def file_sha256(path: Path) -> str:

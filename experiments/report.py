@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 from sim.levers import CATALOGUE, LEVERS  # noqa: E402
 from sim.placements import AWAITING, AWAITING_MIX, groups_of  # noqa: E402
 
+from . import papers  # noqa: E402
 from .business_case import LEVER_VOLUME, MODEL_NET_DEDUCTS  # noqa: E402
 from .run import BASELINE, _mean_ci  # noqa: E402
 
@@ -173,12 +174,28 @@ class Doc:
         self.blocks.append(("fig", path, alt, caption))
 
 
+# The council paper the shipped figures come from, in words: the scenario and parameter files
+# cite it by its number among the project's source papers, which a reader of the report cannot see.
+COUNCIL_PAPER = ("Nottingham City Council, Children and Young People Scrutiny Committee, 26 January 2023: the "
+                 "children's services transformation programme and its business case (a public committee paper)")
+_PAPER_NUMBER = re.compile(r"(?<![\d,.£])003(?![\d,.]\d)")
+
+
+def readable(text: str) -> str:
+    """Text as a reader of the report can follow it: the council paper's number ("003", "seed
+    003", "council paper 003") in words."""
+    t = re.sub(r"\s*\((?:seed|council paper) 003\)", "", str(text))
+    t = re.sub(r"(?:council paper |seed )?003's\b", "the council paper's", t)
+    t = re.sub(r"(?:council paper |seed )(?=003)", "", t)
+    return _PAPER_NUMBER.sub("the council paper", t)
+
+
 def _inline_md(text: str) -> str:
-    return text
+    return readable(text)
 
 
 def _inline_html(text: str) -> str:
-    t = html.escape(text, quote=False)
+    t = html.escape(readable(text), quote=False)
     t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
     t = re.sub(r"`(.+?)`", r"<code>\1</code>", t)
     return t
@@ -200,15 +217,15 @@ def to_markdown(doc: Doc) -> str:
             out.append("\n".join(f"- {_inline_md(i)}" for i in b[1]))
         elif kind == "table":
             _, headers, rows, note = b
-            lines = ["| " + " | ".join(_md_cell(h) for h in headers) + " |",
+            lines = ["| " + " | ".join(_md_cell(readable(h)) for h in headers) + " |",
                      "|" + "|".join("---" if i == 0 else "--:" for i in range(len(headers))) + "|"]
-            lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
+            lines += ["| " + " | ".join(_md_cell(readable(c)) for c in r) + " |" for r in rows]
             if note:
-                lines.append("\n" + note)
+                lines.append("\n" + readable(note))
             out.append("\n".join(lines))
         elif kind == "fig":
             _, path, alt, caption = b
-            out.append(f"![{alt}]({path.name})\n\n*{caption}*")
+            out.append(f"![{alt}]({path.name})\n\n*{readable(caption)}*")
     return "\n\n".join(out) + "\n"
 
 
@@ -218,17 +235,25 @@ padding:0 1.2rem;color:#1a1a1a;line-height:1.45}
 h1{color:#1f4e79;border-bottom:3px solid #1f4e79;padding-bottom:.3rem}
 h2{color:#1f4e79;border-bottom:1px solid #bbb;margin-top:2.2rem}
 h3{color:#333;margin-top:1.6rem}
-table{border-collapse:collapse;margin:.8rem 0;font-size:.88rem}
-th,td{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top}
+table{border-collapse:collapse;margin:.8rem 0;font-size:.84rem;width:100%}
+th,td{border:1px solid #ccc;padding:.3rem .45rem;vertical-align:top;overflow-wrap:break-word}
 th{background:#eef3f8;text-align:left}
-td.n{text-align:right;white-space:nowrap}
+td.n{text-align:right}
 tr:nth-child(even) td{background:#fafafa}
 figure{margin:1.2rem 0}
 figure img{max-width:100%;height:auto;border:1px solid #ddd}
 figcaption{font-size:.9rem;color:#444;margin-top:.3rem}
 .note{font-size:.85rem;color:#555}
-code{background:#f3f3f3;padding:0 .2rem}
-.wrap{overflow-x:auto}
+code{background:#f3f3f3;padding:0 .2rem;overflow-wrap:anywhere}
+@page{size:A4 portrait;margin:12mm}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:9pt;line-height:1.35}
+table{font-size:7pt;page-break-inside:auto}
+th,td{padding:.15rem .25rem}
+tr,figure,img{break-inside:avoid}
+h2,h3{break-after:avoid}
+figure img{max-height:230mm;width:auto;max-width:100%}
+}
 """
 
 
@@ -325,32 +350,11 @@ def _paired_total(summary: pd.DataFrame, scenario: str, measure: str, years: lis
 
 
 # --------------------------------------------------------------------------------------- charts
-def chart_roi_profile(profile, sset, all_name, years):
-    p = profile[profile["scenario"] == all_name].set_index("financial_year").reindex(years)
-    x = np.arange(len(years))
-    fig, ax = plt.subplots(figsize=(10, 5.2))
-    ax.fill_between(x, p["gross_saving_low"], p["gross_saving_high"], color=MODEL_LIGHT, alpha=0.35,
-                    label="Model gross saving: 95% interval")
-    ax.plot(x, p["gross_saving"], "-o", color=MODEL_BLUE, lw=2.2, label="Model gross saving")
-    ax.plot(x, p["net_saving"], "--o", color=MODEL_BLUE, lw=1.6, mfc="white", label="Model net saving (after investment)")
-    if p["investment"].sum() > 0:
-        ax.bar(x, p["investment"], width=0.5, color="#bbbbbb", alpha=0.6, label="Investment (scenario file)", zorder=0)
-    c = sset.council
-    if c and c.gross_profile_m:
-        g = [c.gross_profile_m.get(y, np.nan) * 1e6 for y in years]
-        ax.plot(x, g, "-s", color=COUNCIL, lw=2.2, label="Council gross (Table 1)")
-    if c and c.net_profile_m:
-        n = [c.net_profile_m.get(y, np.nan) * 1e6 for y in years]
-        ax.plot(x, n, "--s", color=COUNCIL, lw=1.6, mfc="white", label="Council net (Table 1)")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(x, years)
-    ax.set_xlabel("Financial year (April to March)")
-    ax.set_ylabel("£ a year (nominal)")
-    _millions(ax)
-    ax.set_title(f"Savings by financial year: {_label(all_name, sset).lower()} (model) and the council's business case")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=9, framealpha=0.9)
-    return fig
+def chart_roi_profile(profile, sset, all_name, years, summary=None, risk=None, size=(10, 5.2), title=""):
+    """The savings chart (experiments/papers.py): both bands when draws were run."""
+    return papers.chart_savings(profile, summary, sset, all_name, years, risk=risk, size=size,
+                                title=title or f"Savings by financial year: {_label(all_name, sset).lower()} (model) "
+                                               "and the council's business case")
 
 
 def chart_fan(stocks, sset):
@@ -982,15 +986,19 @@ def _outcomes(doc, sset, outcomes, summary, years):
             doc.ul(items)
 
 
-def _assumptions(doc, sset, years):
+def _assumptions(doc, sset, years, risk=None):
     doc.h(2, "Assumptions and caveats")
     doc.ul([
         "The baseline is a Nottingham-like council built from public figures and stated assumptions "
         "(see the baseline parameter file and docs/model.md); replace it with your own calibration (carepath calibrate).",
         "Costs are placements, social work time and allowances in nominal £ with price growth; overheads, "
         "legal costs and the cost of leaving care after 18 are not counted.",
-        "Intervals describe simulation uncertainty (the chance in a given set of parameters), not uncertainty in "
-        "the parameters themselves; the real uncertainty is wider.",
+        ("Intervals and the blue band describe simulation uncertainty (the chance in a given set of parameters); "
+         "the draws' ranges and probabilities add the uncertainty in the inputs declared in the scenario file's "
+         "`uncertainty` section, and only those." if papers.frame(risk, "draws") is not None or
+         papers.frame(risk, "risk") is not None else
+         "Intervals describe simulation uncertainty (the chance in a given set of parameters), not uncertainty in "
+         "the parameters themselves; the real uncertainty is wider (run with --draws to estimate it)."),
         "With few replications the intervals are wide and themselves uncertain; see the replications needed above.",
         "A lever's effect is the change in the model's mechanism; whether a service can deliver that change is a "
         "judgement the model cannot make.",
@@ -998,9 +1006,128 @@ def _assumptions(doc, sset, years):
     ])
 
 
-def _files(doc, out: Path, charts: list[tuple[Path, str]]):
+def _risk(doc, sset, risk, summary_table, all_name, years, writer, out, charts):
+    """How likely the case is to pay back, and what drives the risk, from the parameter draws."""
+    y8 = years[-1]
+    doc.h(2, "Risk: how likely it is to pay back, and what drives it")
+    probs, table = papers.frame(risk, "probabilities"), papers.frame(risk, "risk")
+    if probs is None and table is None:
+        doc.p("**Parameter uncertainty: not estimated.** Every range in this report is simulation noise only (the chance "
+              "in which children arrive and what happens to them), with every input (how well each lever is "
+              "delivered, price growth, demand growth, calibrated durations) held at its central value. Run "
+              "`carepath experiment FILE --draws N` with an `uncertainty` section in the scenario file to draw them: "
+              "the chance of a 3:1 return by year 4, the ranges with parameter uncertainty and what drives them "
+              "then appear here.")
+        return
+    n = getattr(risk, "n_draws", None)
+    doc.p(f"From {n} draws of the uncertain inputs declared in the scenario file's `uncertainty` section, each run "
+          "with the baseline and every scenario sharing the parameters and the random numbers (so each draw gives a "
+          "paired saving). The Monte Carlo error beside each chance is its standard error from the number of draws.")
+    if probs is not None:
+        rows = []
+        for _, r in probs.iterrows():
+            e = float(r.get("mc_error", np.nan))
+            rows.append([_label(r["scenario"], sset), papers.probability_words(r["measure"], r["threshold"]),
+                         f"{100 * float(r['probability']):.0f}%", f"± {100 * e:.1f} points" if np.isfinite(e) else "n/a"])
+        doc.table(["Scenario", "The chance that", "Chance", "Monte Carlo error"], rows)
+        p = pd.to_numeric(probs["probability"], errors="coerce").clip(0, 1)
+        worst = float((p * (1 - p)).max()) if len(p) else 0.0
+        if n and worst > 0:
+            e_now = 100 * math.sqrt(worst / n)
+            need = int(math.ceil(worst / 0.025 ** 2))
+            doc.p(f"With {n} draws the largest Monte Carlo error is ± {e_now:.1f} points. For every chance in a "
+                  f"committee paper to be within ± 2.5 points (one standard error), use at least {need} draws "
+                  f"(the largest p × (1 - p) ÷ 0.025²); for ± 5 points, {int(math.ceil(worst / 0.05 ** 2))}.")
+    if table is not None:
+        keep = ["year8_gross_saving", "gross_saving_8y", "net_saving_8y", "npv_net_saving", "roi_4y", "roi_8y"]
+        words = {"year8_gross_saving": f"Gross saving {y8}", "gross_saving_8y": "Gross saving, all years",
+                 "net_saving_8y": "Net saving, all years", "npv_net_saving": "NPV of net saving",
+                 "roi_4y": "ROI over 4 years", "roi_8y": f"ROI over {len(years)} years"}
+        rows = []
+        for _, r in table[table["measure"].isin(keep)].iterrows():
+            f = ratio if str(r["measure"]).startswith("roi") else money
+            rows.append([_label(r["scenario"], sset), words[r["measure"]], f(r["mean"]), f(r["p05"]), f(r["p50"]),
+                         f(r["p95"])])
+        if rows:
+            doc.table(["Scenario", "Measure", "Mean", "5%", "Median", "95%"], rows,
+                      note="Over the draws: 5% of draws fall below the 5% point and 5% above the 95% point. "
+                           "`business_case_risk.csv` also has the cumulative net saving by year.")
+    drivers = papers.drivers_for(risk, all_name)
+    if drivers is not None and len(drivers):
+        label = _label(all_name, sset).lower() if all_name else ""
+        p = writer.figure(papers.chart_tornado(drivers, y8, label), out / "chart_uncertainty_drivers.png")
+        charts.append((p, "the share of the variance of the last year's saving each uncertain input explains"))
+        doc.fig(p, "What drives the uncertainty", f"What drives the uncertainty in the {y8} saving of {label}: the "
+                "share of its variance across the draws that each uncertain input explains (`uncertainty_drivers.csv`).")
+    doc.ul(papers.risk_sentences(risk, all_name, _label(all_name, sset).lower() if all_name else "", y8, summary_table))
+
+
+def _envelope(doc, sset, envelope, years):
+    """Each lever's back-of-envelope check beside the model's saving (experiments/envelope.py)."""
+    if envelope is None or not len(envelope):
+        return
+    y8 = years[-1]
+    doc.h(2, "A back-of-envelope check of each lever")
+    doc.p(f"The way a council's business case costs a lever: the number of children it moves (children fewer in care, "
+          f"on plans, or with in-house rather than agency carers) times what each costs a year, from this run's own "
+          f"{y8} figures (the baseline's average placement cost per child in care; the parameters' weekly prices and "
+          f"social work costs at {y8} prices). Set beside the model's gross saving; where the gap is more than a "
+          f"quarter of it, the reason the simulation gives (from the costs it moves that the envelope leaves out). "
+          "Written to `back_of_envelope.csv`.")
+    rows = []
+    for _, r in envelope.iterrows():
+        gap = f"{money(r['gap'])} ({100 * r['gap_share']:+.0f}%)" if np.isfinite(r["gap"]) else "n/a"
+        rows.append([_label(r["scenario"], sset), r["working"], money(r["envelope_saving"]),
+                     money(r["model_gross_saving"]), gap, r["reason"] or ("within a quarter" if r["working"] else "")])
+    doc.table(["Lever", f"Back of the envelope, {y8}", "Envelope", "Model's gross saving", "Gap (model minus envelope)",
+               "Why, where the gap is large"], rows)
+
+
+def _sources(doc, sset, scenario_path):
+    """Where the figures come from, readable from the repository or described in words."""
+    doc.h(2, "Sources")
+    base = Path(sset.baseline)
+    items = [f"**The council paper**: {COUNCIL_PAPER}. Its figures as used here (the eight levers' target volumes and "
+             "savings, the benefit profile of its Table 1, the investment, the medium-term financial plan's price and "
+             "demand growth) are written out with their place in the paper in the scenario file "
+             f"(`{Path(scenario_path).name}`, its `council`, `investments` and `assumptions` sections) and in "
+             "docs/business_case.md.",
+             f"**The baseline**: the parameter file `{base.name}` (in the shipped package, experiments/baseline.yaml) "
+             "names the source of every value beside it: the council paper, a published England statistic (DfE: "
+             "children in need, children looked after, the children's social work workforce), or \"assumption\". "
+             "docs/model.md (section 3) lists them.",
+             "**Running costs of the levers**: the scenario file's `running_costs` section, each with its own source "
+             "or labelled an assumption.",
+             "**Everything else** (volumes, costs, intervals, the back-of-envelope checks) is computed by this run "
+             "from the files listed below."]
+    doc.ul(items)
+
+
+RISK_FILES = [
+    ("business_case_risk.csv", "per scenario and measure: mean, 5%, 50% and 95% points over the parameter draws"),
+    ("business_case_probabilities.csv", "per scenario: the chance of each threshold (ROI 3:1 over 4 years and more), "
+                                        "with its Monte Carlo error"),
+    ("uncertainty_drivers.csv", "the share of the variance of the last year's saving each uncertain input explains"),
+    ("business_case_draws.csv", "per draw, scenario and financial year: gross, net and cumulative net saving"),
+]
+PAPER_FILES = [
+    ("summary.html", "the business case on one A4 page for a committee (prints as one page)"),
+    ("business_case.xlsx", "the tables as a workbook, financial years as columns, £ to the nearest thousand, and "
+                           "a sheet saying what was run"),
+    ("headline_flags.csv", "per scenario and lever: a target not reached, not sustainable, at its bound, or a saving "
+                           "measured too imprecisely, with the reason"),
+    ("lever_volumes_by_year.csv", "each target lever's volume by financial year with its 95% interval"),
+]
+
+
+def _files(doc, out: Path, charts: list[tuple[Path, str]], risk=None, envelope=None):
     doc.h(2, "Files in this folder")
-    items = [f"`{n}`: {what}" for n, what in FILES]
+    items = [f"`{n}`: {what}" for n, what in FILES + PAPER_FILES]
+    if envelope is not None:
+        items.append("`back_of_envelope.csv`: each lever's back-of-envelope check (stock × unit cost) beside the "
+                     "model's saving, the gap and its reason")
+    if risk is not None:
+        items += [f"`{n}`: {what}" for n, what in RISK_FILES]
     items += [f"`{p.name}`: chart, {what}" for p, what in charts]
     doc.ul(items)
     doc.p("docs/business_case.md explains every column and how to write your own scenario file.")
@@ -1010,9 +1137,12 @@ def _files(doc, out: Path, charts: list[tuple[Path, str]]):
 def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, summary_table, effects, outcomes,
                  comparison, interaction, intensities, years, seed: Optional[int] = None,
                  params_hash: Optional[str] = None, writer, flags=None, volumes=None,
-                 deflator: Optional[float] = None) -> list[Path]:
-    """Write the charts, report.md and report.html into `out` with `writer` (the application's:
-    `figure(fig, path)` and `text(text, path)`); return the paths written."""
+                 deflator: Optional[float] = None, risk=None, envelope: Optional[pd.DataFrame] = None) -> list[Path]:
+    """Write the charts, report.md, report.html and the one-page summary.html into `out` with
+    `writer` (the application's: `figure(fig, path)` and `text(text, path)`); return the paths
+    written. `risk`: the parameter draws' result (`carepath experiment --draws N`: attributes
+    `risk, probabilities, drivers, draws, inputs, n_draws`) or None (simulation noise only, said
+    so); `envelope`: the back-of-envelope checks (experiments/envelope.py) or None."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if seed is None:
@@ -1037,13 +1167,21 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
     _headline(doc, sset, summary_table, all_name, years, flags, profile)
 
     if all_name is not None:
-        p = writer.figure(chart_roi_profile(profile, sset, all_name, years), out / "chart_roi_profile.png")
+        p = writer.figure(chart_roi_profile(profile, sset, all_name, years, summary=summary, risk=risk),
+                          out / "chart_roi_profile.png")
         charts.append((p, "gross and net saving by financial year beside the council's Table 1"))
+        bands = ("two shaded bands: the range holding 90% of replications (simulation noise alone, blue) and the "
+                 f"range holding 90% of the {getattr(risk, 'n_draws', '')} parameter draws (noise plus uncertainty in "
+                 "the inputs, orange)" if papers.frame(risk, "draws") is not None else
+                 "the range holding 90% of replications shaded (simulation noise alone; parameter uncertainty was "
+                 "not estimated: run with --draws)")
         doc.fig(p, "Savings by financial year",
                 f"Savings by financial year for {_label(all_name, sset).lower()}: the model's mean gross saving with "
-                "its 95% interval (shaded), the model's net saving, the investment, and the council's Table 1.")
+                f"{bands}, the model's net saving, the investment, and the council's Table 1.")
     else:
         doc.p("There is no all-levers scenario in this set, so the savings profile chart is left out.")
+
+    _risk(doc, sset, risk, summary_table, all_name, years, writer, out, charts)
 
     _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, params_hash, years)
     _volumes_by_year(doc, sset, volumes, years)
@@ -1092,14 +1230,40 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
                                 f"Each lever alone: the council's £ a year at full benefit and the model's {y8} gross "
                                 "saving with its 95% interval."))
 
+    _envelope(doc, sset, envelope, years)
     _outcomes(doc, sset, outcomes, summary, years)
-    _assumptions(doc, sset, years)
-    _files(doc, out, charts)
+    _assumptions(doc, sset, years, risk)
+    _sources(doc, sset, scenario_path)
+    _files(doc, out, charts, risk, envelope)
 
     written += [p for p, _ in charts]
     written.append(writer.text(to_markdown(doc), out / "report.md"))
     written.append(writer.text(to_html(doc, f"Business case: {sset.name}"), out / "report.html"))
+    small = chart_roi_profile(profile, sset, all_name, years, summary=summary, risk=risk, size=(9.2, 3.0),
+                              title=" ") if all_name is not None else None
+    png = _png_bytes(small) if small is not None else None
+    reps = int(summary_table["replications"].iloc[0]) if len(summary_table) else None
+    page = papers.summary_html(sset=sset, scenario_path=scenario_path, summary_table=summary_table, profile=profile,
+                               summary=summary, flags=flags, years=years, all_name=all_name,
+                               label=lambda n: _label(n, sset), lever_label=lever_label, chart_png=png, risk=risk,
+                               seed=seed, params_hash=params_hash, replications=reps)
+    written.append(writer.text(readable_html(page), out / "summary.html"))
     return written
+
+
+def readable_html(page: str) -> str:
+    """The council paper's number in words in a finished page (text only, not the inline images)."""
+    return re.sub(r">([^<]+)<", lambda m: ">" + html.escape(readable(html.unescape(m.group(1))), quote=False) + "<", page)
+
+
+def _png_bytes(fig) -> bytes:
+    import io
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, dpi=150, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
 
 
 def _params_hash(sset, scenario_path) -> str:

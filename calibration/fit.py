@@ -487,9 +487,9 @@ class _Fitter:
             lo, hi = sv.binomial_ci(k, n) if n else (np.nan, np.nan)
             self.add("cp_plans_repeat_share", k / n if n else np.nan, lo, hi,
                      note="CP plans started in the CIN census window that were a second or subsequent plan "
-                          "(NumberOfPreviousCPP 1 or more; DfE's indicator); exact binomial. repeat_plans is kept "
-                          "from the template: compare the forecast's cp_plan_starts_repeat_share with this")
-        self.log.template("repeat_plans", "not fitted from the data yet (compare cp_plans_repeat_share)")
+                          "(NumberOfPreviousCPP 1 or more; DfE's indicator); exact binomial. Compare the forecast's "
+                          "cp_plan_starts_repeat_share with this")
+        self._repeat_plans(first)
         # NFA before assessment
         nfa = ref["nfa"].dropna()
         if len(nfa) >= MIN_CASES:
@@ -508,6 +508,82 @@ class _Fitter:
         self._s47(cpp, cinp, care_starts)
         self._plans(s47, cinp, cpp, care_starts)
         self._direct_entries()
+
+    def _repeat_plans(self, first):
+        """`repeat_plans.cp` / `.cin`: after a CIN episode with a plan closes (the model's cin_closed and
+        cp_closed closures), the chance that the child's next referral leads to a plan of the same
+        kind (a CP plan for a child who has had one, else a CIN plan), and the days to that referral.
+
+        A cure model, as the model draws it (a repeat first; the ordinary return only if not): a
+        closure whose next referral leads to such a plan is a repeat at that time; one whose next
+        referral does not is known not to be (the model's ordinary return); one with no referral
+        since is censored at the extract date or the 18th birthday. Only closures in the census
+        window count. The closures that led to a repeat are left out of the ordinary returns'
+        fit (`recontact.cin_closed` / `cp_closed`), which the model draws only when no repeat is."""
+        from calibration.closed import referral_closure_kinds
+
+        self.repeat_closures = set()
+        c = self.c
+        r = c.referrals.reset_index(drop=True)
+        kinds = referral_closure_kinds(c)
+        plan_keys = {"cp": set(zip(c.cp_plans["child"], c.cp_plans["referral_date"])),
+                     "cin": set(zip(c.cin_plans["child"], c.cin_plans["referral_date"]))}
+        cp_start = c.cp_plans.groupby("child")["start"].min()
+        keep = np.isin(kinds, ("cin_closed", "cp_closed")) & (r["closure_date"] >= first).to_numpy()
+        closed = r[keep].copy()
+        if not len(closed):
+            self.log.template("repeat_plans", "no CIN episodes with a plan closed in the CIN census window")
+            return
+        first_cp = closed["child"].map(cp_start)
+        closed["kind"] = np.where(first_cp.notna() & (first_cp <= closed["closure_date"]), "cp", "cin")
+        refs = r[["child", "referral_date"]]
+        m = closed[["child", "closure_date"]].reset_index().merge(refs, on="child")
+        m = m[m["referral_date"] > m["closure_date"]].sort_values("referral_date").drop_duplicates("index")
+        nxt = m.set_index("index")["referral_date"].reindex(closed.index)
+        b18 = closed["child"].map(self._dob()) + pd.DateOffset(years=18)
+        until = b18.where(b18.notna() & (b18 < self.extract), self.extract)
+        got = (nxt.notna() & (nxt <= until)).to_numpy()
+        t_next = (nxt - closed["closure_date"]).dt.days.to_numpy(float)
+        t_cens = (until - closed["closure_date"]).dt.days.to_numpy(float)
+        kind_of = closed["kind"].to_numpy()
+        for kind in ("cp", "cin"):
+            name = f"repeat_plans.{kind}"
+            keys = plan_keys[kind]
+            is_plan = np.array([(ch, d) in keys for ch, d in zip(closed["child"], nxt)], bool)
+            rows = kind_of == kind
+            rep = got & is_plan & rows
+            other = got & ~is_plan & rows
+            sel = rows & (t_cens > 0)
+            t = np.where(got, t_next, t_cens)[sel]
+            route = np.where(rep, "repeat", np.where(other, "never", None))[sel]
+            n, n_rep, n_other = int(sel.sum()), int(rep[sel].sum()), int(other[sel].sum())
+            if kind not in self.p["repeat_plans"] and (self.k is None or not len(self.k.contacts)):
+                # without contacts the template's ordinary returns stay, set without this kind of repeat
+                self.log.template(name, f"not in the template, and no contacts file to refit the ordinary returns "
+                                        f"after a closure without it ({n_rep} repeat plans after {n} closures)", n)
+                continue
+            if n < MIN_CASES or n_rep < MIN_EVENTS:
+                self.log.template(name, f"{n_rep} repeat plans after {n} closures", n)
+                continue
+            try:
+                rf = sv.fit_routes(np.maximum(t, 0.5), route, ["repeat", "never"], cure_routes=["never"])
+            except ValueError as exc:
+                self.log.template(name, f"the cure model could not be fitted ({exc})", n)
+                continue
+            pr, se = rf.probabilities["repeat"], rf.prob_se.get("repeat", np.nan)
+            self.p["repeat_plans"][kind] = {"probability": round(pr, 4),
+                                           "delay": rf.durations["repeat"].to_duration().model_dump(mode="json")}
+            self.repeat_closures |= set(zip(closed["child"][rep], closed["closure_date"][rep]))
+            lo, hi = (max(pr - 1.96 * se, 0.0), min(pr + 1.96 * se, 1.0)) if np.isfinite(se) else (np.nan, np.nan)
+            what = "CP plan for a child who has had one" if kind == "cp" else "CIN plan for a child who has had only CIN plans"
+            self.add(f"repeat_plan_probability_{kind}", pr, lo, hi,
+                     note=f"chance that a CIN episode with a plan, once closed, is followed by a referral leading to a "
+                          f"repeat {what}: {n_rep} of {n} closures since {first:%d/%m/%Y} ({n_other} referred again "
+                          "without one; the rest censored at the extract date or the 18th birthday); cure model, "
+                          "interval from its information matrix")
+            self.log.data(name, n, f"{n_rep} repeat plans after {n} closures of CIN episodes with a plan "
+                          f"({n_other} referred again without one); cure model: probability {pr:.3f}, delay to the "
+                          f"referral {rf.durations['repeat'].describe()}")
 
     def _duration(self, name, label, items, start, end, open_until, min_events=MIN_EVENTS):
         """Fit a duration with censoring at the closure or extract date and at the 18th birthday;
@@ -870,10 +946,17 @@ class _Fitter:
             p = self.periods
             c = p[p["event_observed"] & p["exit_reason"].isin(["sgo", "cao", "other"])][["child", "end"]]
             closures.append(("care_exit", c.rename(columns={"end": "closed"})))
+        repeats = getattr(self, "repeat_closures", set())
         for kind, c in closures:
             name = f"recontact.{kind}"
             if kind not in self.p["recontact"]:
                 continue
+            n_repeat = 0
+            if kind in ("cin_closed", "cp_closed") and repeats:
+                # the model draws an ordinary return only when no repeat plan is drawn
+                rep = np.array([(ch, d) in repeats for ch, d in zip(c["child"], c["closed"])], bool)
+                n_repeat = int(rep.sum())
+                c = c[~rep]
             c = c[c["closed"] >= k["contact_date"].min()].reset_index(drop=True)
             if len(c) < MIN_CASES:
                 self.log.template(name, f"only {len(c)} closures", len(c))
@@ -896,6 +979,8 @@ class _Fitter:
             note = (f"{int(ev.sum())} returns after {len(c)} closures; chance of a contact within {LOOKBACK_DAYS} days "
                     "(Kaplan-Meier) and its timing (empirical, conditional on returning within that time)")
             note += self._return_referrals(rc, nxt["outcome"].reindex(c.index), ev & (t <= LOOKBACK_DAYS), t)
+            if n_repeat:
+                note += f"; {n_repeat} closures followed by a repeat plan left out (repeat_plans makes those returns)"
             self.log.data(name, len(c), note)
 
     @staticmethod

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from experiments import business_case as bc
+from experiments.envelope import back_of_envelope, unit_costs
 from experiments.run import Context, run_experiment
 from experiments.scenarios import ScenarioError, apply_assumptions, load_scenarios
 from sim.backends import default_workers
@@ -16,7 +17,7 @@ from sim.params import load_params
 from ..options import (UsageError, add_backend_arguments, default_business_case, make_backend, positive_int, seed,
                        whole_number)
 from ..cache import Cache
-from ..outputs import Writer, file_sha256, manifest, output_folder, write_csv, write_json
+from ..outputs import Writer, file_sha256, manifest, output_folder, write_csv, write_json, write_workbook
 
 
 def add_parsers(sub) -> None:
@@ -109,6 +110,7 @@ def run_experiment_command(args) -> int:
     outs = bc.outcomes(summary, sset, years)
     comp = bc.comparison(summary, profile, sset, years, result.intensities)
     inter = bc.interaction(profile, sset, years, sset.council.all_levers_scenario if sset.council else "all_levers")
+    envelope = back_of_envelope(summary, sset, years[-1], unit_costs(params, years[-1]))
 
     with output_folder(out) as stage:  # written whole or not at all (the cache stays in out/.cache)
         written = [
@@ -121,6 +123,7 @@ def run_experiment_command(args) -> int:
             write_csv(result.intensities, stage / "lever_intensities.csv"),
             write_csv(volumes, stage / "lever_volumes_by_year.csv"),
             write_csv(flags, stage / "headline_flags.csv"),
+            write_csv(envelope, stage / "back_of_envelope.csv"),
             write_csv(summary, stage / "summary_by_scenario.csv"),
             write_csv(result.stocks, stage / "stocks_by_scenario_month.csv"),
         ]
@@ -143,9 +146,10 @@ def run_experiment_command(args) -> int:
                                 summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
                                 interaction=inter, intensities=result.intensities, years=years,
                                 flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
-                                seed=seed, params_hash=params.digest(), writer=Writer(dpi=110), **extra)
+                                seed=seed, params_hash=params.digest(), writer=Writer(dpi=110), envelope=envelope,
+                                **extra)
         wall = time.perf_counter() - t0
-        written.append(write_json(manifest(
+        about = manifest(
             "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),
             params_file=str(params_path), params_hash=params.digest(),
             snapshot_file=str(snap_path) if snap_path else None,
@@ -158,7 +162,15 @@ def run_experiment_command(args) -> int:
             draws=n_draws, replications_per_draw=per_draw if n_draws else None,
             uncertain_inputs=[i.model_dump(mode="json", exclude_none=True) for i in sset.uncertainty.inputs]
             if sset.uncertainty is not None else [],
-        ), stage / "manifest.json"))
+        )
+        from experiments.report import _label
+        from experiments.workbook import business_case_workbook, manifest_words
+
+        written.append(write_workbook(business_case_workbook(   # the tables as a workbook, beside report.html
+            years=years, profile=profile, summary_table=bsum, run=manifest_words(about, risk), volumes=volumes,
+            comparison=comp, interaction=inter, flags=flags, envelope=envelope, risk=risk,
+            label=lambda n: _label(n, sset)), stage / "business_case.xlsx"))
+        written.append(write_json(about, stage / "manifest.json"))
     s = bsum.set_index("scenario")
     print(f"carepath: {len(sset.scenarios)} scenarios x {reps} replications against the baseline in {wall:.0f} s")
     for name in s.index:

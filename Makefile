@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 REPLICATIONS ?= 20
 
-.PHONY: run run-baseline run-business-case run-calibration test lint setup setup-dev validate benchmark clean
+.PHONY: run run-baseline run-business-case run-calibration test lint setup setup-dev validate benchmark clean app browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,12 @@ $(BIN)/python:
 CORE := setup.py $(foreach m,streams child eventlog eventqueue capacity sampling pathway,sim/$(m).py sim/$(m).pxd)
 
 $(VENV)/.installed: pyproject.toml $(CORE) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dask,sensitivity]'
+	$(BIN)/python -m pip install --quiet -e '.[dask,sensitivity,app]'
 	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(CORE) | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask,sensitivity]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,sensitivity,app]'
 	@$(BIN)/python -c "import sim.core as c; print('carepath model core:', c.kind(), '(' + c.reason() + ')')"
 	touch $@ $(VENV)/.installed
 
@@ -44,8 +44,17 @@ run-calibration: setup
 		--extract-date 2022-03-31 --out results/calibration
 
 ## make test: set up with the test tools, check the code with ruff, and run the test suite
-test: setup-dev lint
+test: setup-dev lint browser
 	$(BIN)/python -m pytest -q -n 2  # two test processes (pytest-xdist): the suite in about 5 minutes on 2 cores
+
+## make app: the what-if web app on http://127.0.0.1:8050/ (scenarios and runs kept in carepath_app/; docs/app.md)
+APP_PORT ?= 8050
+app: setup
+	$(BIN)/carepath app --port $(APP_PORT) --data carepath_app
+
+## make browser: Chromium and its driver from Debian's packages, for the app's browser tests (tests/e2e), when missing
+browser:
+	@sh .ci/install-browser
 
 ## make lint: ruff's checks (configured in pyproject.toml)
 lint: setup-dev

@@ -138,8 +138,11 @@ def flag_reasons(run: Run) -> list[dict]:
     f = run.table("headline_flags.csv")
     if f is None:
         return []
-    return [{"scenario": r["scenario"], "lever": lever_label(r["lever"]), "flag": r["flag"], "reason": r["reason"]}
-            for _, r in f.iterrows()]
+    def text(v) -> str:
+        return "" if pd.isna(v) else str(v)
+
+    return [{"scenario": text(r["scenario"]), "lever": lever_label(text(r["lever"])) if text(r["lever"]) else "",
+             "flag": text(r["flag"]), "reason": text(r["reason"])} for _, r in f.iterrows()]
 
 
 def lever_rows(run: Run) -> list[dict]:
@@ -172,8 +175,9 @@ def outcomes_rows(run: Run, scenario: str) -> list[dict]:
         r = o.loc[measure]
         d = r["difference"]
         better = (d > 0) == more_better if abs(d) > 1e-12 else None
-        rows.append({"heading": heading, "unit": unit, "baseline": num(r["baseline"], how),
-                     "scenario": num(r["scenario_value"], how), "difference": num(d, how),
+        counted = measure != "children_kept_out_of_care"  # a difference only: its levels are minus the entries
+        rows.append({"heading": heading, "unit": unit, "baseline": num(r["baseline"], how) if counted else "",
+                     "scenario": num(r["scenario_value"], how) if counted else "", "difference": num(d, how),
                      "interval": f"{num(r['low'], how)} to {num(r['high'], how)}",
                      "better": better})
     return rows
@@ -227,13 +231,14 @@ def risk_tables(run: Run) -> list[tuple[str, str, pd.DataFrame]]:
 # ------------------------------------------------------------------------------ charts
 def _layout(fig: go.Figure, title: str, y: str, x: str = "Financial year (April to March)") -> go.Figure:
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), template="plotly_white", height=380,
-                      margin=dict(l=60, r=20, t=50, b=50), yaxis_title=y, xaxis_title=x,
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.38, x=0), hovermode="x unified")
+                      margin=dict(l=60, r=20, t=50, b=40), yaxis_title=y, xaxis_title=x,
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, x=0), hovermode="x unified")
+    fig.update_layout(height=380 + 22 * max(0, (len([t for t in fig.data if t.showlegend is not False]) - 1) // 3))
     return fig
 
 
 def _band(fig: go.Figure, x, mid, lo, hi, name: str, colour: str, dash: str = "solid") -> None:
-    fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(hi) + list(lo)[::-1], fill="toself", line=dict(width=0),
+    fig.add_trace(go.Scatter(x=list(x) + list(x)[::-1], y=list(hi) + list(lo)[::-1], fill="toself", mode="lines", line=dict(width=0),
                              fillcolor=_rgba(colour, 0.18), hoverinfo="skip", showlegend=False, legendgroup=name))
     fig.add_trace(go.Scatter(x=list(x), y=list(mid), name=name, legendgroup=name, mode="lines+markers",
                              line=dict(color=colour, dash=dash, width=2.4),

@@ -50,7 +50,7 @@ def _seconds_per_replication(store: Store) -> float:
     """From the latest finished run's manifest, else a typical figure for this build."""
     for run in store.runs():
         if run["status"] == "finished":
-            got = R.Run.read(Path(run["folder"]) / RESULTS)
+            got = R.Run.read(run_folder(store.data, run["id"]) / RESULTS)
             if got and got.manifest.get("mean_replication_seconds"):
                 return float(got.manifest["mean_replication_seconds"])
     import sim.core as core
@@ -331,7 +331,7 @@ def create_app(data: Path, token: Optional[str] = None, workers: Optional[int] =
         return run
 
     def finished(run: dict) -> R.Run:
-        got = R.Run.read(Path(run["folder"]) / RESULTS) if run["status"] == "finished" else None
+        got = R.Run.read(run_folder(data, run["id"]) / RESULTS) if run["status"] == "finished" else None
         if got is None:
             raise Page("This run has no results (yet).", 404)
         return got
@@ -409,7 +409,7 @@ def create_app(data: Path, token: Optional[str] = None, workers: Optional[int] =
         options = []
         loaded: dict[int, R.Run] = {}
         for r in done:
-            got = R.Run.read(Path(r["folder"]) / RESULTS)
+            got = R.Run.read(run_folder(data, r["id"]) / RESULTS)
             if got is None:
                 continue
             loaded[r["id"]] = got

@@ -255,22 +255,27 @@ def main(argv=None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"code at commit {state}", flush=True)
     rows = []
+
+    def write():  # after every source, so a run cut short keeps what it finished
+        table = pd.DataFrame(rows)
+        summary = summarise(table)
+        table.to_csv(a.out / "results.csv", index=False)
+        summary.to_csv(a.out / "summary.csv", index=False)
+        text = markdown(table, summary, a, when, state, time.perf_counter() - t0)
+        (a.out / "results.md").write_text(text)
+        return text
+
     for seed in a.seeds:
         data = harness.make_data(a.out, seed, a.scale)
         rows += back_test(f"seed {seed}", data / "ssda903", extract, a.cutoff, a.out / f"seed{seed}", a,
                           peer_python, data, seed)
+        write()
     if not a.no_sample:
         sample_end = harness.latest_date(a.sample)
         end = pd.Timestamp(sample_end.year if sample_end.month <= 3 else sample_end.year + 1, 3, 31).date()
         rows += back_test("third-party sample", a.sample, end, a.cutoff, a.out / "sample", a, peer_python, None,
                           a.seeds[0])
-    table = pd.DataFrame(rows)
-    summary = summarise(table)
-    table.to_csv(a.out / "results.csv", index=False)
-    summary.to_csv(a.out / "summary.csv", index=False)
-    text = markdown(table, summary, a, when, state, time.perf_counter() - t0)
-    (a.out / "results.md").write_text(text)
-    print("\n" + text)
+    print("\n" + write())
     print(f"tables: {a.out / 'results.md'}, {a.out / 'results.csv'}, {a.out / 'summary.csv'}")
     return 0
 

@@ -352,6 +352,9 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     pl = placement_rows(ev)
     order_home = order_home_series(ev, dob, p.horizon.days)
     entrants = entrant_outcomes(ev, p.horizon.days)
+    # where exits come from (validation): SGOs of children placed in kinship care at the exit, and
+    # adoptions of children whose period of care began before their 5th birthday
+    exit_times = _exit_origin_times(ev, care_len, dob)
     rows = []
 
     def add(label, measure, value):
@@ -370,6 +373,8 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         n = {name: int(np.searchsorted(w, j) - np.searchsorted(w, i)) for name, w in where.items()}
         for name in where:
             add(label, name, n[name])
+        for name, times in exit_times.items():
+            add(label, name, int(np.searchsorted(times, b, side="left") - np.searchsorted(times, a, side="left")))
         add(label, "rereferral_rate", n["rereferrals"] / n["referrals"] if n["referrals"] else np.nan)
         add(label, "cp_plan_starts_repeat_share",
             n["cp_plan_starts_repeat"] / n["cp_plan_starts"] if n["cp_plan_starts"] else np.nan)
@@ -435,6 +440,21 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "placement_weekly_cost_average", c["placements"] / (cic_days / 7.0) if cic_days else np.nan)
         add(label, "price_index", price_index(p, label, result.mechanisms))
     return pd.DataFrame(rows, columns=["replication", "financial_year", "measure", "value"])
+
+
+def _exit_origin_times(ev: pd.DataFrame, care_len: pd.DataFrame, dob: pd.Series) -> dict[str, np.ndarray]:
+    """Sorted times of SGOs from kinship care (the placement ended at the exit was kinship) and of
+    adoptions of children who entered care under 5 (the period's start, snapshot periods included)."""
+    event = ev["event"].astype(str).to_numpy()
+    ended = ev[event == "placement_end"]
+    exits = ev[(event == "care_exit") & (ev["detail"].astype(str).to_numpy() == "sgo")]
+    last = ended[["time", "child", "from_placement"]].drop_duplicates(["time", "child"], keep="last")
+    sgo = exits[["time", "child"]].merge(last, on=["time", "child"], how="left")
+    kin = np.sort(sgo.loc[sgo["from_placement"].astype(str).to_numpy() == "kinship", "time"].to_numpy(dtype=float))
+    adopted = care_len[care_len["detail"].to_numpy() == "adoption"]
+    age = (adopted["start"].to_numpy(dtype=float) - dob.reindex(adopted["child"].to_numpy()).to_numpy()) / 365.25
+    young = np.sort(adopted["end"].to_numpy(dtype=float)[age < 5.0])
+    return {"care_exits_sgo_from_kinship": kin, "care_exits_adoption_entered_under_5": young}
 
 
 def stocks_by_month(result: ReplicationResult) -> pd.DataFrame:

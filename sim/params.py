@@ -232,6 +232,71 @@ class ExitRoutesByAge(AgeBand):
         return self
 
 
+EXIT_HAZARD_REASONS = tuple(r for r in EXIT_REASONS if r != "age18")  # turning 18 ends care for certain
+
+
+class ExitHazardCell(AgeBand):
+    """Hazards a year of each exit reason for children in one placement need and CURRENT age band,
+    one value for each time-in-care band of `ExitHazards.time_in_care_days`."""
+
+    placement: str
+    per_year: dict[str, list[float]]
+
+    @field_validator("placement")
+    @classmethod
+    def _need(cls, v):
+        if v not in PLACEMENT_NEEDS:
+            raise ValueError(f"unknown placement need {v!r} (expected one of: {', '.join(PLACEMENT_NEEDS)})")
+        return v
+
+    @field_validator("per_year")
+    @classmethod
+    def _rates(cls, v):
+        for k, xs in v.items():
+            if k not in EXIT_HAZARD_REASONS:
+                raise ValueError(f"unknown exit reason {k!r} (expected one of: {', '.join(EXIT_HAZARD_REASONS)}; "
+                                 "turning 18 needs no hazard)")
+            for x in xs:
+                if not (x >= 0 and x < float("inf")):
+                    raise ValueError(f"hazard of {k!r} is {x}: hazards a year must be finite and not negative")
+        return v
+
+
+class ExitHazards(Strict):
+    """Exits as competing risks by current placement need, current age and time in care: when given,
+    replaces `exit_routes`' draw at entry (docs/model.md, exits from care)."""
+
+    source: str = Field("", description="where the hazards come from (a fit, a table, or 'assumption')")
+    time_in_care_days: list[float] = Field(description="left edges of the time-in-care bands, from 0 (last band open)")
+    cells: list[ExitHazardCell]
+    allow_adoption_from_5: bool = Field(
+        False, description="allow an adoption hazard for children aged 5 or over (off: adoption is for the young)")
+
+    @field_validator("time_in_care_days")
+    @classmethod
+    def _edges(cls, v):
+        if not v or v[0] != 0:
+            raise ValueError("time-in-care bands must start at 0 days")
+        if any(b <= a for a, b in zip(v, v[1:])):
+            raise ValueError(f"time-in-care band edges must increase ({v})")
+        return v
+
+    @model_validator(mode="after")
+    def _cells(self):
+        n = len(self.time_in_care_days)
+        for c in self.cells:
+            for k, xs in c.per_year.items():
+                if len(xs) != n:
+                    raise ValueError(f"{c.placement} aged {c.from_age:g}-{c.to_age:g}: {k} has {len(xs)} hazards, "
+                                     f"one for each of the {n} time-in-care bands is needed")
+            if not self.allow_adoption_from_5 and c.to_age > 5 and any(c.per_year.get("adoption", [])):
+                raise ValueError(f"{c.placement} aged {c.from_age:g}-{c.to_age:g}: an adoption hazard from age 5 "
+                                 "(adoption is for children under 5; set allow_adoption_from_5 to allow it)")
+        for need in PLACEMENT_NEEDS:
+            check_bands_cover([c for c in self.cells if c.placement == need], f"exit_hazards for {need}")
+        return self
+
+
 class PlacementMoves(Strict):
     """Placement breakdowns (a rate a year by need) and the need of the next placement."""
 
@@ -265,6 +330,9 @@ class PlacementMoves(Strict):
 class Care(Strict):
     need_on_entry: list[NeedByAge]
     exit_routes: list[ExitRoutesByAge]
+    exit_hazards: Optional[ExitHazards] = Field(
+        None, description="exits as competing hazards by current placement, age and time in care; "
+                          "none = the exit route drawn at entry from exit_routes")
     moves: PlacementMoves
     reentry: Recontact = Field(description="return to care after reunification")
     inhouse_foster_suitable_share: float = Field(
@@ -294,12 +362,44 @@ class DatedChange(Strict):
     value: float = Field(ge=0)
 
 
+class DatedShare(Strict):
+    date: dt.date
+    value: float = Field(ge=0, le=1)
+
+
 class Team(Strict):
-    """Social workers: each holds up to `caseload_limit` cases; more cases wait for allocation."""
+    """Social workers: each holds up to `caseload_limit` cases; more cases wait for allocation.
+
+    `workers` are the posts (the establishment). Workers in post = posts x (1 - vacancy_share x
+    (1 - agency_cover_share)): vacant posts hold no cases unless an agency worker covers them. Each
+    of the three can change on dated days (`changes`, `vacancy_changes`, `agency_cover_changes`)."""
 
     workers: float = Field(ge=0)
     caseload_limit: float = Field(gt=0)
     changes: list[DatedChange] = Field(default_factory=list, description="dated changes in the number of workers")
+    vacancy_share: float = Field(0.0, ge=0, le=1, description="share (0-1) of posts vacant")
+    vacancy_changes: list[DatedShare] = Field(default_factory=list, description="dated changes in the vacancy share")
+    agency_cover_share: float = Field(0.0, ge=0, le=1, description="share (0-1) of vacant posts covered by agency workers")
+    agency_cover_changes: list[DatedShare] = Field(
+        default_factory=list, description="dated changes in the agency cover share")
+
+    def change_dates(self) -> list[dt.date]:
+        """Every date on which the workers in post may change."""
+        return sorted({c.date for c in (*self.changes, *self.vacancy_changes, *self.agency_cover_changes)})
+
+    def workers_on(self, date: dt.date) -> float:
+        """Workers in post on `date`: the posts, less the vacant posts no agency worker covers."""
+        def latest(start, changes):
+            value = start
+            for c in sorted(changes, key=lambda c: c.date):
+                if c.date <= date:
+                    value = c.value
+            return value
+
+        posts = latest(self.workers, self.changes)
+        vacancy = latest(self.vacancy_share, self.vacancy_changes)
+        cover = latest(self.agency_cover_share, self.agency_cover_changes)
+        return posts * (1.0 - vacancy * (1.0 - cover))
 
 
 class Teams(Strict):

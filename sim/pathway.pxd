@@ -25,6 +25,8 @@ cdef class Pathway(Dispatcher):
     cdef public Sampler _screening, _assessment_duration, _s47_duration
     cdef public dict _recontact_delay, _repeat_plans, _repeat_delay
     cdef public object _resign_move, _foster_matching, _step_down_queue
+    cdef public object _hazards, _haz_permanence
+    cdef public long _haz_sgo
     cdef public double _could_foster
     cdef public long _matches_pending
     cdef public object retired_ids, retired_dobs, foster

@@ -30,6 +30,7 @@ from typing import Optional
 from .capacity import OUT_OF_AREA, BedPool, CapacityLog, FosterCarerPool, Team
 from .child import DAYS_PER_YEAR, Child
 from .distributions import choose, cumulative
+from .exits import EPS_DAYS, HazardTable, next_exit
 from . import eventqueue
 from .eventlog import EventLog
 from .eventqueue import Booked, Dispatcher, Environment, book, booking
@@ -168,6 +169,13 @@ class Pathway(Dispatcher):
             for t in (kt, ot):
                 self.route_means[id(t)] = {k: (d.mean() if d is not None else INF) for k, d in t[2].items()}
         self.next_need = {k: cumulative(v) for k, v in p.care.moves.next_need.items()}
+        # exits as competing hazards (care.exit_hazards), if given: they replace the route drawn at entry
+        self._hazards = HazardTable(p.care.exit_hazards) if p.care.exit_hazards is not None else None
+        self._haz_sgo, self._haz_permanence = -1, ()
+        if self._hazards is not None:
+            reasons = self._hazards.reasons
+            self._haz_sgo = reasons.index("sgo") if "sgo" in reasons else -1
+            self._haz_permanence = tuple(i for i, r in enumerate(reasons) if r in PERMANENCE)
         self.contact_ages = self._age_table(p.arrivals.age_at_contact)
         self.direct_ages = self._age_table(p.arrivals.age_at_direct_entry)
         self.screening = p.front_door.screening
@@ -209,10 +217,7 @@ class Pathway(Dispatcher):
         self._out_of_area: set[int] = set()  # children now in a market's out-of-area place
         self.teams = {}
         for name, t in cap.teams:
-            workers = t.workers
-            for ch in sorted(t.changes, key=lambda c: c.date):
-                if ch.date <= self.start:
-                    workers = ch.value
+            workers = t.workers_on(self.start)  # posts less the vacant posts no agency worker covers
             self.teams[name] = Team(name, workers, t.caseload_limit, self.caplog if self.trace else None, clock,
                                     keep_cases=self.trace)
         self._front_door = self.teams["front_door"]
@@ -322,10 +327,10 @@ class Pathway(Dispatcher):
         starting caseload, and the first arrivals."""
         self._start_foster_pool()
         for name, t in self.p.capacity.teams:
-            for ch in t.changes:
-                offset = (ch.date - self.start).days
+            for date in t.change_dates():  # posts, vacancies or agency cover change: the workers in post
+                offset = (date - self.start).days
                 if 0 < offset < self.horizon:
-                    self.env.process(self._team_change(name, offset, ch.value))
+                    self.env.process(self._team_change(name, offset, t.workers_on(date)))
         for day, team, extra in self.mech.team_changes:
             if 0 <= day < self.horizon:
                 self.env.process(self._at(day, lambda team=team, extra=extra: self.teams[team].add_workers(extra)))
@@ -895,29 +900,10 @@ class Pathway(Dispatcher):
             child.period_start = now - elapsed
             age_entry = child.age(child.period_start)
             need = NEED_OF_PLACEMENT[case.placement]
-        _, kin_table, other_table = self.exit_tables[0]
-        for band, kt, ot in self.exit_tables:
-            if band.contains(age_entry):
-                kin_table, other_table = kt, ot
-                break
-        table = kin_table if need == "kinship" else other_table
-        route, d = self._plan_route(child, table, S.care_exit_route, S.care_exit_time, 1.0, elapsed)
-        if route == "age18":
-            d = INF
-        if (case is None and need == "kinship" and route in KINSHIP_SGO_FROM and self._t_kinship_sgo.bound > 0.0
-                and age_entry < 16 and "sgo" in table[3]):
-            # kinship to SGO: a kinship entry that would stay in care leaves on an SGO instead, after
-            # the SGO route's own time, if that comes sooner (the lever's share at entry)
-            if self.u(child, S.lever_sgo) < self._t_kinship_sgo.value(now):
-                d_sgo = table[3]["sgo"].sample(self.u(child, S.lever_sgo_time), 0.0, 1.0)
-                if d_sgo < d:
-                    route, d = "sgo", d_sgo
-                    self._note(child, "lever_sgo")
-        if route in PERMANENCE:
-            d = self._shorten(d, elapsed, self._t_permanence)
-        d, adult = self._capped(child, d)
-        reason = "age18" if adult else route
-        exit_time = now + d
+        if self._hazards is None:
+            reason, exit_time = self._exit_route(child, need, age_entry, elapsed, case is None)
+        else:  # competing hazards, drawn in `_placements_until`; the 18th birthday ends care otherwise
+            reason, exit_time = "age18", now + max(child.time_to_18(now), 0.0)
         self._place(child, need, "snapshot" if case is not None else "entry",
                     preferred=case.placement if case is not None else None)
         team = self.teams["children_in_care"]
@@ -930,6 +916,100 @@ class Pathway(Dispatcher):
         child.placement = ""
         self._move(child, "care_exit", "out", detail=reason)
         self._after_care(child, reason)
+
+    def _exit_route(self, child: Child, need: str, age_entry: float, elapsed: float, new: bool):
+        """The exit route drawn at entry (`care.exit_routes`) and its time, with the levers that act
+        on it: (reason, exit time)."""
+        now = self.env.now
+        _, kin_table, other_table = self.exit_tables[0]
+        for band, kt, ot in self.exit_tables:
+            if band.contains(age_entry):
+                kin_table, other_table = kt, ot
+                break
+        table = kin_table if need == "kinship" else other_table
+        route, d = self._plan_route(child, table, S.care_exit_route, S.care_exit_time, 1.0, elapsed)
+        if route == "age18":
+            d = INF
+        if (new and need == "kinship" and route in KINSHIP_SGO_FROM and self._t_kinship_sgo.bound > 0.0
+                and age_entry < 16 and "sgo" in table[3]):
+            # kinship to SGO: a kinship entry that would stay in care leaves on an SGO instead, after
+            # the SGO route's own time, if that comes sooner (the lever's share at entry)
+            if self.u(child, S.lever_sgo) < self._t_kinship_sgo.value(now):
+                d_sgo = table[3]["sgo"].sample(self.u(child, S.lever_sgo_time), 0.0, 1.0)
+                if d_sgo < d:
+                    route, d = "sgo", d_sgo
+                    self._note(child, "lever_sgo")
+        if route in PERMANENCE:
+            d = self._shorten(d, elapsed, self._t_permanence)
+        d, adult = self._capped(child, d)
+        return ("age18" if adult else route), now + d
+
+    def _exit_multipliers(self, child: Child, t: float, age: float) -> dict:
+        """The levers' factors on the exit hazards at time t (reason index -> factor): kinship to
+        SGO multiplies the SGO hazard of a child under 16 in kinship care by 1 / (1 - share), so the
+        expected time to an SGO is that share shorter (the share at most 0.95); faster permanence
+        multiplies the permanence hazards by M / (M - weeks), M the mean days to permanence of
+        children entering this placement at this age, so that mean falls by the weeks stated (at
+        most halved, as the exit routes are)."""
+        out = {}
+        kin = self._t_kinship_sgo
+        if kin.bound > 0.0 and self._haz_sgo >= 0 and child.need == "kinship" and age < 16:
+            s = min(kin.value(t), 0.95)
+            if s > 0.0:
+                out[self._haz_sgo] = 1.0 / (1.0 - s)
+        perm = self._t_permanence
+        if perm.bound > 0.0:
+            w = perm.value(t)
+            if w > 0.0:
+                m = self._hazards.permanence_mean_days(child.need, child.age(child.period_start))
+                if m < INF:
+                    f = m / (m - min(7.0 * w, 0.5 * m))
+                    for i in self._haz_permanence:
+                        out[i] = out.get(i, 1.0) * f
+        return out
+
+    def _hazard_exit(self, child: Child) -> tuple[float, str]:
+        """The next exit candidate under competing hazards: (time, reason, or '' for a re-draw then).
+
+        The current cell's hazards give an exponential time; the cell's end (next age or time
+        band), the 16th birthday while a kinship-to-SGO lever applies, and the first day an exit
+        lever acts are re-draw points, so the draws before a lever starts are the baseline's. Once
+        levers act, candidates come at their largest factors (the ramp's end) and are kept in
+        proportion to the factor at their time (thinning: the exact time-varying hazards)."""
+        now = self.env._now
+        age = child.age(now)
+        h, span = self._hazards.cell(child.need, age, now - child.period_start)
+        kin, perm = self._t_kinship_sgo, self._t_permanence
+        top = None
+        if kin.bound > 0.0 or perm.bound > 0.0:
+            starts = [x.start() for x in (kin, perm) if x.bound > 0.0]
+            if min(starts) > now:  # no exit lever acts yet: the baseline's hazards until the first starts
+                span = min(span, min(starts) - now)
+            else:
+                if kin.bound > 0.0 and child.need == "kinship" and age < 16:
+                    span = min(span, child.dob + 16 * DAYS_PER_YEAR - now)
+                if any(s > now for s in starts):
+                    span = min(span, min(s for s in starts if s > now) - now)
+                # the largest factors the levers reach (their full effect), for thinning
+                kin_max = 1.0 / (1.0 - min(kin.bound, 0.95)) if kin.bound > 0.0 else 1.0
+                top = {}
+                if kin_max > 1.0 and self._haz_sgo >= 0 and child.need == "kinship" and age < 16:
+                    top[self._haz_sgo] = kin_max
+                if perm.bound > 0.0:
+                    m = self._hazards.permanence_mean_days(child.need, child.age(child.period_start))
+                    if m < INF:
+                        f = m / (m - min(7.0 * perm.bound, 0.5 * m))
+                        for i in self._haz_permanence:
+                            top[i] = top.get(i, 1.0) * f
+        span = max(span, EPS_DAYS)  # a re-draw point always lies ahead
+        i, d = next_exit(h, span, self.u(child, S.care_exit_time), self.u(child, S.care_exit_route), top)
+        if i is None:
+            return now + d, ""
+        if top and i in top:  # thinning: keep the candidate in proportion to the factor at its time
+            factor = self._exit_multipliers(child, now + d, child.age(now + d)).get(i, 1.0)
+            if self.u(child, S.lever_sgo) * top[i] >= factor:
+                return now + d, ""
+        return now + d, self._hazards.reasons[i]
 
     def _placements_until(self, child: Child, exit_time: float):
         """Placement moves until the exit: breakdowns, step-downs, moves to semi-independence,
@@ -944,6 +1024,8 @@ class Pathway(Dispatcher):
         semi = moves.semi_independent_from_16_per_year
         reun_max = reun.bound
         move_at = lever_at = None
+        hazards = self._hazards is not None
+        haz_at, haz_reason = (None, "") if hazards else (INF, "")
         rates = (0.0, 0.0, 0.0)
         which = lever_max = 0.0
         while True:
@@ -971,9 +1053,11 @@ class Pathway(Dispatcher):
                         lever_max / DAYS_PER_YEAR)
                     if lever_at >= t16:
                         lever_at = INF
+            if haz_at is None:  # competing exit hazards: the next exit in the current cell, or a re-draw point
+                haz_at, haz_reason = self._hazard_exit(child)
             # move rates change at the 16th birthday: stop there and draw again
             age_rules = now < t16 and grp in ("foster", "residential") and (semi > 0 or rates[1] > 0)
-            nxt = min(move_at, lever_at, exit_time, t16 + 1e-6 if age_rules else INF)
+            nxt = min(move_at, lever_at, exit_time, haz_at, t16 + 1e-6 if age_rules else INF)
             yield env.timeout(nxt - now)
             if nxt >= exit_time:
                 return None
@@ -981,7 +1065,14 @@ class Pathway(Dispatcher):
                 move_at = None
                 if lever_max > 0:
                     lever_at = None
+                if hazards:
+                    haz_at = None
                 continue
+            if nxt == haz_at:
+                haz_at = None
+                if haz_reason:
+                    return haz_reason
+                continue  # a cell boundary: draw again in the next cell
             if nxt == t16 + 1e-6 and age_rules:
                 move_at = None
                 continue
@@ -1010,6 +1101,8 @@ class Pathway(Dispatcher):
                 self._replace(child, new_need, "breakdown")
             if lever_max > 0:
                 lever_at = None  # eligibility may change with the placement
+            if hazards:
+                haz_at = None  # the exit hazards are the new placement's
 
     def _after_care(self, child: Child, reason: str):
         now = self.env._now

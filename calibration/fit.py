@@ -50,6 +50,7 @@ class FitResult:
     extract_date: pd.Timestamp = None
     data_start: pd.Timestamp = None
     supply: dict = field(default_factory=dict)    # no CIN census: entries into care (calibration.supply)
+    exit_hazards: Optional[pd.DataFrame] = None   # every cell's exits, child-years, hazard and interval
 
     def kept_from_template(self) -> list[str]:
         return list(self.log.loc[self.log["source"] == "template", "parameter"])
@@ -265,6 +266,7 @@ class _Fitter:
                      note=f"share of {len(fp)} entries since {window:%d/%m/%Y} whose first placement is of this type; exact binomial interval")
         self._care_durations(full)
         self._exit_routes(full)
+        self._exit_hazards()
         self._moves()
         self._reentry(per)
 
@@ -359,6 +361,34 @@ class _Fitter:
                 thin = [r for r in seen if r in rf.fixed]
                 self.log.data(name, len(cell), f"{len(cell)} periods, {n_ev} exits before 18; route model (EM + joint MLE)"
                               + (f"; durations of {', '.join(thin)} from all ages pooled (under {MIN_EVENTS} exits here)" if thin else ""))
+
+    def _exit_hazards(self):
+        """`care.exit_hazards`: exits as competing hazards by current placement need, current age band
+        (the exit routes' bands) and time in care, occurrence/exposure per cell (calibration.hazards)."""
+        from calibration.hazards import fit_exit_hazards
+        from sim.params import Care
+
+        self.exit_hazards_table = None
+        bands = [(b.from_age, b.to_age) for b in self.t.care.exit_routes]
+        fh = fit_exit_hazards(self.s, self.window, self.extract, bands)
+        if fh["events"] < MIN_CASES:
+            self.log.template("care.exit_hazards", f"only {fh['events']} exits before 18 to fit hazards from")
+            return
+        self.exit_hazards_table = fh["table"]
+        for name, (k, n, fitted) in fh["shares"].items():
+            what = ("SGOs whose last placement was kinship care" if name.startswith("sgo")
+                    else "adoptions of children who entered care under 5")
+            lo, hi = sv.binomial_ci(k, n) if n else (np.nan, np.nan)
+            self.add(name, k / n if n else np.nan, lo, hi,
+                     note=f"share of {what}: {k} of {n} in the data since {self.window:%d/%m/%Y}; exact binomial")
+            self.add(name + "_fitted", fitted, source="fitted",
+                     note=f"the same share as the fitted exit hazards give it over the data's child-years in care "
+                          f"(the data's: {k / n if n else float('nan'):.3f})")
+        if "exit_hazards" not in Care.model_fields:
+            self.log.template("care.exit_hazards", "the parameter schema has no exit hazards: " + fh["note"], fh["events"])
+            return
+        self.p["care"]["exit_hazards"] = fh["params"]
+        self.log.data("care.exit_hazards", fh["events"], fh["note"])
 
     def _moves(self):
         s = self.s
@@ -1191,4 +1221,5 @@ def fit_parameters(ssda903, cin=None, contacts=None, costs=None, *, extract_date
                     quality=quality, extract_date=extract, data_start=getattr(f, "data_start", None),
                     supply=getattr(f, "supply", {}))
     res.route_fits = f.route_fits
+    res.exit_hazards = getattr(f, "exit_hazards_table", None)
     return res

@@ -207,6 +207,14 @@ class SyntheticTruth(_Model):
     interim_to_full_order_days: LogNormal = Field(LogNormal(median_days=210, sigma=0.4), description="C1 interim order to C2 full care order, RNE L (assumption; 26-week care proceedings)")
     reentry_within_2y: float = Field(0.33, description="reunified children who re-enter care, all within 2 years (brief: ~1/3 within 2 years; assumption)")
     reentry_days: LogNormal = Field(LogNormal(median_days=240, sigma=0.7), description="reunification to re-entry, truncated at 730 days (assumption)")
+    exit_hazards: dict[str, dict[str, dict[str, list[float]]]] | None = Field(
+        None, description="exits as competing hazards a year instead of the route drawn at entry: {placement need "
+                          "(kinship, foster, residential, semi_independent, with_parents, other): {current age band "
+                          "'0-5', '5-10', '10-16', '16-18': {exit reason: one hazard for each band of "
+                          "exit_hazard_days}}}; turning 18 ends care for everyone still in care. None (the default): "
+                          "exit_routes and exit_days. For recovering a fitted hazard table; no adoption placement "
+                          "or move to a connected carer before the exit is drawn in this mode")
+    exit_hazard_days: list[int] = Field([0, 182, 365, 730, 1461], description="left edges of the time-in-care bands of exit_hazards (days)")
 
     cin_contacts_from: dt.date | None = Field(None, description="first day covered by the CIN census and contacts files (default start_date); later to keep files small")
     messiness: Messiness = Field(Messiness(), description="mess injected when messy=True")
@@ -613,10 +621,72 @@ class _Generator:
 
     def period(self, s: _Stream, child: _Child, entry: int) -> _Period:
         t = self.t
-        age_days = entry - child.dob
-        band = _age_band(age_days)
-        b18 = _add_years(child.dob, 18)
+        band = _age_band(entry - child.dob)
         ptype = s.pick(self.first_place[band])
+        if t.exit_hazards is not None:
+            route, exit_day, placements = self.hazard_exit(s, child, entry, ptype)
+            adopt_from, cur = None, placements[-1][1]
+        else:
+            route, exit_day, placements, adopt_from, cur = self.route_exit(s, child, entry, band, ptype)
+        if route == "sgo" and cur != "kinship" and t.exit_hazards is None and s.u() < 0.5:
+            # an SGO to relatives: the child has moved to a connected carer first
+            d = exit_day - s.int(60, 240)
+            if d > placements[-1][0] + 7:
+                placements.append((d, "kinship"))
+        return self.period_episodes(s, child, entry, band, ptype, route, exit_day, placements, adopt_from)
+
+    _NEED = {"kinship": "kinship", "foster_inhouse": "foster", "foster_ifa": "foster", "residential": "residential",
+             "semi_independent": "semi_independent", "with_parents": "with_parents", "other": "other"}
+    _HAZARD_AGES = ((0, 5), (5, 10), (10, 16), (16, 18))
+
+    def next_placement(self, s: _Stream, child: _Child, cur: str, day: int) -> str:
+        age_y = (day - child.dob) / 365.25
+        nxt = s.pick(self.moves[cur])
+        if nxt == "semi_independent" and age_y < 16:
+            nxt = "residential"
+        elif age_y >= 16 and nxt in ("foster_inhouse", "foster_ifa", "residential") and s.u() < 0.5:
+            nxt = "semi_independent"
+        return nxt
+
+    def hazard_exit(self, s: _Stream, child: _Child, entry: int, ptype: str) -> tuple[str, int, list]:
+        """Exit by competing hazards that depend on the current placement need, current age band and
+        time in care (piecewise constant), with placement moves drawn as they come; turning 18 ends it."""
+        t = self.t
+        b18 = _add_years(child.dob, 18)
+        age_cuts = [_add_years(child.dob, a) for a, _ in self._HAZARD_AGES[1:]]
+        tic_cuts = [entry + d for d in t.exit_hazard_days[1:]]
+        placements = [(entry, ptype)]
+        cur, day = ptype, float(entry)
+        next_move = day + s.exp_days(t.breakdown_per_year[cur])
+        while True:
+            age_i = sum(1 for c in age_cuts if c <= day)
+            tic_i = sum(1 for c in tic_cuts if c <= day)
+            a0, a1 = self._HAZARD_AGES[age_i]
+            rates = t.exit_hazards[self._NEED[cur]][f"{a0}-{a1}"]
+            rates = {k: v[tic_i] for k, v in rates.items() if v[tic_i] > 0}
+            seg_end = min([next_move, float(b18)] + [float(c) for c in age_cuts + tic_cuts if c > day])
+            total = sum(rates.values())
+            if total > 0:
+                at = day + s.exp_days(total)
+                if at < seg_end:
+                    return s.pick(_Table(rates)), max(entry + 1, int(at)), placements
+            day = seg_end
+            if day >= b18:
+                return "age18", b18, placements
+            if day == next_move:
+                cur = self.next_placement(s, child, cur, int(day))
+                if int(day) > placements[-1][0]:
+                    placements.append((int(day), cur))
+                else:
+                    placements[-1] = (placements[-1][0], cur)
+                next_move = day + s.exp_days(t.breakdown_per_year[cur])
+
+    def route_exit(self, s: _Stream, child: _Child, entry: int, band: str, ptype: str):
+        """The exit route drawn at entry (by age band, kinship weighting SGOs), its time, and the
+        placement moves until then."""
+        t = self.t
+        age_days = entry - child.dob
+        b18 = _add_years(child.dob, 18)
         weights = dict(t.exit_routes[band])
         if age_days >= 5 * 365.25:
             weights.pop("adoption", None)
@@ -642,21 +712,18 @@ class _Generator:
             day = day + max(1, int(s.exp_days(t.breakdown_per_year[cur])))
             if day >= move_until - 7:
                 break
-            age_y = (day - child.dob) / 365.25
-            nxt = s.pick(self.moves[cur])
-            if nxt == "semi_independent" and age_y < 16:
-                nxt = "residential"
-            elif age_y >= 16 and nxt in ("foster_inhouse", "foster_ifa", "residential") and s.u() < 0.5:
-                nxt = "semi_independent"
+            nxt = self.next_placement(s, child, cur, day)
             placements.append((day, nxt))
             cur = nxt
         if adopt_from is not None:
             placements.append((adopt_from, "adoption"))
-        if route == "sgo" and cur != "kinship" and s.u() < 0.5:
-            # an SGO to relatives: the child has moved to a connected carer first
-            d = exit_day - s.int(60, 240)
-            if d > placements[-1][0] + 7:
-                placements.append((d, "kinship"))
+        return route, exit_day, placements, adopt_from, cur
+
+    def period_episodes(self, s: _Stream, child: _Child, entry: int, band: str, ptype: str, route: str,
+                        exit_day: int, placements: list, adopt_from) -> _Period:
+        """The SSDA903 episodes of a period of care (legal statuses merged with placements)."""
+        t = self.t
+        age_days = entry - child.dob
         # legal status changes: list of (start, ls)
         ls0 = s.pick(self.tabs["ls"])
         if ls0 == "J2" and age_days < 10 * 365.25:

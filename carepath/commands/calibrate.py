@@ -92,6 +92,8 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         dq = data_quality_table(result.quality)
         paths["data_quality"] = write_csv(dq, stage / "data_quality.csv")
         paths["rows_set_aside"] = write_csv(result.quality.rows_set_aside, stage / "rows_set_aside.csv")
+        if getattr(result, "exit_hazards", None) is not None:   # every cell of care.exit_hazards, with intervals
+            paths["exit_hazards"] = write_csv(result.exit_hazards, stage / "exit_hazards.csv")
         back = None
         if backcast:
             try:

@@ -57,9 +57,12 @@ def run_folder(data: Path, rid: int) -> Path:
 
 def experiment_supports(option: str) -> bool:
     """Whether this carepath's `experiment` command takes `option` (e.g. --draws)."""
-    from ..cli import build_parser
+    import argparse
 
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    from ..commands import experiment
+
+    sub = argparse.ArgumentParser().add_subparsers()
+    experiment.add_parsers(sub)
     return option in sub.choices["experiment"]._option_string_actions
 
 
@@ -132,7 +135,7 @@ class RunQueue:
         cmd = [sys.executable, "-m", "carepath", "experiment", str(spec_file), "--out", str(out)]
         if self.workers:
             cmd += ["--workers", str(self.workers)]
-        self.store.update_run(rid, status="running", folder=str(folder), stage="starting", done=0, total=0,
+        self.store.update_run(rid, status="running", folder=str(folder), stage="starting the model", done=0, total=0,
                               seconds_left=None, message="")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         log = folder / "log.txt"

@@ -172,6 +172,8 @@ def spec_from_form(form, old: Optional[dict] = None) -> tuple[dict, dict[str, st
         except ValueError:
             errors["investment"] = "write it as financial year = £ amount, separated by ';', for example 2022/23 = 250000; 2023/24 = 250000"
     spec["attribution"] = form.get("attribution") in ("on", "1", "true", True)
+    if old and old.get("uncertainty"):  # an imported file's uncertain inputs (the form does not edit them)
+        spec["uncertainty"] = old["uncertainty"]
     _, years = horizon(spec["baseline"])
     old_levers = (old or {}).get("levers", [])
     i = 0
@@ -338,6 +340,8 @@ def scenario_set(specs: list[dict], *, title: str, seed: int, replications: int,
                  "replications": int(replications), "seed": int(seed), "search_replications": int(search_replications)}
     if draws and "draws" in ScenarioSet.model_fields:  # parameter uncertainty, where this carepath has it
         out["draws"] = int(draws)
+        used = {lv["lever"] for s in specs for lv in s["levers"]}
+        out["uncertainty"] = first.get("uncertainty") or shipped_uncertainty(used)
     if first.get("assumptions"):
         out["assumptions"] = dict(first["assumptions"])
     scenarios = []
@@ -356,6 +360,20 @@ def scenario_set(specs: list[dict], *, title: str, seed: int, replications: int,
                                   "levers": [_lever_yaml({k: v for k, v in lv.items() if k != "investment"})]})
     out["scenarios"] = scenarios
     return out
+
+
+def shipped_uncertainty(levers: set[str]) -> Optional[dict]:
+    """The shipped business case's uncertain inputs (how well each lever is delivered, prices,
+    demand), keeping only the delivery of the levers a run uses."""
+    from ..options import default_business_case
+
+    raw = yaml.safe_load(default_business_case().read_text(encoding="utf-8")) or {}
+    unc = raw.get("uncertainty")
+    if not isinstance(unc, dict):
+        return None
+    unc = dict(unc)
+    unc["inputs"] = [i for i in unc.get("inputs", []) if not isinstance(i, dict) or i.get("lever") in (None, *levers)]
+    return unc
 
 
 def dump_yaml(data: dict) -> str:
@@ -438,6 +456,8 @@ def import_set(text: str, source: str) -> tuple[list[dict], list[str]]:
                 d["investment"] = dict(lv.investment)
             levers.append(d)
         spec = new_spec(sc.name)
+        if isinstance(raw.get("uncertainty"), dict):
+            spec["uncertainty"] = raw["uncertainty"]
         spec.update(description=sc.description.strip(), baseline=baseline, assumptions=dict(assumptions), levers=levers,
                     investment=sset.investment_of(sc) if sc.investment is not None else {},
                     attribution=False)

@@ -58,6 +58,20 @@ def _seconds_per_replication(store: Store) -> float:
     return 0.6 if core.kind() == "compiled" else 1.8
 
 
+def _plan(text: str) -> str:
+    """What a run runs, in words: its scenarios and replications."""
+    import yaml
+
+    try:
+        d = yaml.safe_load(text)
+        names = [sc["name"] for sc in d["scenarios"]]
+        return (f"The baseline and {len(names)} scenario{'s' if len(names) != 1 else ''} ({', '.join(names)}), "
+                f"{d['replications']} replications each, seed {d['seed']}; replications already run for the same "
+                "baseline and seed are taken from the cache.")
+    except (yaml.YAMLError, KeyError, TypeError):
+        return ""
+
+
 def create_app(data: Path, token: Optional[str] = None, workers: Optional[int] = None) -> FastAPI:
     data = Path(data).expanduser().resolve()
     store = Store(data)
@@ -340,7 +354,7 @@ def create_app(data: Path, token: Optional[str] = None, workers: Optional[int] =
     async def show_run(request: Request, rid: int):
         run = run_or_404(rid)
         if run["status"] != "finished":
-            return render(request, "progress.html", run=run)
+            return render(request, "progress.html", run=run, plan=_plan(run["scenario_set"]))
         res = finished(run)
         chosen = request.query_params.get("scenario")
         main = [n for n in res.scenarios if not n.endswith(" alone]")]

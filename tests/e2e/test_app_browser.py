@@ -74,7 +74,12 @@ def test_what_if_in_the_browser(app_page, app_server, tmp_path):
     page.click("button[value=run]")
     assert re.search(r"/runs/1$", page.url)
     page.wait_for_selector("#progress")
-    page.screenshot(path=str(out / "app_progress.png"), full_page=True)
+    # the bar moves as replications finish (or the results arrive first, on a fast machine)
+    page.wait_for_function("() => !document.getElementById('counts') || "
+                           "document.getElementById('counts').textContent.includes(' of ')", timeout=RUN_TIMEOUT)
+    if page.locator("#progress").count():
+        assert re.search(r"\d+ of \d+ replications", page.inner_text("#progress"))
+        page.screenshot(path=str(out / "app_progress.png"), full_page=True)
     wait_for_results(page)
     first = saving_of(page, NAME)
     assert first > 0, "diverting children from care and shorter plans save money against the baseline"

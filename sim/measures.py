@@ -313,6 +313,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     cp_len = plan_lengths(ev, "cp")
     cin_len = plan_lengths(ev, "cin")
     care_len = plan_lengths(ev, "care")
+    assessment_len = plan_lengths(ev, "assessment")  # referral to the assessment's end, waiting for a worker included
     referral, exits = event.eq("referral"), event.eq("care_exit")
     counts = {
         "contacts": event.eq("contact"),
@@ -389,6 +390,9 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         add(label, "cin_plan_average_weeks", ended_cin["length"].mean() / 7 if len(ended_cin) else np.nan)
         ended_care = care_len[(care_len["end"] >= a) & (care_len["end"] < b)]
         add(label, "care_period_average_weeks", ended_care["length"].mean() / 7 if len(ended_care) else np.nan)
+        ended_assessment = assessment_len[(assessment_len["end"] >= a) & (assessment_len["end"] < b)]
+        add(label, "assessment_average_days",
+            ended_assessment["length"].mean() if len(ended_assessment) else np.nan)
         perm = ended_care[ended_care["detail"].isin(["reunification", "sgo", "adoption", "cao"])]
         add(label, "weeks_to_permanence_average", perm["length"].mean() / 7 if len(perm) else np.nan)
         # placements

@@ -36,7 +36,7 @@ def chromium_browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + ["--lang=en-GB"])  # dates as 31/03/2030
         yield browser
         browser.close()
 

@@ -67,7 +67,6 @@ def test_what_if_in_the_browser(app_page, app_server, tmp_path):
     assert "must be 0 to 1" in err.inner_text()
     assert page.locator("#lever-0-key-divert_share").get_attribute("aria-invalid") == "true"
     page.fill("#lever-0-key-divert_share", "0.15")
-    page.screenshot(path=str(out / "app_scenario.png"), full_page=True)
 
     # run it: a few replications; the progress page follows it, then shows the results
     page.fill("input[name=replications]", "2")
@@ -90,6 +89,7 @@ def test_what_if_in_the_browser(app_page, app_server, tmp_path):
     # change a lever: the saving changes (more children kept out of care: a larger saving, same random numbers)
     page.goto(url + "/")
     page.click(f"text={NAME}")
+    page.screenshot(path=str(out / "app_scenario.png"), full_page=True)
     page.fill("#lever-0-key-divert_share", "0.35")
     page.uncheck("input[name=attribution]")
     page.fill("input[name=replications]", "2")

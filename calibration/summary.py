@@ -63,6 +63,22 @@ def summary_table(result) -> pd.DataFrame:
     return out[list(COLUMNS)]
 
 
+def calibrated_intervals(summary: pd.DataFrame, extract_date: str) -> dict:
+    """The measures of the summary that have a 95% interval, as a scenario set's uncertainty
+    section reads them (`calibrated: {file: calibrated_intervals.yaml, measure: ...}`, see
+    experiments/uncertainty.py): {measure: {value, low, high, note}}."""
+    rows = summary[~summary["measure"].str.startswith("parameter:")]
+    measures = {}
+    for _, r in rows.iterrows():
+        v, lo, hi = (float(r[k]) for k in ("value", "low", "high"))
+        if all(np.isfinite([v, lo, hi])):
+            measures[str(r["measure"])] = {"value": v, "low": lo, "high": hi, "note": str(r["note"])}
+    return {"extract_date": extract_date, "level": 0.95,
+            "about": "95% intervals of the fitted measures (calibration_summary.csv); a scenario set's uncertainty "
+                     "section can draw a parameter from one (calibrated: {file: ..., measure: ...})",
+            "measures": measures}
+
+
 def kept_from_template(summary: pd.DataFrame) -> list[str]:
     """Parameter paths the summary says were kept from the template."""
     rows = summary[summary["measure"].str.startswith("parameter:") & (summary["source"] == "template")]

@@ -221,4 +221,13 @@ def risk_result(draw_result, plan, scenario_set, years: list[str]) -> RiskResult
         replications_per_draw=draw_result.replications_per_draw)
 
 
-__all__ = ["RiskResult", "risk_result", "BASELINE"]
+def run_risk(ctx, plan, result, scenario_set, years: list[str], n_draws: int, per_draw: int = 1) -> RiskResult:
+    """Run the draws for an experiment already run (its levers as resolved on the central
+    parameters) and attach the RiskResult to it (`result.risk`)."""
+    from .run import run_draws
+    draws = run_draws(ctx, plan, result.levers, [s.name for s in scenario_set.scenarios], n_draws, per_draw)
+    result.risk = risk_result(draws, plan, scenario_set, years)
+    return result.risk
+
+
+__all__ = ["RiskResult", "risk_result", "run_risk", "BASELINE"]

@@ -323,6 +323,7 @@ class ExperimentResult:
     levers: dict
     sim_events: int
     replication_seconds: float
+    risk: Optional[object] = None   # experiments.risk.RiskResult, when parameter draws were run
 
 
 def run_experiment(ctx: Context, scenarios, replications: int, search_reps: int, fy: str) -> ExperimentResult:

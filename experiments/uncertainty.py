@@ -218,7 +218,10 @@ def _calibrated_dist(spec: UncertainInput, base: Path, where: str):
     """The multiplier's distribution fitted to the measure's 95% interval around its value."""
     c = spec.calibrated
     f = Path(c.file) if Path(c.file).is_absolute() else base / c.file
-    m = read_calibrated_intervals(f).get(c.measure)
+    try:
+        m = read_calibrated_intervals(f).get(c.measure)
+    except UncertaintyError as exc:
+        raise UncertaintyError(f"{where}: calibrated.file: {exc}") from None
     if not isinstance(m, dict):
         raise UncertaintyError(f"{where}: calibrated measure {c.measure!r} is not in {f}")
     try:
@@ -290,6 +293,40 @@ class Prepared:
         return (not math.isfinite(lo) and t is None), (not math.isfinite(hi) and t is None)
 
 
+def expand_path(data: dict, pattern: str) -> list[str]:
+    """The numeric parameters a path with `*` matches: `*` for any key, `[*]` for any item, e.g.
+    `care.exit_routes[*].*.*.duration.median_days` (every care exit route's median duration)."""
+    import re
+    parts = []
+    for tok in pattern.split("."):
+        m = re.fullmatch(r"([^\[\]]+)((?:\[(?:\d+|\*)\])*)", tok)
+        if not m:
+            return []
+        parts.append(m.group(1))
+        parts += [int(i) if i != "*" else "[*]" for i in re.findall(r"\[(\d+|\*)\]", m.group(2))]
+    found: list[str] = []
+
+    def walk(node, rest, shown):
+        if not rest:
+            if isinstance(node, (int, float)) and not isinstance(node, bool):
+                found.append(shown)
+            return
+        head, tail = rest[0], rest[1:]
+        if head == "[*]" and isinstance(node, list):
+            for i, x in enumerate(node):
+                walk(x, tail, f"{shown}[{i}]")
+        elif isinstance(head, int) and isinstance(node, list) and 0 <= head < len(node):
+            walk(node[head], tail, f"{shown}[{head}]")
+        elif head == "*" and isinstance(node, dict):
+            for k, x in node.items():
+                walk(x, tail, f"{shown}.{k}" if shown else str(k))
+        elif isinstance(head, str) and head not in ("*", "[*]") and isinstance(node, dict) and head in node:
+            walk(node[head], tail, f"{shown}.{head}" if shown else head)
+
+    walk(data, parts, "")
+    return found
+
+
 class UncertaintyPlan:
     """The checked inputs of a set and the central parameters; makes each draw's parameters and levers."""
 
@@ -336,13 +373,19 @@ class UncertaintyPlan:
             if not paths:
                 raise UncertaintyError(f"{where}: assumption {spec.assumption!r} has nothing to act on in the parameters")
             return paths
-        for path in spec.paths:
-            try:
-                parse_path(path)
-                get_value(self.data, path)
-            except (KeyError, ValueError) as exc:
-                raise UncertaintyError(f"{where}: unknown path {path!r} ({exc.args[0]})") from None
-        return spec.paths
+        out = []
+        for pattern in spec.paths:
+            found = expand_path(self.data, pattern) if "*" in pattern else [pattern]
+            if not found:
+                raise UncertaintyError(f"{where}: unknown path {pattern!r} (no parameter matches it)")
+            for path in found:
+                try:
+                    parse_path(path)
+                    get_value(self.data, path)
+                except (KeyError, ValueError) as exc:
+                    raise UncertaintyError(f"{where}: unknown path {path!r} ({exc.args[0]})") from None
+            out += [p for p in found if p not in out]
+        return out
 
     def _has(self, path: str) -> bool:
         from .sensitivity import get_value
@@ -398,21 +441,27 @@ class UncertaintyPlan:
         return None
 
     def _set(self, data: dict, p: Prepared, x: float) -> dict:
-        from .sensitivity import set_value
+        """`data` with the input's paths at `x` (a copy; `data` itself when nothing changes)."""
+        import copy
+
+        from .sensitivity import _decision, parse_path, set_value
+        copied = False
         for path, c in zip(p.paths, p.central):
             v = c * x if p.relative else x
-            if v == c and self._has_in(data, path):
+            here = self._has_in(data, path)
+            if v == c and here:
                 continue     # the central value: leave the parameters exactly as they are
-            if self._has_in(data, path):
-                data = set_value(data, path, v)
-            else:   # a key of a map the parameters do not list yet (price growth by type)
-                import copy
-                data = copy.deepcopy(data)
-                node = data
-                parts = path.split(".")
-                for k in parts[:-1]:
-                    node = node[k]
-                node[parts[-1]] = v
+            parts = parse_path(path) if here else path.split(".")
+            if here and _decision(data, parts) is not None:
+                data, copied = set_value(data, path, v), True   # one outcome of a decision: the others renormalised
+                continue
+            if not copied:
+                data, copied = copy.deepcopy(data), True
+            node = data
+            for k in parts[:-1]:
+                node = node[k]
+            old = node.get(parts[-1]) if isinstance(node, dict) else node[parts[-1]]
+            node[parts[-1]] = int(round(v)) if isinstance(old, int) and not isinstance(old, bool) else v
         return data
 
     @staticmethod

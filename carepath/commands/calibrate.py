@@ -89,6 +89,12 @@ def calibrate(ssda903, cin=None, contacts=None, costs=None, extract_date=None, o
         read_snapshot(paths["snapshot"], loaded)
         summary = summary_table(result)
         paths["summary"] = write_csv(summary, stage / "calibration_summary.csv")
+        import yaml
+
+        from calibration.summary import calibrated_intervals
+        intervals = calibrated_intervals(summary, f"{extract:%Y-%m-%d}")
+        paths["intervals"] = write_text(yaml.safe_dump(intervals, sort_keys=False, allow_unicode=True),
+                                        stage / "calibrated_intervals.yaml")
         dq = data_quality_table(result.quality)
         paths["data_quality"] = write_csv(dq, stage / "data_quality.csv")
         paths["rows_set_aside"] = write_csv(result.quality.rows_set_aside, stage / "rows_set_aside.csv")
@@ -120,7 +126,7 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit parameters to the council's activity data (SSDA903, CIN census, contacts)",
         description="Fit the model's parameters and starting caseload to a council's activity data and write "
-                    "params.yaml, snapshot.csv, calibration_summary.csv, data_quality.csv, rows_set_aside.csv, "
+                    "params.yaml, snapshot.csv, calibration_summary.csv, calibrated_intervals.yaml, data_quality.csv, rows_set_aside.csv, "
                     "calibration_report.html and manifest.json into --out.")
     p.add_argument("--ssda903", required=True, metavar="DIR_OR_FILE",
                    help="SSDA903: a folder of year folders, a folder with header.csv and episodes.csv, or episodes.csv")

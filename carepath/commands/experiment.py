@@ -86,20 +86,17 @@ def run_experiment_command(args) -> int:
                              f"outside the business case years {years[0]} to {years[-1]}")
 
     ctx.backend, where = make_backend(args.backend, args.scheduler, args.workers, args)
-    risk = draws = None
+    risk = None
     try:
         result = run_experiment(ctx, sset.scenarios, reps, sset.search_replications, last)
         if n_draws:
-            from experiments.run import run_draws
+            from experiments.risk import run_risk
             try:
-                draws = run_draws(ctx, plan, result.levers, [s.name for s in sset.scenarios], n_draws, per_draw)
+                risk = run_risk(ctx, plan, result, sset, years, n_draws, per_draw)   # also result.risk
             except UncertaintyError as exc:
                 raise ScenarioError(str(exc)) from None
     finally:
         ctx.close()
-    if draws is not None:
-        from experiments.risk import risk_result
-        risk = risk_result(draws, plan, sset, years)
     summary = bc.with_derived(result.summary)
     profile = bc.roi_profile(summary, sset, years, result.levers, params)
     bsum = bc.business_case_summary(summary, profile, sset, years)

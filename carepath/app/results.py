@@ -366,6 +366,8 @@ class Item:
 
     @property
     def label(self) -> str:
+        if self.run_title == self.scenario:
+            return f"{self.scenario} (run {self.run_id})"
         return f"{scenario_label(self.scenario)} (run {self.run_id}: {self.run_title})"
 
 

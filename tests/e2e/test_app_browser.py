@@ -146,6 +146,6 @@ def test_what_if_in_the_browser(app_page, app_server, tmp_path):
     bad.write_text("scenarios: [unclosed\n  - {lever: ", encoding="utf-8")
     page.goto(url + "/")
     page.set_input_files("input[name=file]", str(bad))
-    page.click("text=Import")
+    page.click("form[action='/import'] button[type=submit]")
     body = page.locator("main").inner_text()
     assert "broken.yaml could not be imported" in body and "Traceback" not in body

@@ -132,19 +132,14 @@ def run_experiment_command(args) -> int:
                 write_csv(risk.draws, stage / "business_case_draws.csv"),
                 write_csv(risk.inputs, stage / "draw_inputs.csv"),
             ]
-        import inspect
-
         from experiments.report import write_report
 
-        extra = {}
-        if "risk" in inspect.signature(write_report).parameters:   # the report's risk section, where it has one
-            extra["risk"] = risk
         written += write_report(stage, sset, path, summary=summary, stocks=result.stocks, profile=profile,
                                 summary_table=bsum, effects=effects, outcomes=outs, comparison=comp,
                                 interaction=inter, intensities=result.intensities, years=years,
                                 flags=flags, volumes=volumes, deflator=bc.deflator_rate(sset, params),
                                 seed=seed, params_hash=params.digest(), writer=Writer(dpi=110), envelope=envelope,
-                                **extra)
+                                risk=risk)
         wall = time.perf_counter() - t0
         about = manifest(
             "carepath experiment", scenario_file=str(path), scenario_file_hash=file_sha256(path),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from experiments.validation import validation_report
+from experiments.validation import keep_written_by_hand, validation_report
 from sim.backends import default_workers
 
 from ..options import add_backend_arguments, make_backend, positive_int, seed
@@ -42,6 +42,6 @@ def cmd_validate(args) -> int:
     finally:
         if backend is not None:
             backend.close()
-    path = write_text(text, Path(args.out))
+    path = write_text(keep_written_by_hand(text, Path(args.out)), Path(args.out))
     print(f"Wrote the validation table to {path} ({time.perf_counter() - t0:.0f} s)")
     return 0

@@ -252,3 +252,24 @@ def test_lever_changes_nothing_before_it_starts(hazard_params, hazard_snapshot):
                           mechanisms=build_mechanisms([lev, perm], hazard_params)).events
     a, b = base[base.time < t0].astype(str).reset_index(drop=True), run[run.time < t0].astype(str).reset_index(drop=True)
     assert len(a) > 1000 and a.equals(b)
+
+
+def test_validation_reports_where_exits_come_from():
+    """The validation table's two new rows: shares of SGOs from kinship care and of adoptions of
+    children who entered under 5, from the summary's counts (per replication, then averaged)."""
+    import pandas as pd
+
+    from experiments.validation import compare, load_targets
+    from sim.measures import CP_LENGTH_BINS
+
+    rows = []
+    for rep, (sgo, kin, ad, young) in enumerate([(20, 18, 10, 9), (30, 24, 10, 10)]):
+        for m, v in {"care_exits_sgo": sgo, "care_exits_sgo_from_kinship": kin, "care_exits_adoption": ad,
+                     "care_exits_adoption_entered_under_5": young, "cic_average": 700.0, "rereferral_rate": 0.2,
+                     "care_entries": 0, **{name: 0.0 for name, _, _ in CP_LENGTH_BINS}}.items():
+            rows.append((rep, "2023/24", m, float(v)))
+    summary = pd.DataFrame(rows, columns=["replication", "financial_year", "measure", "value"])
+    targets = [t for t in load_targets()[0] if t.measure in ("sgo_from_kinship_pct", "adoption_entered_under_5_pct")]
+    assert len(targets) == 2
+    table = compare(summary, tuple(targets)).set_index("measure")
+    assert table["model_mean"].tolist() == pytest.approx([(90 + 80) / 2, (90 + 100) / 2])

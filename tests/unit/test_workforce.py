@@ -112,3 +112,15 @@ def test_front_door_scenario_is_the_baseline_but_its_front_door(repo):
         d.pop("name"), d.pop("description")
         d["capacity"]["teams"].pop("front_door")
     assert base == fd
+
+
+def test_validate_keeps_the_hand_written_part(tmp_path):
+    """docs/validation.md's section written by hand from the front-door run survives `carepath validate`."""
+    from experiments.validation import HAND_WRITTEN, keep_written_by_hand
+
+    out = tmp_path / "validation.md"
+    assert keep_written_by_hand("# new table\n", out) == "# new table\n"  # no file yet
+    out.write_text("# old table\n\n" + HAND_WRITTEN + "\n\n## By hand\n\nnumbers\n", encoding="utf-8")
+    text = keep_written_by_hand("# new table\n", out)
+    assert text.startswith("# new table\n") and "old table" not in text
+    assert text.endswith(HAND_WRITTEN + "\n\n## By hand\n\nnumbers\n")

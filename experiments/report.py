@@ -258,7 +258,9 @@ figure img{max-height:230mm;width:auto;max-width:100%}
 
 
 def _numeric_cell(s: str) -> bool:
-    return bool(re.match(r"^[-+£(]?[-£\d.,]", str(s).strip())) if str(s).strip() else False
+    """A number (with £, m, k, an interval or 'pts'), right-aligned; words are left-aligned."""
+    t = str(s).strip()
+    return bool(t) and bool(re.match(r"^[-+£(]?[-£\d.,]", t)) and sum(c.isalpha() for c in t) <= 12
 
 
 def to_html(doc: Doc, title: str) -> str:
@@ -604,7 +606,11 @@ def _what_was_run(doc, sset, scenario_path, summary_table, intensities, seed, pa
 
 def _flag_words(summary_row) -> str:
     f = summary_row.get("flags", "") if hasattr(summary_row, "get") else ""
-    return f if isinstance(f, str) and f else "none"
+    if not (isinstance(f, str) and f):
+        return "none"
+    for name, lab in LEVER_NAMES.items():   # the lever's label, not its catalogue name
+        f = f.replace(f"{name}:", f"{lab}:")
+    return f
 
 
 def _headline(doc, sset, summary_table, all_name, years, flags=None, profile=None):
@@ -1239,6 +1245,15 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
     written += [p for p, _ in charts]
     written.append(writer.text(to_markdown(doc), out / "report.md"))
     written.append(writer.text(to_html(doc, f"Business case: {sset.name}"), out / "report.html"))
+    page = summary_page(sset, scenario_path, summary_table=summary_table, profile=profile, summary=summary,
+                        flags=flags, years=years, all_name=all_name, risk=risk, seed=seed, params_hash=params_hash)
+    written.append(writer.text(page, out / "summary.html"))
+    return written
+
+
+def summary_page(sset, scenario_path, *, summary_table, profile, summary, flags, years, all_name, risk=None,
+                 seed=None, params_hash: str = "") -> str:
+    """The one-page committee summary (experiments/papers.py) as finished HTML."""
     small = chart_roi_profile(profile, sset, all_name, years, summary=summary, risk=risk, size=(9.2, 3.0),
                               title=" ") if all_name is not None else None
     png = _png_bytes(small) if small is not None else None
@@ -1246,9 +1261,9 @@ def write_report(out: Path, sset, scenario_path, *, summary, stocks, profile, su
     page = papers.summary_html(sset=sset, scenario_path=scenario_path, summary_table=summary_table, profile=profile,
                                summary=summary, flags=flags, years=years, all_name=all_name,
                                label=lambda n: _label(n, sset), lever_label=lever_label, chart_png=png, risk=risk,
-                               seed=seed, params_hash=params_hash, replications=reps)
-    written.append(writer.text(readable_html(page), out / "summary.html"))
-    return written
+                               seed=seed if seed is not None else sset.seed, params_hash=params_hash,
+                               replications=reps)
+    return readable_html(page)
 
 
 def readable_html(page: str) -> str:

@@ -20,7 +20,7 @@ from carepath.outputs import Writer
 from experiments import business_case as bc
 from experiments import papers
 from experiments.envelope import back_of_envelope
-from experiments.report import readable, write_report
+from experiments.report import readable, summary_page, write_report
 from experiments.scenarios import ScenarioSet
 from test_report import YEARS, intensities, scenario_set, synthetic
 
@@ -34,16 +34,11 @@ def fake_risk(sset: ScenarioSet, profile: pd.DataFrame, n: int = 200) -> types.S
     """Draws in the relied-on columns: each draw scales every scenario's saving by one factor."""
     rng = np.random.default_rng(3)
     k = rng.lognormal(0.0, 0.25, size=n)
-    rows = []
-    for d in range(n):
-        for sc in sset.scenarios:
-            cum = 0.0
-            for fy in YEARS:
-                g = float(profile[(profile["scenario"] == sc.name) & (profile["financial_year"] == fy)]["gross_saving"].iloc[0]) * k[d]
-                cum += g - 5e5
-                rows.append((d, sc.name, fy, g, g - 5e5, cum))
-    draws = pd.DataFrame(rows, columns=["draw", "scenario", "financial_year", "gross_saving", "net_saving",
-                                        "cumulative_net_saving"])
+    g = profile[profile["financial_year"].isin(YEARS)][["scenario", "financial_year", "gross_saving"]]
+    draws = pd.concat([g.assign(draw=d, gross_saving=g["gross_saving"] * k[d]) for d in range(n)], ignore_index=True)
+    draws["net_saving"] = draws["gross_saving"] - 5e5
+    draws["cumulative_net_saving"] = draws.groupby(["draw", "scenario"])["net_saving"].cumsum()
+    draws = draws[["draw", "scenario", "financial_year", "gross_saving", "net_saving", "cumulative_net_saving"]]
     last = draws[draws["financial_year"] == YEARS[-1]].groupby("scenario")["gross_saving"]
     risk = pd.DataFrame({"mean": last.mean(), "p05": last.quantile(0.05), "p50": last.median(),
                          "p95": last.quantile(0.95)}).reset_index()
@@ -57,7 +52,7 @@ def fake_risk(sset: ScenarioSet, profile: pd.DataFrame, n: int = 200) -> types.S
                                  inputs=pd.DataFrame(), n_draws=n)
 
 
-def build(out: Path, sset: ScenarioSet, with_risk: bool, flags=None):
+def tables(sset: ScenarioSet, with_risk: bool, flags=None):
     summary, stocks = synthetic(sset)
     summary = bc.with_derived(summary)
     profile = bc.roi_profile(summary, sset, YEARS)
@@ -65,6 +60,18 @@ def build(out: Path, sset: ScenarioSet, with_risk: bool, flags=None):
     flags = flags if flags is not None else bc.headline_flags(bsum, intensities(sset))
     bsum = bc.with_flags(bsum, flags)
     risk = fake_risk(sset, profile) if with_risk else None
+    return summary, stocks, profile, bsum, flags, risk
+
+
+def with_paper_numbers(sset: ScenarioSet) -> ScenarioSet:
+    """The council section quoting its paper by number, as the shipped files do."""
+    c = sset.council.model_copy(update={"source": "Nottingham City Council, 26 January 2023 (seed 003)",
+                                        "profile_net_deducts": "£2.1m a year (003: Table 1, gross minus net)"})
+    return sset.model_copy(update={"council": c})
+
+
+def build(out: Path, sset: ScenarioSet, with_risk: bool):
+    summary, stocks, profile, bsum, flags, risk = tables(sset, with_risk)
     env = back_of_envelope(summary, sset, YEARS[-1], UNITS)
     write_report(out, sset, out / "set.yaml", summary=summary, stocks=stocks, profile=profile, summary_table=bsum,
                  effects=bc.lever_effects(summary, sset, YEARS), outcomes=bc.outcomes(summary, sset, YEARS),
@@ -84,7 +91,7 @@ def runs(tmp_path_factory):
     out = {}
     for with_risk in (False, True):
         d = tmp_path_factory.mktemp("risk" if with_risk else "noise")
-        out[with_risk] = (d, build(d, scenario_set(), with_risk))
+        out[with_risk] = (d, build(d, with_paper_numbers(scenario_set()), with_risk))
     return out
 
 
@@ -143,16 +150,12 @@ def test_envelope_section_and_sources(runs):
     assert "## Sources" in md and "Scrutiny Committee, 26 January 2023" in md
 
 
-def test_council_paper_numbers_are_words(tmp_path):
-    sset = scenario_set()
-    c = sset.council.model_copy(update={"source": "Nottingham City Council, 26 January 2023 (seed 003)",
-                                        "profile_net_deducts": "£2.1m a year (003: Table 1, gross minus net)"})
-    sset = sset.model_copy(update={"council": c})
-    build(tmp_path, sset, with_risk=False)
+def test_council_paper_numbers_are_words(runs):
+    d, _ = runs[False]
     for name in ("report.md", "report.html", "summary.html"):
-        body = text_of((tmp_path / name).read_text(encoding="utf-8"))
+        body = text_of((d / name).read_text(encoding="utf-8"))
         assert not re.search(r"(?<![\d,.£])003(?![\d,.]\d)", body), name
-    assert "the council paper: Table 1" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "the council paper: Table 1" in (d / "report.md").read_text(encoding="utf-8")
     assert readable("£1,003 in 2003") == "£1,003 in 2003"
 
 
@@ -208,9 +211,11 @@ def test_summary_prints_on_one_a4_page(tmp_path, with_risk):
     sset = shipped_sized_set()
     # the shipped set's council section: its Table 1 row too
     sset = sset.model_copy(update={"council": scenario_set().council})
-    build(tmp_path / "out", sset, with_risk, flags=long_flags(sset))
-    page = tmp_path / "out" / "summary.html"
-    body = page.read_text(encoding="utf-8")
+    summary, _, profile, bsum, flags, risk = tables(sset, with_risk, flags=long_flags(sset))
+    body = summary_page(sset, tmp_path / "business_case.yaml", summary_table=bsum, profile=profile, summary=summary,
+                        flags=flags, years=YEARS, all_name="all_levers", risk=risk, seed=77, params_hash="abc")
+    page = tmp_path / "summary.html"
+    page.write_text(body, encoding="utf-8")
     assert body.count("<tr") == 1 + len(sset.scenarios) + 1       # header, every scenario, the council's row
     assert pdf_pages(page, tmp_path) == 1
     assert shutil.which(str(CHROMIUM))

@@ -121,7 +121,9 @@ def probability_words(measure: str, threshold) -> str:
     if measure in PROBABILITY_WORDS and np.isfinite(t):
         return PROBABILITY_WORDS[measure].format(t=t, m=_money(t))
     if "payback" in measure or "positive" in measure or "break" in measure:
-        return f"cumulative net saving positive by {threshold}"
+        if str(threshold).startswith("not by"):
+            return f"cumulative net saving is still not positive by the end of {str(threshold)[7:]}"
+        return f"cumulative net saving first turns positive in {threshold}"
     return f"{measure.replace('_', ' ')}: {threshold}"
 
 
@@ -147,7 +149,21 @@ def drivers_for(risk, scenario: Optional[str]) -> Optional[pd.DataFrame]:
     name, share = _driver_columns(d)
     out = pd.DataFrame({"input": d[name].astype(str).str.replace("_", " "),
                         "share": pd.to_numeric(d[share], errors="coerce")}).dropna()
+    out = out[~out["input"].str.startswith("not explained")]   # the regression's remainder: not an input
     return out.sort_values("share", ascending=False).reset_index(drop=True)
+
+
+def unexplained_share(risk, scenario: Optional[str]) -> Optional[float]:
+    """The share of variance the inputs leave unexplained, when the drivers' frame states it."""
+    d = frame(risk, "drivers")
+    if d is None:
+        return None
+    name, share = _driver_columns(d)
+    d = d[d[name].astype(str).str.startswith("not explained")]
+    if "scenario" in d and scenario is not None:
+        d = d[d["scenario"] == scenario]
+    v = pd.to_numeric(d[share], errors="coerce").dropna()
+    return float(v.iloc[0]) if len(v) else None
 
 
 def risk_sentences(risk, scenario: Optional[str], label: str, year: str, summary_table: pd.DataFrame) -> list[str]:
@@ -170,7 +186,8 @@ def risk_sentences(risk, scenario: Optional[str], label: str, year: str, summary
         return words[:3]
     top = d.iloc[0]
     rest = d.iloc[1:3]
-    explained = float(d["share"].sum())
+    rest_share = unexplained_share(risk, scenario)
+    explained = 1.0 - rest_share if rest_share is not None else float(d["share"].sum())
     s1 = (f"The largest source of uncertainty in the {year} saving of {label} is {top['input']}, which explains "
           f"{100 * top['share']:.0f}% of its variance over {n or 'the'} draws.")
     s2 = ("Next come " + " and ".join(f"{r['input']} ({100 * r['share']:.0f}%)" for _, r in rest.iterrows()) + "."

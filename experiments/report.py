@@ -656,8 +656,10 @@ def _headline(doc, sset, summary_table, all_name, years, flags=None, profile=Non
                    "last column says.")
     if flags is not None and len(flags):
         doc.p("**Flags, with their reasons** (`headline_flags.csv`):")
-        doc.ul([f"{_label(f['scenario'], sset)}{' — ' + LEVER_NAMES.get(f['lever'], f['lever']) if f['lever'] else ''}: "
-                f"{f['reason'] or f['flag']}" for _, f in flags.iterrows()])
+        def who(f) -> str:   # the scenario, and the lever when it is not the scenario's only one
+            sc, lv = _label(f["scenario"], sset), LEVER_NAMES.get(f["lever"], f["lever"]) if isinstance(f["lever"], str) else ""
+            return sc if not lv or lv == sc else f"{sc} — {lv}"
+        doc.ul([f"{who(f)}: {f['reason'] or f['flag']}" for _, f in flags.iterrows()])
     elif flags is not None:
         doc.p("**Flags:** none: every target was reached and sustained within its bounds, and every year-8 saving is "
               "measured within ±10% with the replications run.")
@@ -1031,11 +1033,24 @@ def _risk(doc, sset, risk, summary_table, all_name, years, writer, out, charts):
           "paired saving). The Monte Carlo error beside each chance is its standard error from the number of draws.")
     if probs is not None:
         rows = []
-        for _, r in probs.iterrows():
+        pay = probs["measure"].astype(str).str.contains("payback")
+        for _, r in probs[~pay].iterrows():
             e = float(r.get("mc_error", np.nan))
             rows.append([_label(r["scenario"], sset), papers.probability_words(r["measure"], r["threshold"]),
                          f"{100 * float(r['probability']):.0f}%", f"± {100 * e:.1f} points" if np.isfinite(e) else "n/a"])
         doc.table(["Scenario", "The chance that", "Chance", "Monte Carlo error"], rows)
+        if pay.any():
+            pb = probs[pay]
+            cols = list(dict.fromkeys(pb["threshold"].astype(str)))
+            rows = []
+            for name, g in pb.groupby("scenario", sort=False):
+                g = g.assign(threshold=g["threshold"].astype(str)).set_index("threshold")
+                rows.append([_label(name, sset)] + [f"{100 * float(g.loc[c, 'probability']):.0f}%" if c in g.index else ""
+                                                    for c in cols])
+            doc.p("When the cumulative net saving first turns positive: the share of draws in each financial year "
+                  "(each with a Monte Carlo error of at most ± "
+                  f"{100 * float(pd.to_numeric(pb['mc_error'], errors='coerce').max()):.1f} points).")
+            doc.table(["Scenario"] + cols, rows)
         p = pd.to_numeric(probs["probability"], errors="coerce").clip(0, 1)
         worst = float((p * (1 - p)).max()) if len(p) else 0.0
         if n and worst > 0:

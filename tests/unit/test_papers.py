@@ -43,11 +43,16 @@ def fake_risk(sset: ScenarioSet, profile: pd.DataFrame, n: int = 200) -> types.S
     risk = pd.DataFrame({"mean": last.mean(), "p05": last.quantile(0.05), "p50": last.median(),
                          "p95": last.quantile(0.95)}).reset_index()
     risk.insert(1, "measure", "year8_gross_saving")
-    probs = pd.DataFrame([("all_levers", "roi_4y", 3.0, 0.62, 0.0343), ("all_levers", "roi_8y", 1.0, 0.97, 0.012)],
+    probs = pd.DataFrame([("all_levers", "roi_4y", 3.0, 0.62, 0.0343), ("all_levers", "roi_8y", 1.0, 0.97, 0.012),
+                          ("all_levers", "payback_year", YEARS[1], 0.3, 0.0324),
+                          ("all_levers", "payback_year", YEARS[2], 0.7, 0.0324),
+                          ("all_levers", "payback_year", f"not by {YEARS[2]}", 0.0, 0.0)],
                          columns=["scenario", "measure", "threshold", "probability", "mc_error"])
-    drivers = pd.DataFrame({"scenario": "all_levers",
-                            "input": ["edge_of_care effectiveness", "residential price growth", "demand growth"],
-                            "share": [0.5, 0.3, 0.1]})
+    drivers = pd.DataFrame({"scenario": "all_levers", "measure": "year8_gross_saving",
+                            "input": ["edge_of_care effectiveness", "residential price growth", "demand growth",
+                                      "not explained by the inputs (simulation noise, effects that are not linear)"],
+                            "share_of_variance": [0.5, 0.3, 0.05, 0.15],
+                            "standardised_coefficient": [0.7, 0.55, 0.2, np.nan]})
     return types.SimpleNamespace(risk=risk, probabilities=probs, drivers=drivers, draws=draws,
                                  inputs=pd.DataFrame(), n_draws=n)
 
@@ -118,7 +123,9 @@ def test_with_draws_each_chance_has_its_monte_carlo_error(runs):
     assert f"at least {int(np.ceil(0.62 * 0.38 / 0.025 ** 2))} draws" in md
     assert (d / "chart_uncertainty_drivers.png").exists()
     assert "edge of care effectiveness, which explains 50%" in page   # three sentences from the drivers
-    assert "residential price growth (30%)" in page and "together explain 90%" in page
+    assert "residential price growth (30%)" in page and "together explain 85%" in page
+    assert len(papers.drivers_for(t["risk"], "all_levers")) == 3        # the remainder is not an input
+    assert "When the cumulative net saving first turns positive" in md and "| 30% | 70% | 0% |" in md
     r = t["risk"].risk.set_index("scenario").loc["all_levers"]
     assert f"{papers._money(r['p05'])}–{papers._money(r['p95'])}" in page   # the 90% range is the draws'
 

@@ -167,3 +167,33 @@ def test_the_queue_reads_the_replications_progress_bar():
     done, total, stage, left = parse_progress(buf.getvalue().split("\r")[-1])
     assert (done, total, stage) == (10, 40, "scenario replications") and left >= 0
     assert parse_progress("carepath: something else") is None
+
+
+def test_a_run_with_parameter_draws_shows_its_risk_tables_and_missing_tables_are_left_out(client):
+    """A run folder holding only some of the experiment's tables (here: the headline, the savings
+    by year and the risk analysis's) renders; the risk table's figures are on the page."""
+    store, data = client.app.state.store, client.app.state.data
+    rid = store.add_run("with draws", [], "", draws=50)
+    out = run_folder(data, rid) / RESULTS
+    out.mkdir(parents=True)
+    years = ["2022/23", "2023/24"]
+    (out / "roi_profile.csv").write_text(
+        "scenario,financial_year,gross_saving,gross_saving_low,gross_saving_high,investment,net_saving\n"
+        + "".join(f"plan,{y},{1e5 * (i + 1)},{5e4 * (i + 1)},{1.5e5 * (i + 1)},0,{1e5 * (i + 1)}\n" for i, y in enumerate(years)))
+    (out / "business_case_summary.csv").write_text(
+        "scenario,first_year,last_year,gross_saving_8y,gross_saving_8y_low,gross_saving_8y_high,investment_8y,"
+        "net_saving_8y,roi_8y,year8_gross_saving,year8_gross_saving_low,year8_gross_saving_high,replications,"
+        "running_cost_8y,flags\nplan,2022/23,2023/24,300000,150000,450000,0,300000,,200000,100000,300000,8,0,\n")
+    (out / "business_case_risk.csv").write_text(
+        "scenario,measure,mean,p05,p50,p95\nplan,year8_gross_saving,187654,61234,190000,310987\n"
+        "plan,gross_saving_2023/24,187654,61234,190000,310987\n")
+    files = ["roi_profile.csv", "business_case_summary.csv", "business_case_risk.csv"]
+    (out / "manifest.json").write_text(json.dumps({"files": files, "child_level_files": [], "scenarios": ["plan"],
+                                                   "seed": 1, "replications": 8}))
+    store.update_run(rid, status="finished", message="finished")
+    r = client.get(f"/runs/{rid}")
+    assert r.status_code == 200, r.text[-500:]
+    assert "With parameter uncertainty (50 draws)" in r.text
+    assert "3.11e+05" in r.text and "6.123e+04" in r.text, "the risk table's p95 and p05"
+    assert "£200k" in r.text, "the headline saving"
+    assert "5%-95% with parameter uncertainty" in r.text, "the draws' range drawn on the savings chart"

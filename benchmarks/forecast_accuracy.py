@@ -28,7 +28,8 @@ peer_cs_demand_model.py says):
         [--replications R] [--workers W] [--cutoff YYYY-MM-DD] [--no-sample] [--no-contacts]
         [--carepath-only] [--peer-python PATH] [--out DIR]
 Writes OUT/results.csv (every source, model and series), OUT/summary.csv (averaged over the
-seeds), OUT/results.md (the tables in docs/peer_comparison.md) and each source's monthly figures
+seeds), OUT/flows.csv (entries into care and exits by reason over the two years: observed and
+carepath's, to see where a level error comes from), OUT/results.md (the tables in docs/peer_comparison.md) and each source's monthly figures
 in OUT/<source>/monthly.csv.
 """
 from __future__ import annotations
@@ -79,8 +80,9 @@ def git_state(given: str | None = None) -> str:
 
 
 def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: Path, a, peer_python,
-              pathway_data: Path | None, sim_seed: int) -> list[dict]:
-    """One source: cut, fit and forecast every model, score it. Returns rows of scores."""
+              pathway_data: Path | None, sim_seed: int) -> tuple[list[dict], list[dict]]:
+    """One source: cut, fit and forecast every model, score it. Returns rows of scores, and rows of
+    entries into care and exits by reason over the two years (observed, and each carepath fit's)."""
     import numpy as np
     import pandas as pd
 
@@ -97,6 +99,7 @@ def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: 
     print(f"[{name}] children in care at the cut-off {start['total']:.0f}, observed at 24 months "
           f"{obs['total'].iloc[-1]:.0f}", flush=True)
     rows, monthly = [], [obs.add_prefix("observed_")]
+    flow_rows = [{"source": name, "model": "observed", **harness.observed_flows(ssda903, extract, cutoff, horizon_end)}]
 
     def add(model, pred, extra=None):
         for s in SERIES:
@@ -124,6 +127,7 @@ def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: 
         key = "carepath" + ("_cin" if cin else "") + ("_contacts" if k else "")
         monthly += [mean.add_prefix(f"{key}_mean_"), lo.add_prefix(f"{key}_low_"), hi.add_prefix(f"{key}_high_")]
         add(label, mean, {"inside_band_pct": inside, "seconds": time.perf_counter() - t0})
+        flow_rows.append({"source": name, "model": label, **ct["flows"]})
         e = rows[-len(SERIES)]
         print(f"[{name}] {label}: MAPE {e['mape']:.1f}%, bias {e['bias']:+.1f}% "
               f"({time.perf_counter() - t0:.0f}s)", flush=True)
@@ -148,7 +152,7 @@ def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: 
     for r in rows:
         r.setdefault("inside_band_pct", np.nan)
         r.setdefault("note", "")
-    return rows
+    return rows, flow_rows
 
 
 def summarise(table):
@@ -160,7 +164,7 @@ def summarise(table):
                  err24=("err24", "mean"), inside_band_pct=("inside_band_pct", "mean")).reset_index()
 
 
-def markdown(table, summary, a, when: str, state: str, seconds: float) -> str:
+def markdown(table, summary, flow_table, a, when: str, state: str, seconds: float) -> str:
     import pandas as pd
 
     models = list(dict.fromkeys(table["model"]))
@@ -202,6 +206,14 @@ def markdown(table, summary, a, when: str, state: str, seconds: float) -> str:
                 r = s_tot.loc[m, "mape"] / peer
                 md.append(f"- {m}: {s_tot.loc[m, 'mape']:.1f}%, {r:.2f} times the peer's: "
                           f"{'aim met' if r <= 0.5 else 'aim not met'}.")
+    fl = flow_table[flow_table["source"].str.startswith("seed ")]
+    if len(fl):
+        fm = fl.groupby("model", sort=False)[list(harness.FLOWS)].mean()
+        md += ["", "Entries into care and exits by reason over the two years, children, averaged over the seeds "
+                   "(observed in the full data; carepath's the mean of its replications):", "",
+               "| | " + " | ".join(fm.index) + " |", "|---|" + "---|" * len(fm.index)]
+        for f in harness.FLOWS:
+            md.append(f"| {f.replace('_', ' ')} | " + " | ".join(f"{v:.0f}" for v in fm[f]) + " |")
     other = [s for s in dict.fromkeys(table["source"]) if not s.startswith("seed ")]
     for s in other:
         t = table[(table["source"] == s)]
@@ -254,27 +266,30 @@ def main(argv=None) -> int:
     t0, when, state = time.perf_counter(), dt.datetime.now(dt.timezone.utc).strftime("%d %B %Y %H:%M UTC"), git_state(a.commit)
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"code at commit {state}", flush=True)
-    rows = []
+    rows, flow_rows = [], []
 
     def write():  # after every source, so a run cut short keeps what it finished
-        table = pd.DataFrame(rows)
+        table, flow_table = pd.DataFrame(rows), pd.DataFrame(flow_rows)
         summary = summarise(table)
         table.to_csv(a.out / "results.csv", index=False)
         summary.to_csv(a.out / "summary.csv", index=False)
-        text = markdown(table, summary, a, when, state, time.perf_counter() - t0)
+        flow_table.to_csv(a.out / "flows.csv", index=False)
+        text = markdown(table, summary, flow_table, a, when, state, time.perf_counter() - t0)
         (a.out / "results.md").write_text(text)
         return text
 
     for seed in a.seeds:
         data = harness.make_data(a.out, seed, a.scale)
-        rows += back_test(f"seed {seed}", data / "ssda903", extract, a.cutoff, a.out / f"seed{seed}", a,
-                          peer_python, data, seed)
+        r, f = back_test(f"seed {seed}", data / "ssda903", extract, a.cutoff, a.out / f"seed{seed}", a,
+                         peer_python, data, seed)
+        rows, flow_rows = rows + r, flow_rows + f
         write()
     if not a.no_sample:
         sample_end = harness.latest_date(a.sample)
         end = pd.Timestamp(sample_end.year if sample_end.month <= 3 else sample_end.year + 1, 3, 31).date()
-        rows += back_test("third-party sample", a.sample, end, a.cutoff, a.out / "sample", a, peer_python, None,
-                          a.seeds[0])
+        r, f = back_test("third-party sample", a.sample, end, a.cutoff, a.out / "sample", a, peer_python, None,
+                         a.seeds[0])
+        rows, flow_rows = rows + r, flow_rows + f
     print("\n" + write())
     print(f"tables: {a.out / 'results.md'}, {a.out / 'results.csv'}, {a.out / 'summary.csv'}")
     return 0

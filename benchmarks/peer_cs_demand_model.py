@@ -240,7 +240,35 @@ def _carepath_rep(params, seed, rep, cases):
 
     frame = pd.DataFrame(out).reset_index().melt(id_vars="month", var_name="group", value_name="value")
     frame["replication"] = rep
+    frame.attrs["flows"] = flows(res.events)
     return frame, time.perf_counter() - t0
+
+
+FLOWS = ("entries", "exits") + tuple(f"exits_{r}" for r in ("reunification", "sgo", "cao", "adoption", "age18", "other"))
+
+
+def flows(events) -> dict:
+    """Entries into care (first entries and re-entries) and exits by reason over the whole forecast."""
+    ev = events["event"].astype(str)
+    exits = events.loc[ev == "care_exit", "detail"].astype(str)
+    out = {"entries": int((ev == "care_entry").sum()), "exits": len(exits)}
+    out.update({k: int((exits == k.removeprefix("exits_")).sum()) for k in FLOWS[2:]})
+    return out
+
+
+def observed_flows(full_ssda903: Path, extract: dt.date, cutoff: dt.date, horizon_end: dt.date) -> dict:
+    """The same counts from the full data: periods of care starting, and ending by reason, after
+    the cut-off up to the forecast's end."""
+    import pandas as pd
+
+    from calibration.ssda903 import load_ssda903
+
+    p = load_ssda903(full_ssda903, pd.Timestamp(extract)).periods
+    a, b = pd.Timestamp(cutoff), pd.Timestamp(horizon_end)
+    ended = p[(p["end"] > a) & (p["end"] <= b)]
+    out = {"entries": int(((p["start"] > a) & (p["start"] <= b)).sum()), "exits": len(ended)}
+    out.update({k: int((ended["exit_reason"] == k.removeprefix("exits_")).sum()) for k in FLOWS[2:]})
+    return out
 
 
 def fit_full_pathway(ssda903_dir: Path, data: Path, cutoff: dt.date, extract: dt.date, out: Path,
@@ -316,10 +344,12 @@ def run_carepath(ssda903_dir: Path, cutoff: dt.date, horizon_end: dt.date, out: 
                 frames.append(f)
                 rep_seconds.append(s)
     forecast_seconds = time.perf_counter() - t1
+    mean_flows = pd.DataFrame([f.attrs["flows"] for f in frames]).mean().to_dict()
     sims = pd.concat(frames, ignore_index=True)
     in_care = sum(1 for c in cases if c.state == "care")
     return sims, {"fit_seconds": fit_seconds, "forecast_seconds": forecast_seconds,
-                  "replication_seconds": sum(rep_seconds), "snapshot_children": len(cases), "in_care": in_care}
+                  "replication_seconds": sum(rep_seconds), "snapshot_children": len(cases), "in_care": in_care,
+                  "flows": mean_flows}
 
 
 def band(sims, months: list[str]):

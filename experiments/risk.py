@@ -60,15 +60,17 @@ class RiskResult:
         return int(np.ceil(1.96 ** 2 * p * (1 - p) / half_width ** 2))
 
 
-def draw_profiles(draw_summary: pd.DataFrame, scenario_set, years: list[str], draw_result) -> pd.DataFrame:
+def draw_profiles(draw_summary: pd.DataFrame, scenario_set, years: list[str], draw_result,
+                  names=None) -> pd.DataFrame:
     """roi_profile's rows for every draw (with a `draw` column). A replication number belongs to
     one draw (experiments.run.draw_replications), so the derived measures are keyed as usual."""
     frames = []
+    drawn = scenario_set if names is None else scenario_set.model_copy(
+        update={"scenarios": [sc for sc in scenario_set.scenarios if sc.name in names]})
     summary = bc.with_derived(draw_summary.drop(columns=["draw"]))
     summary["draw"] = summary["replication"] // draw_result.replications_per_draw
     for d, s in summary.groupby("draw", sort=True):
-        prof = bc.roi_profile(s.drop(columns=["draw"]), scenario_set, years, draw_result.levers[d],
-                              draw_result.params[d])
+        prof = bc.roi_profile(s.drop(columns=["draw"]), drawn, years, draw_result.levers[d], draw_result.params[d])
         prof.insert(0, "draw", int(d))
         frames.append(prof)
     return pd.concat(frames, ignore_index=True)
@@ -203,10 +205,10 @@ def drivers_table(measures: pd.DataFrame, plan, values: dict, order: list[str],
     return pd.DataFrame(rows, columns=["scenario", "measure", "input", "share_of_variance", "standardised_coefficient"])
 
 
-def risk_result(draw_result, plan, scenario_set, years: list[str]) -> RiskResult:
-    """Every frame of the risk analysis from the draws."""
-    order = [sc.name for sc in scenario_set.scenarios]
-    profiles = draw_profiles(draw_result.summary, scenario_set, years, draw_result)
+def risk_result(draw_result, plan, scenario_set, years: list[str], names=None) -> RiskResult:
+    """Every frame of the risk analysis from the draws (of the scenarios `names`, default all)."""
+    order = [sc.name for sc in scenario_set.scenarios if names is None or sc.name in names]
+    profiles = draw_profiles(draw_result.summary, scenario_set, years, draw_result, names)
     measures = draw_measures(profiles, scenario_set, years)
     draws = profiles[["draw", "scenario", "financial_year", "gross_saving", "net_saving",
                       "cumulative_net_saving"]].reset_index(drop=True)
@@ -225,8 +227,10 @@ def run_risk(ctx, plan, result, scenario_set, years: list[str], n_draws: int, pe
     """Run the draws for an experiment already run (its levers as resolved on the central
     parameters) and attach the RiskResult to it (`result.risk`)."""
     from .run import run_draws
-    draws = run_draws(ctx, plan, result.levers, [s.name for s in scenario_set.scenarios], n_draws, per_draw)
-    result.risk = risk_result(draws, plan, scenario_set, years)
+    from .uncertainty import drawn_scenarios
+    names = drawn_scenarios(plan.section, scenario_set, plan.source)
+    draws = run_draws(ctx, plan, result.levers, names, n_draws, per_draw)
+    result.risk = risk_result(draws, plan, scenario_set, years, names)
     return result.risk
 
 

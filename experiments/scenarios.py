@@ -15,7 +15,7 @@ from sim.calendar import FinancialYear
 from sim.levers import CATALOGUE, Lever, RunningCost
 from sim.params import describe_validation_error, read_yaml_mapping
 
-from .uncertainty import Uncertainty
+from .uncertainty_spec import Uncertainty
 
 
 class ScenarioError(ValueError):

@@ -57,8 +57,10 @@ def run_experiment_command(args) -> int:
     if n_draws and sset.uncertainty is None:
         raise UsageError(f"{path}: {n_draws} parameter draws asked for, but the file has no uncertainty section")
     try:
-        from experiments.uncertainty import UncertaintyError, prepare
+        from experiments.uncertainty import UncertaintyError, drawn_scenarios, prepare
         plan = prepare(sset.uncertainty, params, path)   # bad specs fail here, before anything runs
+        if plan is not None:
+            drawn_scenarios(sset.uncertainty, sset, path)
     except UncertaintyError as exc:
         raise ScenarioError(str(exc)) from None
     per_draw = 1

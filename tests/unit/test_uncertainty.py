@@ -330,3 +330,13 @@ def test_the_drivers_regression_recovers_a_known_split_of_the_variance(central):
     assert t[UNEXPLAINED] == pytest.approx(1 / 11, abs=0.03)
     assert t["fixed"] == 0.0
     assert t.sum() == pytest.approx(1.0)
+
+
+def test_the_drawn_scenarios_are_checked_and_bring_the_scenarios_they_are_based_on(repo):
+    from experiments.uncertainty import drawn_scenarios
+    sset = load_scenarios(repo / "experiments" / "business_case.yaml")
+    section = sset.uncertainty.model_copy(update={"scenarios": ["stretch"]})
+    assert drawn_scenarios(section, sset, "set.yaml") == ["all_levers", "stretch"]   # stretch is based on all_levers
+    assert drawn_scenarios(sset.uncertainty, sset, "set.yaml") == [sc.name for sc in sset.scenarios]
+    with pytest.raises(UncertaintyError, match=r"uncertainty.scenarios: 'nope' is not a scenario of the set"):
+        drawn_scenarios(section.model_copy(update={"scenarios": ["nope"]}), sset, "set.yaml")

@@ -273,3 +273,14 @@ def test_validation_reports_where_exits_come_from():
     assert len(targets) == 2
     table = compare(summary, tuple(targets)).set_index("measure")
     assert table["model_mean"].tolist() == pytest.approx([(90 + 80) / 2, (90 + 100) / 2])
+
+
+def test_alternative_file_is_the_baseline_with_hazards(repo):
+    """experiments/baseline_exit_hazards.yaml repeats the baseline: only its name, description and
+    care.exit_hazards differ (a change to the baseline must be made there too)."""
+    load = lambda f: yaml.safe_load((repo / "experiments" / f).read_text(encoding="utf-8"))  # noqa: E731
+    base, hz = load("baseline.yaml"), load("baseline_exit_hazards.yaml")
+    assert hz["care"].pop("exit_hazards")
+    for d in (base, hz):
+        d.pop("name"), d.pop("description")
+    assert base == hz

@@ -104,6 +104,6 @@ def fit_rate(table: pd.DataFrame, at: pd.Timestamp, trend_min_months: int = 12,
         if use_trend:
             se1 = math.sqrt(max(cov[1, 1], 0.0))
             trend_ci = (math.exp(b[1] - z * se1) - 1.0, math.exp(b[1] + z * se1) - 1.0)
-    except np.linalg.LinAlgError:
+    except (np.linalg.LinAlgError, OverflowError):   # too few months or events for an interval (tiny data)
         pass
     return RateFit(per_month, trend, season, fitted_full, float(y.sum()), note, trend_ci, per_month_ci)

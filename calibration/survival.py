@@ -438,8 +438,12 @@ def exit_shares(durations, causes, causes_order: Sequence[str], horizon: Optiona
         i = rng.integers(0, len(t), len(t))
         boots.append(shares(t[i], c[i]))
     boots = np.array(boots) if boots else np.full((1, len(causes_order)), np.nan)
-    lo = np.nanpercentile(boots, 100 * alpha / 2, axis=0)
-    hi = np.nanpercentile(boots, 100 * (1 - alpha / 2), axis=0)
+    # a share no resample could give (no case ended in any of them: tiny data) has no interval
+    lo, hi = np.full(len(causes_order), np.nan), np.full(len(causes_order), np.nan)
+    some = ~np.isnan(boots).all(axis=0)
+    if some.any():
+        lo[some] = np.nanpercentile(boots[:, some], 100 * alpha / 2, axis=0)
+        hi[some] = np.nanpercentile(boots[:, some], 100 * (1 - alpha / 2), axis=0)
     return {k: (float(point[i]), float(lo[i]), float(hi[i])) for i, k in enumerate(causes_order)}
 
 

@@ -33,6 +33,7 @@ def chromium_browser():
     if not os.access(CHROMIUM, os.X_OK):
         print("\n" + NO_BROWSER, file=sys.stderr)
         pytest.skip(NO_BROWSER)
+    pytest.importorskip("playwright", reason="!!! BROWSER TESTS SKIPPED: Playwright is not installed (make setup-dev installs it) !!!")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -221,10 +221,22 @@ def manifest_words(manifest: dict, risk=None) -> list[tuple[str, str]]:
         ("Parameter draws", f"{draws} draws of the uncertain inputs" + (f", {per} replication(s) each" if per else "")
          if draws else "none: every range is simulation noise only (run with --draws N to add parameter uncertainty)"),
         ("Scenarios", ", ".join(m.get("scenarios") or [])),
-        ("Code version", str(m.get("code_version", ""))),
+        ("Code version", _version_words(m.get("code_version", ""))),
         ("Python", str(m.get("python", ""))),
         ("Made on", str(m.get("created", ""))),
         ("Where it ran", f"{m.get('backend', '')}, {m.get('workers', '')} worker(s)"),
         ("Command", str(m.get("command", ""))),
     ]
     return rows
+
+
+def _version_words(v) -> str:
+    """The manifest's code version in words: "carepath 0.1.0, git commit 829695a (uncommitted changes too), ..."."""
+    if not isinstance(v, dict):
+        return str(v)
+    parts = [f"carepath {v.get('carepath', '')}".strip()]
+    if v.get("git_commit"):
+        parts.append(f"git commit {str(v['git_commit'])[:12]}" + (" with uncommitted changes" if v.get("git_dirty") else ""))
+    if v.get("model_core"):
+        parts.append(f"model core: {'compiled' if v['model_core'] != 'python' else 'Python source'}")
+    return ", ".join(parts)

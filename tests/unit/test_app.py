@@ -197,3 +197,21 @@ def test_a_run_with_parameter_draws_shows_its_risk_tables_and_missing_tables_are
     assert "3.11e+05" in r.text and "6.123e+04" in r.text, "the risk table's p95 and p05"
     assert "£200k" in r.text, "the headline saving"
     assert "5%-95% with parameter uncertainty" in r.text, "the draws' range drawn on the savings chart"
+
+
+def test_a_port_in_use_or_a_data_folder_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
+    import socket
+
+    from carepath.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        assert main(["app", "--port", str(port), "--data", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("carepath: cannot listen on 127.0.0.1:") and "choose another --port" in err[-1]
+    (tmp_path / "a_file").write_text("x")
+    assert main(["app", "--data", str(tmp_path / "a_file")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "cannot open the app's database" in err[-1] and "Traceback" not in "".join(err)

@@ -466,11 +466,11 @@ def import_set(text: str, source: str) -> tuple[list[dict], list[str]]:
 
 
 def search_seconds(spec: dict, seconds_per_replication: float, workers: int, search_replications: int = 4) -> dict[int, float]:
-    """For each lever stated as a target (by index): about how long its search can take at most,
-    in seconds (its steps, each of `search_replications` replications, run in parallel)."""
+    """For each lever that can be stated as a target (by index): about how long its search can
+    take at most, in seconds (its steps, each of `search_replications` replications, in parallel)."""
     out = {}
     for i, lv in enumerate(spec.get("levers", [])):
-        if lv.get("target"):
+        if lv.get("lever") in CATALOGUE and CATALOGUE[lv["lever"]].targets:
             per_step = math.ceil(search_replications / max(1, workers)) * seconds_per_replication
             out[i] = SEARCH_STEPS * per_step
     return out

@@ -113,7 +113,10 @@ def create_app(data: Path, token: Optional[str] = None, workers: Optional[int] =
             own = f"{request.url.scheme}://{request.headers.get('host', '')}"
             if origin != own:
                 raise Page("This form came from another site, so it was not used.", 403)
-        length = int(request.headers.get("content-length") or 0)
+        try:
+            length = int(request.headers.get("content-length") or 0)
+        except ValueError:
+            raise Page("The form could not be read; go back and send it again.") from None
         if length > MAX_UPLOAD:
             raise Page(f"That upload is {length / 1e6:.1f} MB; a scenario set is at most 1 MB.", 413)
         try:

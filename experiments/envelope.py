@@ -155,9 +155,16 @@ def reasons(lever: str, terms: list[Term], base: pd.Series, diff: pd.Series, uni
                     {"residential_block", "residential_spot"} if lever == "block_beds" else \
                     {"kinship"} if lever == "kinship_to_sgo" else set()
                 mix = _mix_words(diff, skip)
-                said.append(f"placements save {_k(r)} {more} than the envelope"
-                            + (f": children in other placements move too ({mix})" if mix else
-                               ": the children moved are in dearer or cheaper placements than the list prices"))
+                # what the other placements' moves are worth at list prices; the rest is price, not volume
+                moved = -sum(_get(diff, f"cic_{p}_average") * _place_unit(p, base, units)
+                             for p in PLACEMENT_TYPES if p not in skip)
+                words = f"placements save {_k(r)} {more} than the envelope"
+                if mix:
+                    words += f": children in other placements move too ({mix}, worth {_k(moved)} a year at list prices)"
+                if abs(r - moved) > 0.5 * abs(r):
+                    words += ("; the rest is placements costing more or less than their list prices in the model "
+                              "(the share over £4,100, emergency or out-of-area prices)")
+                said.append(words)
         elif c == "social_work":
             said.append(f"social work on children's cases saves {_k(r)} {more} than the envelope counts "
                         "(cases open for longer or shorter at every stage, not only the stock it costs)")

@@ -96,6 +96,8 @@ def test_large_gaps_say_why(result):
     s = result.loc["shorter_plans"]
     assert s["large_gap"] and s["gap_share"] == pytest.approx(600 / 1420) and s["gap_share"] > LARGE_GAP
     assert "placements save £600.0k more" in s["reason"] and "agency foster (IFA)" in s["reason"]
+    assert "worth £576.0k a year at list prices" in s["reason"]       # 9 fewer with agencies x £64k
+    assert "list prices in the model" not in s["reason"]             # the moves explain the gap
     b = result.loc["block_beds"]
     assert b["large_gap"] and b["gap"] == pytest.approx(-0.9e6)
     assert "fixed costs of empty places" in b["reason"] and "rise by £900.0k" in b["reason"]

@@ -36,7 +36,7 @@ run-baseline: setup
 	$(BIN)/carepath run --params experiments/baseline.yaml --replications $(REPLICATIONS) --out results/baseline
 
 run-business-case: setup
-	$(BIN)/carepath experiment experiments/business_case.yaml --draws 30 --out results/business_case  # the risk analysis: 30 parameter draws (docs/business_case.md, section 6)
+	$(BIN)/carepath experiment experiments/business_case.yaml --draws 40 --out results/business_case  # the risk analysis: 40 parameter draws (docs/business_case.md, section 6)
 
 run-calibration: setup
 	$(BIN)/carepath calibrate --ssda903 calibration/example_data/ssda903 \

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -318,21 +320,18 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
         raise DataError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     text = _decode(data, label, quality, name)
     del data
-    lines = _LINE_BREAK.split(text)
-    del text
-    if lines and lines[-1] == "":
-        lines.pop()
-    numbers = range(1, len(lines) + 1)
-    filled = [(n, line) for n, line in zip(numbers, lines) if line.strip()]
-    if not filled:
+    lines = _numbered_lines(text)  # (row number, line) of the lines that are not blank, one at a time
+    first = next(lines, None)
+    if first is None:
         raise DataError(f"{name}: the file is empty (no header line)")
-    (_, header_line), body = filled[0], filled[1:]
+    header_line = first[1]
     delimiter = None
     if re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I):  # Excel's "sep=;" first line
         delimiter = re.fullmatch(r"\s*sep=(.)\s*", header_line, flags=re.I).group(1)
-        if not body:
+        after = next(lines, None)
+        if after is None:
             raise DataError(f"{name}: the file has no header line after 'sep='")
-        (_, header_line), body = body[0], body[1:]
+        header_line = after[1]
     delimiter = delimiter or _delimiter(header_line, label, quality)
     header = next(csv.reader([header_line], delimiter=delimiter, skipinitialspace=True))
     names = [h.strip().strip("\ufeff").strip() for h in header]
@@ -341,25 +340,31 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
 
     child_at = columns.get(required[0]) if required else None
     bad_rows: list = []
-    frames, row_numbers = [], []
     keep = list(columns.values())
-    shared: dict[str, str] = {}  # one string object for each distinct value (codes and dates repeat a lot)
-    # in blocks of lines, so that only one block's split values exist at a time (a large return
-    # would otherwise hold every value of every line as a Python string at once)
-    for start in range(0, len(body), CHUNK_LINES):
+    # Each column is kept as whole-number codes into its distinct values (codes and dates repeat
+    # a lot), and the lines are split in blocks: a large return never exists as one Python string
+    # per value, nor as a list of all its lines.
+    codes = [array("i") for _ in keep]
+    values_of: list[dict[str, int]] = [{"": -1} for _ in keep]  # "" (an empty value) is missing
+    row_numbers, all_rows = array("q"), array("q")
+    while True:
+        block = list(itertools.islice(lines, CHUNK_LINES))
+        if not block:
+            break
         good, good_rows = [], []
-        for n, line in body[start:start + CHUNK_LINES]:
+        for n, line in block:
+            all_rows.append(n)
             if "\x00" in line:
                 bad_rows.append((n, None, "holds a NUL character (binary data), not text"))
                 continue
             if line.count('"') % 2 and _opens_a_quote(line, delimiter):
-                first = line.split(delimiter)
-                child = first[child_at].strip() if child_at is not None and len(first) > child_at else None
+                first_values = line.split(delimiter)
+                child = first_values[child_at].strip() if child_at is not None and len(first_values) > child_at else None
                 bad_rows.append((n, child or None, 'has an unclosed quote (") and cannot be split into columns'))
                 continue
             good.append(line)
             good_rows.append(n)
-        rows = []
+        del block
         for n, rec in zip(good_rows, csv.reader(good, delimiter=delimiter, skipinitialspace=True)):
             values = [v.strip() for v in rec]
             if len(values) > width and any(values[width:]):
@@ -370,21 +375,45 @@ def read_csv_table(path: Path, label: str, required: tuple[str, ...], quality: D
             if not any(values):
                 bad_rows.append((n, None, "the row is empty (no values)"))
                 continue
-            values = (values + [""] * width)[:width]
-            rows.append([shared.setdefault(values[i], values[i]) for i in keep])
+            for j, i in enumerate(keep):
+                v = values[i] if i < len(values) else ""
+                seen = values_of[j]
+                code = seen.get(v)
+                if code is None:
+                    code = seen[v] = len(seen) - 1
+                codes[j].append(code)
             row_numbers.append(n)
-        if rows:
-            frames.append(pd.DataFrame(rows, columns=list(columns), dtype=str))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {c: pd.Series(dtype=str) for c in columns})
-    df = df.replace("", pd.NA)  # str columns: missing values are NaN, as pandas reads them
-    df.insert(0, ROW, pd.Series(row_numbers, dtype="int64"))
-    all_rows = [n for n, _ in body]
-    quality.read(label, len(all_rows), all_rows)
+    del lines, text  # the file's text is not needed once its values are coded
+    df = pd.DataFrame({ROW: np.frombuffer(row_numbers, dtype=np.int64).copy() if row_numbers else
+                       np.array([], dtype=np.int64)})
+    for j, column in enumerate(columns):
+        distinct = np.empty(len(values_of[j]), dtype=object)  # the last place (code -1) is missing
+        for v, code in values_of[j].items():
+            distinct[code] = v
+        distinct[-1] = np.nan
+        df[column] = pd.Series(distinct[np.frombuffer(codes[j], dtype=np.intc)] if len(codes[j]) else
+                               np.array([], dtype=object), dtype=str)
+        codes[j] = values_of[j] = None  # freed column by column
+    del codes, values_of
+    quality.read(label, len(all_rows), np.frombuffer(all_rows, dtype=np.int64) if all_rows else [])
     if bad_rows:
         bad = pd.DataFrame(bad_rows, columns=[ROW, "child", "reason"])
         quality.set_aside_rows(label, bad, bad["reason"], "child")
     return df
+
+
+def _numbered_lines(text: str):
+    """(row number, line) for each line of `text` that is not blank, numbered as a text editor
+    numbers them (a line break is \\r\\n, \\r or \\n)."""
+    pos, n = 0, 0
+    for m in _LINE_BREAK.finditer(text):
+        n += 1
+        line = text[pos:m.start()]
+        pos = m.end()
+        if line.strip():
+            yield n, line
+    if pos < len(text) and text[pos:].strip():
+        yield n + 1, text[pos:]
 
 
 def _opens_a_quote(line: str, delimiter: str) -> bool:
@@ -449,8 +478,9 @@ def set_aside_missing(df: pd.DataFrame, columns, label: str, child: str, quality
     """Set aside rows where any of `columns` is empty, naming the first empty one."""
     for col in columns:
         bad = df[col].isna()
-        quality.set_aside_rows(label, df[bad], f"{col} is missing", child)
-        df = df[~bad]
+        if bad.any():  # (a large return is not copied when nothing is set aside)
+            quality.set_aside_rows(label, df[bad], f"{col} is missing", child)
+            df = df[~bad]
     return df
 
 
@@ -487,7 +517,20 @@ def read_dates(values: pd.Series, column: str, *, end: bool = False):
     date holds an "open" marker such as 31/12/9999 (kept as NaT: the period is open).
     Dates before 1900 are not plausible (01/01/1900 is a common placeholder). A value in a
     date-of-birth column is never shown in a reason.
+
+    Each distinct value is parsed once (a return of a million rows has a few thousand dates), so
+    the work and the memory go with the distinct values, not the rows.
     """
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    # the distinct values, then one missing value for the rows that had none (code -1)
+    each = pd.Series(list(distinct) + [np.nan], dtype=object)
+    dates, reasons, markers = _read_distinct_dates(each, column, end=end)
+    take = np.where(codes < 0, len(each) - 1, codes)
+    return tuple(part.take(take).set_axis(values.index) for part in (dates, reasons, markers))
+
+
+def _read_distinct_dates(values: pd.Series, column: str, *, end: bool = False):
+    """`read_dates` over values given once each."""
     text = values.astype("string").str.strip()
     index = values.index
     reasons = pd.Series(pd.NA, index=index, dtype="object")
@@ -580,6 +623,8 @@ def set_aside_invalid_codes(
     bad = ~values.isin(list(valid))
     if allow_empty:
         bad &= values.notna()
+    if not bad.any():  # (a large return is not copied when nothing is set aside)
+        return df
     reason = f"{column} " + "'" + values[bad].map(show) + "' is not a valid code"
     reason[values[bad].isna()] = f"{column} is missing"
     quality.set_aside_rows(label, df[bad], reason, child)

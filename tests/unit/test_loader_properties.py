@@ -81,7 +81,9 @@ def test_contacts_every_line_is_kept_or_set_aside(tmp_path, body, latin1):
         result = load_contacts(path, EXTRACT)
     except DataError as exc:
         message = str(exc)
-        assert "\n" not in message and message.startswith("contacts contacts.csv: no usable contacts left")
+        # a file whose first bytes are mostly control characters is refused whole, as binary
+        assert "\n" not in message and message.startswith(("contacts contacts.csv: no usable contacts left",
+                                                            "contacts.csv: holds binary data"))
         return
     assert_every_line_accounted(result, "contacts.csv", lines, len(result.contacts))
     # text a spreadsheet would run is quoted (a plain signed number such as -1 runs nothing)
@@ -114,7 +116,8 @@ def test_cin_csv_every_line_is_kept_or_set_aside(tmp_path, body):
         result = load_cin_census(path, EXTRACT)
     except DataError as exc:
         message = str(exc)
-        assert "\n" not in message and message.startswith("CIN census cin.csv: no usable CIN episodes left")
+        assert "\n" not in message and message.startswith(("CIN census cin.csv: no usable CIN episodes left",
+                                                            "cin.csv: holds binary data"))
         return
     q = result.quality
     q.check()

@@ -1055,10 +1055,13 @@ def _risk(doc, sset, risk, summary_table, all_name, years, writer, out, charts):
         worst = float((p * (1 - p)).max()) if len(p) else 0.0
         if n and worst > 0:
             e_now = 100 * math.sqrt(worst / n)
-            need = int(math.ceil(worst / 0.025 ** 2))
-            doc.p(f"With {n} draws the largest Monte Carlo error is ± {e_now:.1f} points. For every chance in a "
-                  f"committee paper to be within ± 2.5 points (one standard error), use at least {need} draws "
-                  f"(the largest p × (1 - p) ÷ 0.025²); for ± 5 points, {int(math.ceil(worst / 0.05 ** 2))}.")
+            # the risk engine's rule where it gives one (RiskResult.draws_for_precision), else the same formula
+            rule = getattr(risk, "draws_for_precision", None)
+            need = int(rule()) if callable(rule) else int(math.ceil(1.96 ** 2 * worst / 0.05 ** 2))
+            doc.p(f"With {n} draws the largest Monte Carlo error (one standard error) is ± {e_now:.1f} points, so "
+                  f"a 95% interval of ± {1.96 * e_now:.1f}. For every chance in a committee paper to be known within "
+                  f"± 5 points (a 95% interval), use at least **{need} draws** (1.96² × p(1 - p) ÷ 0.05², for the "
+                  "chance nearest one half).")
     if table is not None:
         keep = ["year8_gross_saving", "gross_saving_8y", "net_saving_8y", "npv_net_saving", "roi_4y", "roi_8y"]
         words = {"year8_gross_saving": f"Gross saving {y8}", "gross_saving_8y": "Gross saving, all years",

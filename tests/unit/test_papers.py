@@ -119,8 +119,8 @@ def test_with_draws_each_chance_has_its_monte_carlo_error(runs):
     assert "62% (± 3 points)" in page                       # the chance of 3:1 by year 4, all levers
     assert "n/a (no investment)" in page                     # single levers declare no investment
     assert "| 62% | ± 3.4 points |" in md and "| 97% | ± 1.2 points |" in md
-    # draws for ± 2.5 points: the largest p(1 - p) = 0.62 x 0.38 over 0.025 squared
-    assert f"at least {int(np.ceil(0.62 * 0.38 / 0.025 ** 2))} draws" in md
+    # draws for a 95% interval of ± 5 points on the chance nearest one half (0.62 here)
+    assert f"at least **{int(np.ceil(1.96 ** 2 * 0.62 * 0.38 / 0.05 ** 2))} draws**" in md
     assert (d / "chart_uncertainty_drivers.png").exists()
     assert "edge of care effectiveness, which explains 50%" in page   # three sentences from the drivers
     assert "residential price growth (30%)" in page and "together explain 85%" in page

@@ -215,3 +215,24 @@ def test_a_port_in_use_or_a_data_folder_that_is_a_file_is_one_line_and_exit_2(tm
     assert main(["app", "--data", str(tmp_path / "a_file")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "cannot open the app's database" in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_a_scenario_is_duplicated_under_a_free_name_renamed_and_deleted(client):
+    token = csrf(client)
+    store = client.app.state.store
+    client.post("/scenarios/save", data=scenario_form(token))
+    [first] = store.scenarios()
+    r = client.post(f"/scenarios/{first['id']}/duplicate", data={"csrf": token})
+    assert r.status_code == 303
+    r = client.post(f"/scenarios/{first['id']}/duplicate", data={"csrf": token})
+    names = sorted(s["name"] for s in store.scenarios())
+    assert names == ["Edge of care", "Edge of care copy", "Edge of care copy (2)"]
+    copy = store.scenario_named("Edge of care copy")
+    assert copy["spec"]["levers"] == first["spec"]["levers"]
+    r = client.post("/scenarios/save", data=scenario_form(token, sid=str(copy["id"]), name="Edge of care copy (2)"))
+    assert r.status_code == 422 and "another saved scenario has this name" in r.text
+    client.post("/scenarios/save", data=scenario_form(token, sid=str(copy["id"]), name="Renamed"))
+    assert store.scenario(copy["id"])["spec"]["name"] == "Renamed"
+    assert client.post(f"/scenarios/{copy['id']}/delete", data={"csrf": token}).status_code == 303
+    assert sorted(s["name"] for s in store.scenarios()) == ["Edge of care", "Edge of care copy (2)"]
+    assert client.post(f"/scenarios/{copy['id']}/delete", data={"csrf": token}).status_code == 404

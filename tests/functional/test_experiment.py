@@ -173,8 +173,14 @@ def test_the_experiment_writes_the_relied_on_files(experiments_run):
     assert info["clean_rc"] == 0 and info["clean_calls"] == 6  # (baseline + 2 scenarios) x 2
     folder = out["clean"]
     for name in ("roi_profile.csv", "business_case_summary.csv", "lever_effects.csv", "outcomes.csv",
-                 "business_case_comparison.csv", "manifest.json", "lever_volumes_by_year.csv", "headline_flags.csv"):
+                 "business_case_comparison.csv", "manifest.json", "lever_volumes_by_year.csv", "headline_flags.csv",
+                 "back_of_envelope.csv", "summary.html", "business_case.xlsx"):
         assert (folder / name).exists(), name
+    from openpyxl import load_workbook   # the workbook beside the report: its tables and what was run
+    wb = load_workbook(folder / "business_case.xlsx")
+    assert {"Headline", "Savings by year", "Back of envelope", "What was run"} <= set(wb.sheetnames)
+    assert ["Random seed", "99"] in [[c.value for c in r] for r in wb["What was run"].iter_rows()]
+    assert "parameter uncertainty not estimated" in (folder / "summary.html").read_text(encoding="utf-8")
     p = pd.read_csv(folder / "roi_profile.csv")
     assert list(p.columns) == ["scenario", "financial_year", "baseline_cost", "scenario_cost", "gross_saving",
                                "gross_saving_low", "gross_saving_high", "investment", "net_saving",

@@ -63,9 +63,10 @@ def _personal_data_note(files: dict[str, str]) -> str:
              "These files hold one row per child or per event in a child's history. Where they come from",
              "a council's own records they are personal data (UK GDPR): keep them where the council's",
              "data protection rules allow, share them only as those rules allow, and delete them when no",
-             "longer needed. Children are identified by pseudonymous numbers, never by the council's own",
-             "identifiers. The other files in this folder are aggregates (counts, costs, rates by",
-             "financial year or month) and hold no child-level records.", ""]
+             "longer needed. Children are identified by pseudonymous numbers, not by the council's own",
+             "identifiers, except where a file below says it holds them. The other files in this folder",
+             "are aggregates (counts, costs, rates by financial year or month) and hold no child-level",
+             "records.", ""]
     lines += [f"- {name}: {what}" for name, what in files.items()]
     return "\n".join(lines) + "\n"
 

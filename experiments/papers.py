@@ -230,7 +230,10 @@ def _chance_3_to_1(risk, scenario: str, investment_4y: float) -> str:
     if not investment_4y > 0:
         return "n/a (no investment)"
     row = probability(risk, scenario, "roi_4y", 3.0)
-    return chance_words(row) if row is not None else "n/a"
+    if row is not None:
+        return chance_words(row)
+    drawn = frame(risk, "probabilities")["scenario"]
+    return "n/a" if (drawn == scenario).any() else "not drawn"
 
 
 def _t975(n: float) -> float:
@@ -358,7 +361,8 @@ def summary_html(*, sset, scenario_path, summary_table: pd.DataFrame, profile: p
            + "</tr></thead><tbody>"]
     for r in rows:
         out.append("<tr>" + _cell(html.escape(r["label"]), "") + _cell(
-            f"{_money(r['year8'])}<small>{_money(r['year8_p05'])}&ndash;{_money(r['year8_p95'])}</small>")
+            f"{_money(r['year8'])}<small>{_money(r['year8_p05'])}&ndash;{_money(r['year8_p95'])}"
+            + ("&dagger;" if draws and r["range_basis"] == "noise" else "") + "</small>")
             + _cell(_money(r["gross_8y"])) + _cell(_money(r["investment"]) if r["investment"] > 0 else "none")
             + _cell(_money(r["running_cost"])) + _cell(_money(r["net_8y"])) + _cell(_ratio(r["roi_4y"]))
             + _cell(_ratio(r["roi_8y"])) + _cell(html.escape(r["chance_3_to_1"]) if draws else "not estimated")
@@ -376,8 +380,11 @@ def summary_html(*, sset, scenario_path, summary_table: pd.DataFrame, profile: p
                    + _cell(_ratio(np.nansum(g[:4]) / i4) if i4 else "n/a") + _cell(_ratio(np.nansum(g) / i8) if i8 else "n/a")
                    + _cell("not stated") + "</tr>")
     out.append("</tbody></table>")
+    undrawn = draws and any(r["range_basis"] == "noise" for r in rows)
     out.append(f'<p class="note">Gross saving: the baseline\'s cost minus the scenario\'s (placements, social work, '
-               f"allowances, fixed costs of empty places). The 90% range is {range_words}. Net saving takes off the "
+               f"allowances, fixed costs of empty places). The 90% range is {range_words}"
+               + ("; &dagger;: a scenario not drawn, its range the replications' (simulation noise only)" if undrawn else "")
+               + ". Net saving takes off the "
                "investment and the levers' running costs. ROI: gross saving ÷ investment. "
                + ("Chance of 3:1: the share of draws whose 4-year ROI is at least 3, ± its Monte Carlo error."
                   if draws else "The chance of 3:1 by year 4 is " + NOT_ESTIMATED + ".") + "</p>")

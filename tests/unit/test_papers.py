@@ -226,3 +226,16 @@ def test_summary_prints_on_one_a4_page(tmp_path, with_risk):
     assert body.count("<tr") == 1 + len(sset.scenarios) + 1       # header, every scenario, the council's row
     assert pdf_pages(page, tmp_path) == 1
     assert shutil.which(str(CHROMIUM))
+
+
+def test_scenarios_not_drawn_keep_their_noise_range_and_say_so(runs):
+    _, t = runs[True]
+    r = t["risk"]
+    part = types.SimpleNamespace(**{**vars(r), "risk": r.risk[r.risk["scenario"] == "all_levers"]})
+    rows = {x["scenario"]: x for x in papers.headline(t["bsum"], scenario_set(), part, str)}
+    assert rows["all_levers"]["range_basis"] == "draws" and rows["edge_of_care"]["range_basis"] == "noise"
+    noise = papers.headline(t["bsum"], scenario_set(), None, str)
+    assert rows["edge_of_care"]["year8_p05"] == pytest.approx(next(x for x in noise if x["scenario"] == "edge_of_care")["year8_p05"])
+    page = summary_page(scenario_set(), "set.yaml", summary_table=t["bsum"], profile=t["profile"], summary=t["summary"],
+                        flags=None, years=YEARS, all_name="all_levers", risk=part, seed=1, params_hash="x")
+    assert "†" in page and "a scenario not drawn" in page

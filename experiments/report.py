@@ -1286,7 +1286,11 @@ def summary_page(sset, scenario_path, *, summary_table, profile, summary, flags,
 
 def readable_html(page: str) -> str:
     """The council paper's number in words in a finished page (text only, not the inline images)."""
-    return re.sub(r">([^<]+)<", lambda m: ">" + html.escape(readable(html.unescape(m.group(1))), quote=False) + "<", page)
+    def words(m) -> str:   # only text that names the paper changes (styles and the rest stay as written)
+        text = html.unescape(m.group(1))
+        new = readable(text)
+        return m.group(0) if new == text else ">" + html.escape(new, quote=False) + "<"
+    return re.sub(r">([^<]+)<", words, page)
 
 
 def _png_bytes(fig) -> bytes:

@@ -116,6 +116,7 @@ def test_with_draws_each_chance_has_its_monte_carlo_error(runs):
     d, t = runs[True]
     page = text_of((d / "summary.html").read_text(encoding="utf-8"))
     md = (d / "report.md").read_text(encoding="utf-8")
+    assert ".cols>div{flex:1}" in page                        # the styles as written
     assert "62% (± 3 points)" in page                       # the chance of 3:1 by year 4, all levers
     assert "n/a (no investment)" in page                     # single levers declare no investment
     assert "| 62% | ± 3.4 points |" in md and "| 97% | ± 1.2 points |" in md
@@ -127,7 +128,7 @@ def test_with_draws_each_chance_has_its_monte_carlo_error(runs):
     assert len(papers.drivers_for(t["risk"], "all_levers")) == 3        # the remainder is not an input
     assert "When the cumulative net saving first turns positive" in md and "| 30% | 70% | 0% |" in md
     r = t["risk"].risk.set_index("scenario").loc["all_levers"]
-    assert f"{papers._money(r['p05'])}–{papers._money(r['p95'])}" in page   # the 90% range is the draws'
+    assert f"{papers._money(r['p05'])}&ndash;{papers._money(r['p95'])}" in page   # the 90% range is the draws'
 
 
 def test_both_bands_from_the_right_numbers(runs):
@@ -238,4 +239,4 @@ def test_scenarios_not_drawn_keep_their_noise_range_and_say_so(runs):
     assert rows["edge_of_care"]["year8_p05"] == pytest.approx(next(x for x in noise if x["scenario"] == "edge_of_care")["year8_p05"])
     page = summary_page(scenario_set(), "set.yaml", summary_table=t["bsum"], profile=t["profile"], summary=t["summary"],
                         flags=None, years=YEARS, all_name="all_levers", risk=part, seed=1, params_hash="x")
-    assert "†" in page and "a scenario not drawn" in page
+    assert "&dagger;" in page and "a scenario not drawn" in page

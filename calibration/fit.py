@@ -268,6 +268,7 @@ class _Fitter:
         self._exit_routes(full)
         self._exit_hazards()
         self._moves()
+        self._long_run_exits()
         self._reentry(per)
 
     def _care_durations(self, full):
@@ -286,11 +287,44 @@ class _Fitter:
         # exit shares, Aalen-Johansen; the six reasons sum to 1
         causes = full["exit_reason"].where(full["event_observed"])
         shares = sv.exit_shares(t, causes.to_numpy(object), EXIT_REASONS, n_boot=200)
+        self.aj_exit_shares = shares
         for r in EXIT_REASONS:
             v, lo, hi = shares[r]
-            name = "exit_share_cao" if r == "cao" else f"exit_share_{r}"
-            self.add(name, v, lo, hi, note="Aalen-Johansen cumulative incidence at the longest follow-up over the "
-                                           "sum for all reasons; percentile bootstrap interval (200 resamples)")
+            self.add(f"exit_share_{r}_aalen_johansen", v, lo, hi,
+                     note="Aalen-Johansen cumulative incidence at the longest follow-up over the sum for all reasons; "
+                          "percentile bootstrap interval (200 resamples). It cannot see the children who entered young "
+                          "and are still in care at the extract: exits at 18 come out low (exit_share_* are the "
+                          "long-run shares)")
+
+    def _long_run_exits(self):
+        """`exit_share_*`: how the window's entrants' periods of care end in the long run. With fitted
+        exit hazards, from them (and the fitted placement moves): turning 18 is a certain end, so
+        P(leave at 18) = P(still in care at 18 - age at entry); otherwise the Aalen-Johansen shares."""
+        from calibration.hazards import long_run_exit_share_intervals, long_run_exit_shares
+
+        eh = self.p["care"].get("exit_hazards") if getattr(self, "exit_hazards_fit", None) else None
+        full = self.periods
+        need = full["first_placement"].map(NEED_OF_PLACEMENT)
+        ok = need.notna() & full["age_entry"].between(0, 18, inclusive="left")
+        if eh is not None and ok.sum() >= MIN_CASES:
+            ages, needs = full.loc[ok, "age_entry"].to_numpy(float), need[ok].to_numpy(object)
+            moves = self.p["care"]["moves"]
+            point = long_run_exit_shares(eh, moves, ages, needs)
+            ci = long_run_exit_share_intervals(self.exit_hazards_fit, moves, ages, needs)
+            for r in EXIT_REASONS:
+                self.add(f"exit_share_{r}", point[r], ci[r][0], ci[r][1],
+                         note=f"long-run share of the {int(ok.sum())} periods of care starting since "
+                              f"{self.window:%d/%m/%Y} that end this way, from the fitted exit hazards and placement "
+                              "moves (Monte Carlo, 20 draws a period); turning 18 is a certain end: P(leave at 18) = "
+                              "P(still in care at 18 - age at entry). Interval: the hazards redrawn from their Poisson "
+                              f"uncertainty (40 times). The share at the data's longest follow-up is "
+                              f"exit_share_{r}_aalen_johansen ({self.aj_exit_shares[r][0]:.3f})")
+            return
+        for r in EXIT_REASONS:
+            v, lo, hi = self.aj_exit_shares[r]
+            self.add(f"exit_share_{r}", v, lo, hi, note="Aalen-Johansen cumulative incidence at the longest follow-up "
+                                                         "over the sum for all reasons (no exit hazards fitted); "
+                                                         "percentile bootstrap interval (200 resamples)")
 
     def _exit_routes(self, full):
         """Routes by age band at entry x kinship, with the 18th birthday as censoring."""
@@ -368,13 +402,14 @@ class _Fitter:
         from calibration.hazards import fit_exit_hazards
         from sim.params import Care
 
-        self.exit_hazards_table = None
+        self.exit_hazards_table = self.exit_hazards_fit = None
         bands = [(b.from_age, b.to_age) for b in self.t.care.exit_routes]
         fh = fit_exit_hazards(self.s, self.window, self.extract, bands)
         if fh["events"] < MIN_CASES:
             self.log.template("care.exit_hazards", f"only {fh['events']} exits before 18 to fit hazards from")
             return
         self.exit_hazards_table = fh["table"]
+        self.exit_hazards_fit = fh
         for name, (k, n, fitted) in fh["shares"].items():
             what = ("SGOs whose last placement was kinship care" if name.startswith("sgo")
                     else "adoptions of children who entered care under 5")

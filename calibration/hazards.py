@@ -10,6 +10,9 @@ that for occurrence/exposure) to the exit, the extract date or the 18th birthday
 a hazard: it ends care for certain, so a period reaching the birthday is censored there, and an
 exit recorded on or the day before it counts as one at 18.
 
+A placement for adoption (PLACE A3-A6) counts as the placement before it, as the model has no
+such stage: its adoptions leave from the child's placement.
+
 Sparse cells are pooled, in this order, and the table says which: a time-in-care band with under
 `MIN_BAND_YEARS` child-years takes the rate of its placement and age over all times in care; a
 placement and age with under `MIN_CELL_YEARS` takes the rate of all placements at that age and time
@@ -30,6 +33,7 @@ _TIC_EDGES = TIME_IN_CARE_DAYS + (float("inf"),)
 REASONS = tuple(r for r in EXIT_REASONS if r != "age18")
 MIN_BAND_YEARS = 5.0      # child-years in a time-in-care band for its own rate
 MIN_CELL_YEARS = 10.0     # child-years of a placement at an age for rates of its own
+ADOPTION_PLACE = ("A3", "A4", "A5", "A6")   # placed for adoption
 MIN_ADOPTIONS_FROM_5 = 10  # adoptions at 5 or over before they get a hazard of their own (else: other)
 AT18_DAYS = 1
 DAYS_PER_YEAR = 365.25
@@ -47,7 +51,14 @@ def exposure_and_events(ssda903, window, extract, age_edges) -> tuple[pd.DataFra
     window, extract = pd.Timestamp(window), pd.Timestamp(extract)
     per = ssda903.periods
     per = per[per["dob"].notna() & (per["start_known"] | (per["start"] >= window))]
-    pl = ep.placement_episodes(ssda903.episodes, extract)
+    # placed for adoption (PLACE A3-A6) counts as the placement before it: the model has no stage of
+    # placement for adoption, its adoptions leave from the child's placement (mostly foster care)
+    eps = ssda903.episodes.sort_values(["child", "start"], kind="stable").copy()
+    adopt = eps["place"].isin(ADOPTION_PLACE).to_numpy() if "place" in eps else np.zeros(len(eps), bool)
+    if adopt.any():
+        pt = eps["placement_type"].where(~adopt)
+        eps["placement_type"] = pt.groupby([eps["child"], eps["period"]]).ffill().fillna(eps["placement_type"])
+    pl = ep.placement_episodes(eps, extract)
     pl = pl.merge(per[["child", "period", "dob", "start", "end", "exit_reason"]]
                   .rename(columns={"start": "p_start", "end": "p_end"}), on=["child", "period"])
     pl["need"] = pl["placement_type"].map(PLACEMENT_GROUP)
@@ -191,3 +202,109 @@ def fit_exit_hazards(ssda903, window, extract, age_bands) -> dict:
             + "; every cell's events, child-years and interval in exit_hazards.csv")
     return {"params": params, "table": table, "shares": shares, "note": note, "events": int(K.sum()),
             "child_years": float(E.sum())}
+
+
+def long_run_exit_shares(hazards: dict, moves: dict, ages, needs, draws: int = 20, seed: int = 18,
+                         rates: np.ndarray | None = None) -> dict:
+    """How the periods of care of these entrants (age at entry in years, first placement need) end
+    in the long run under the fitted hazards, with placement moves at the fitted breakdown rates
+    (`care.moves`): the share by each reason, and at 18, which is a certain end, so P(leave at 18) is
+    P(still in care at the 18th birthday). Unlike the Aalen-Johansen share at the longest follow-up,
+    this sees the children who entered young and are still in care at the extract. Monte Carlo,
+    `draws` per entrant, from a fixed seed. `rates` replaces the hazards' table (need x age band x
+    time-in-care band x reason), for intervals."""
+    tic_edges = np.asarray(hazards["time_in_care_days"], float) / DAYS_PER_YEAR
+    cells = hazards["cells"]
+    bands = sorted({(c["from_age"], c["to_age"]) for c in cells})
+    age_edges = np.array([b[0] for b in bands] + [bands[-1][1]], float)
+    R = np.zeros((len(PLACEMENT_NEEDS), len(bands), len(tic_edges), len(REASONS)))
+    if rates is None:
+        for c in cells:
+            n, a = PLACEMENT_NEEDS.index(c["placement"]), bands.index((c["from_age"], c["to_age"]))
+            for r, reason in enumerate(REASONS):
+                R[n, a, :, r] = c["per_year"].get(reason, [0.0] * len(tic_edges))
+    else:
+        R = np.asarray(rates, float)
+    brk = np.array([moves["breakdown_per_year"].get(n, 0.0) for n in PLACEMENT_NEEDS])
+    nxt = np.zeros((len(PLACEMENT_NEEDS), len(PLACEMENT_NEEDS)))
+    for i, n in enumerate(PLACEMENT_NEEDS):
+        probs = moves["next_need"].get(n) or {n: 1.0}
+        for k, v in probs.items():
+            nxt[i, PLACEMENT_NEEDS.index(k)] += v
+        nxt[i] /= nxt[i].sum()
+    cum_next = np.cumsum(nxt, axis=1)
+    semi, resid = PLACEMENT_NEEDS.index("semi_independent"), PLACEMENT_NEEDS.index("residential")
+    rng = np.random.default_rng(seed)
+    age = np.repeat(np.asarray(ages, float), draws)
+    need = np.repeat(np.array([PLACEMENT_NEEDS.index(n) for n in needs]), draws)
+    tic = np.zeros_like(age)
+    end = np.full(len(age), -1)          # reason index, len(REASONS) for 18
+    alive = age < 18
+    end[~alive] = len(REASONS)
+    for _ in range(10_000):
+        i = np.flatnonzero(alive)
+        if not len(i):
+            break
+        a_i = np.clip(np.searchsorted(age_edges[1:-1], age[i], side="right"), 0, len(bands) - 1)
+        t_i = np.searchsorted(tic_edges[1:], tic[i], side="right")
+        lam = R[need[i], a_i, t_i]                                   # (m, reasons)
+        tot_exit = lam.sum(axis=1)
+        tot = tot_exit + brk[need[i]]
+        seg = np.minimum.reduce([age_edges[a_i + 1] - age[i], 18.0 - age[i],
+                                 np.where(t_i + 1 < len(tic_edges), tic_edges[np.minimum(t_i + 1, len(tic_edges) - 1)] - tic[i], np.inf)])
+        seg = np.maximum(seg, 1e-9)
+        with np.errstate(divide="ignore"):
+            dt = np.where(tot > 0, rng.exponential(1.0, len(i)) / np.where(tot > 0, tot, 1.0), np.inf)
+        hit = dt < seg
+        step = np.where(hit, dt, seg)
+        age[i] += step
+        tic[i] += step
+        u = rng.random(len(i)) * tot
+        is_exit = hit & (u < tot_exit)
+        if is_exit.any():
+            cum = np.cumsum(lam[is_exit], axis=1)
+            end[i[is_exit]] = (cum < u[is_exit, None]).sum(axis=1).clip(max=len(REASONS) - 1)
+            alive[i[is_exit]] = False
+        is_move = hit & ~is_exit
+        if is_move.any():
+            j = i[is_move]
+            new = (cum_next[need[j]] < rng.random(len(j))[:, None]).sum(axis=1).clip(max=len(PLACEMENT_NEEDS) - 1)
+            new = np.where((new == semi) & (age[j] < 16), resid, new)
+            need[j] = new
+        at18 = ~hit & (age[i] >= 18.0 - 1e-9)
+        end[i[at18]] = len(REASONS)
+        alive[i[at18]] = False
+    counts = np.bincount(end[end >= 0], minlength=len(REASONS) + 1) / max(1, len(end))
+    return {**{r: float(counts[k]) for k, r in enumerate(REASONS)}, "age18": float(counts[-1])}
+
+
+def long_run_exit_share_intervals(fh: dict, moves: dict, ages, needs, n_boot: int = 40, seed: int = 18) -> dict:
+    """Percentile intervals of `long_run_exit_shares` from the hazards' Poisson uncertainty: each rate
+    redrawn from Gamma(events, child-years) (its likelihood; a rate with no events stays 0), the
+    cells pooled together sharing one draw."""
+    t = fh["table"]
+    p = fh["params"]
+    bands = sorted({(c["from_age"], c["to_age"]) for c in p["cells"]})
+    nt = len(p["time_in_care_days"])
+    k = np.zeros((len(PLACEMENT_NEEDS), len(bands), nt, len(REASONS)))
+    e = np.zeros_like(k)
+    zero = np.zeros_like(k, bool)
+    for r in t.itertuples():
+        idx = (PLACEMENT_NEEDS.index(r.placement), bands.index((float(r.from_age), float(r.to_age))),
+               list(p["time_in_care_days"]).index(float(r.time_in_care_from_days)), REASONS.index(r.reason))
+        k[idx], e[idx], zero[idx] = r.events_used, r.child_years_used, r.per_year == 0 and r.events_used > 0
+    rng = np.random.default_rng(seed + 1)
+    out = {r: [] for r in (*REASONS, "age18")}
+    # cells pooled together share one rate, so one draw: a draw per distinct (reason, events, child-years)
+    reason_ix = np.broadcast_to(np.arange(len(REASONS)), k.shape)
+    keys, inverse = np.unique(np.stack([reason_ix.ravel(), k.ravel(), e.ravel()]), axis=1, return_inverse=True)
+    kk, ee = keys[1], keys[2]
+    for b in range(n_boot):
+        # the rate's likelihood k / e spread as Gamma(k, e); a rate with no events stays 0
+        g = np.where((kk > 0) & (ee > 0), rng.gamma(np.maximum(kk, 1e-9), 1.0 / np.where(ee > 0, ee, 1.0)), 0.0)
+        rates = g[inverse.ravel()].reshape(k.shape)
+        rates[zero] = 0.0    # a structural zero (adoption from 5) stays zero
+        sh = long_run_exit_shares(p, moves, ages, needs, draws=2, seed=seed + 2 + b, rates=rates)
+        for r, v in sh.items():
+            out[r].append(v)
+    return {r: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for r, v in out.items()}

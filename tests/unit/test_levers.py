@@ -65,6 +65,8 @@ def zero_lever(name: str) -> Lever:
 
 
 def value(summary: pd.DataFrame, measure: str, fy: str = FY) -> float:
+    if "+" in measure:  # a sum of measures
+        return sum(value(summary, m, fy) for m in measure.split("+"))
     s = summary[(summary["financial_year"] == fy) & (summary["measure"] == measure)]["value"]
     assert len(s) == 1, (measure, fy)
     return float(s.iloc[0])
@@ -335,7 +337,9 @@ EFFECTS = [
     ("foster_carers", "cic_foster_inhouse_average", +1),
     ("foster_carers", "cic_foster_ifa_average", -1),
     ("block_beds", "cic_residential_block_average", +1),
-    ("block_beds", "cic_residential_spot_average", -1),
+    # the spot market is bounded: block beds take children who would be in a spot home or, when
+    # that market is full, waiting in an emergency placement
+    ("block_beds", "cic_residential_spot_average+children_in_emergency_placements_average", -1),
     ("carer_retention", "foster_carers_at_year_end", +1),
 ]
 

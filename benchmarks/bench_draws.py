@@ -1,70 +1,100 @@
 """The risk analysis's speed: the shipped business case with N parameter draws (default 200).
 
-Runs `carepath experiment experiments/business_case.yaml` twice into one fresh folder: first with
-no draws (the noise-only business case and its target searches, which fill the cache), then with
-`--draws N`, which reads those from the cache and runs only the draws. Reports for the draws
-part: the wall time, the CPU time of the worker processes and of this one, the replications run,
-and CPU seconds per replication; and, since a shared machine's wall time says little, the time
-the draws would take on `--workers` dedicated cores (CPU time over the workers, plus this
-process's own). Says which model core ran (compiled, or the Python source about three times
-slower).
+Does what `carepath experiment experiments/business_case.yaml --draws N` does, timing its parts,
+with no cache (everything is run): the target searches and the noise-only business case, then
+the N draws (experiments.run.run_draws, on `--workers` local processes), then the risk tables
+(experiments.risk.risk_result). For the draws it reports the wall time, the CPU time of the
+workers and this process (and so CPU seconds a replication) and what the draws would take on
+`--workers` dedicated cores (the CPU time over the workers), since a shared machine's wall time
+says little.
+`--quick` skips the searches and the noise-only case: target levers are set at their catalogue's
+first guess (sim/levers.py), which times the draws alone (their results are not the business
+case's). Says which model core ran (compiled, or the Python source, about three times slower).
 
-Usage: python benchmarks/bench_draws.py [--draws 200] [--workers 2] [--out DIR]
+Usage: python benchmarks/bench_draws.py [--draws 200] [--workers 2] [--quick]
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from carepath.cli import main as carepath  # noqa: E402
+from carepath.cache import Cache  # noqa: E402
+from experiments.risk import risk_result  # noqa: E402
+from experiments.run import Context, run_draws, run_experiment  # noqa: E402
+from experiments.scenarios import apply_assumptions, load_scenarios  # noqa: E402
+from experiments.uncertainty import drawn_scenarios, prepare  # noqa: E402
+from sim.calendar import fy_edges  # noqa: E402
+from sim.inputs import read_snapshot, resolve_snapshot  # noqa: E402
+from sim.params import load_params  # noqa: E402
 
 
-def _cpu() -> tuple[float, float]:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the workers, once their pool closes)."""
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _first_guess_levers(sset) -> dict:
+    """Each scenario's levers with targets at the catalogue's first guess (no search)."""
+    out = {}
+    for sc in sset.scenarios:
+        if sc.based_on is not None:
+            out[sc.name] = [lv.scaled(sc.intensity_scale) for lv in out[sc.based_on]]
+        else:
+            out[sc.name] = [lv.with_intensity(min(lv.spec.first_guess, lv.spec.search_key.hi)) if lv.target else lv
+                            for lv in sc.levers]
+    return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", default=None, help="output folder (default: a fresh temporary one)")
+    ap.add_argument("--quick", action="store_true", help="no target searches or noise-only case: the draws alone")
     args = ap.parse_args()
     import sim.core as core
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_draws_"))
-    case = ROOT / "experiments" / "business_case.yaml"
-    base = ["experiment", str(case), "--out", str(out), "--workers", str(args.workers), "--quiet"]
-    t0 = time.perf_counter()
-    if carepath(base + ["--draws", "0"]) != 0:
-        return 1
-    t1 = time.perf_counter()
-    me1, kids1 = _cpu()
-    cached = len(list((out / ".cache").glob("*.npz")))
-    if carepath(base + ["--draws", str(args.draws)]) != 0:
-        return 1
-    t2 = time.perf_counter()
-    me2, kids2 = _cpu()
-    reps = len(list((out / ".cache").glob("*.npz"))) - cached
-    manifest = json.loads((out / "manifest.json").read_text())
-    wall, workers_cpu, own_cpu = t2 - t1, kids2 - kids1, me2 - me1
-    dedicated = workers_cpu / args.workers + own_cpu
+    path = ROOT / "experiments" / "business_case.yaml"
+    sset = load_scenarios(path)
+    params_path = path.parent / sset.baseline
+    params = apply_assumptions(load_params(params_path), sset.assumptions)
+    snapshot = read_snapshot(resolve_snapshot(params, params_path), params)
+    plan = prepare(sset.uncertainty, params, path)
+    names = drawn_scenarios(sset.uncertainty, sset, path)
+    labels = [label for label, _, _ in fy_edges(params.horizon.start_date, params.horizon.days)]
+    last = sset.target_year or labels[-1]
+    years = labels[labels.index(sset.first_year):labels.index(last) + 1]
+    ctx = Context(params, snapshot, sset.seed, params.digest() + "-bench", Cache(None), workers=args.workers,
+                  progress=False)
     print(f"model core: {core.kind()} ({core.reason()}); {os.cpu_count()} cores, {args.workers} workers; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"noise-only business case ({manifest['replications']} replications per scenario, searches): "
-          f"{t1 - t0:.0f} s wall")
-    print(f"{args.draws} draws: {reps} replications in {wall:.0f} s wall; worker CPU {workers_cpu:.0f} s "
-          f"({workers_cpu / max(reps, 1):.2f} s a replication), this process {own_cpu:.0f} s; "
-          f"on {args.workers} dedicated cores about {dedicated:.0f} s ({dedicated / 60:.1f} min)")
-    print(f"outputs in {out}")
+          f"scenarios drawn: {', '.join(names)} ({1 + len(names)} replications a draw)")
+    try:
+        t0 = time.perf_counter()
+        if args.quick:
+            levers = _first_guess_levers(sset)
+        else:
+            levers = run_experiment(ctx, sset.scenarios, sset.replications, sset.search_replications, last).levers
+            print(f"target searches and the noise-only business case: {time.perf_counter() - t0:.0f} s wall")
+        ctx.close()   # the pool's processes are reaped here, so their CPU is counted before the draws
+        cpu0, t1 = _cpu(), time.perf_counter()
+        draws = run_draws(ctx, plan, levers, names, args.draws, 1)
+        ctx.close()
+        wall, cpu = time.perf_counter() - t1, _cpu() - cpu0
+    finally:
+        ctx.close()
+    t2 = time.perf_counter()
+    risk_result(draws, plan, sset, years, names)
+    tables = time.perf_counter() - t2
+    reps = args.draws * (1 + len(names))
+    print(f"{args.draws} draws: {reps} replications in {wall:.0f} s wall (load average {os.getloadavg()[0]:.1f}); "
+          f"CPU {cpu:.0f} s (workers and this process), {cpu / reps:.2f} s a replication; on {args.workers} dedicated cores about "
+          f"{cpu / args.workers:.0f} s; the risk tables {tables:.1f} s")
     return 0
 
 

@@ -124,9 +124,13 @@ def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: 
             continue
         mean, lo, hi = harness.band(sims, months)
         inside = float(((obs["total"] >= lo["total"]) & (obs["total"] <= hi["total"])).mean() * 100)
+        # the MAPE a forecast that knew the process exactly would score against one draw of it: the
+        # mean absolute deviation of a normal variable, sqrt(2/pi) x the replications' spread
+        tot = sims[sims["group"] == "total"].pivot_table(index="month", columns="replication", values="value")
+        floor = float((np.sqrt(2 / np.pi) * tot.std(axis=1, ddof=1) / tot.mean(axis=1) * 100).mean())
         key = "carepath" + ("_cin" if cin else "") + ("_contacts" if k else "")
         monthly += [mean.add_prefix(f"{key}_mean_"), lo.add_prefix(f"{key}_low_"), hi.add_prefix(f"{key}_high_")]
-        add(label, mean, {"inside_band_pct": inside, "seconds": time.perf_counter() - t0})
+        add(label, mean, {"inside_band_pct": inside, "noise_floor_mape": floor, "seconds": time.perf_counter() - t0})
         flow_rows.append({"source": name, "model": label, **ct["flows"]})
         e = rows[-len(SERIES)]
         print(f"[{name}] {label}: MAPE {e['mape']:.1f}%, bias {e['bias']:+.1f}% "
@@ -151,6 +155,7 @@ def back_test(name: str, ssda903: Path, extract: dt.date, cutoff: dt.date, out: 
     pd.concat(monthly, axis=1).rename_axis("month").to_csv(out / "monthly.csv")
     for r in rows:
         r.setdefault("inside_band_pct", np.nan)
+        r.setdefault("noise_floor_mape", np.nan)
         r.setdefault("note", "")
     return rows, flow_rows
 
@@ -161,7 +166,8 @@ def summarise(table):
     g = syn.groupby(["model", "series"], sort=False)
     return g.agg(seeds=("mape", "size"), mape=("mape", "mean"), mape_min=("mape", "min"), mape_max=("mape", "max"),
                  bias=("bias", "mean"), bias_min=("bias", "min"), bias_max=("bias", "max"),
-                 err24=("err24", "mean"), inside_band_pct=("inside_band_pct", "mean")).reset_index()
+                 err24=("err24", "mean"), inside_band_pct=("inside_band_pct", "mean"),
+                 noise_floor_mape=("noise_floor_mape", "mean")).reset_index()
 
 
 def markdown(table, summary, flow_table, a, when: str, state: str, seconds: float) -> str:
@@ -196,7 +202,9 @@ def markdown(table, summary, flow_table, a, when: str, state: str, seconds: floa
     for m in models:
         if m.startswith("carepath") and m in s_tot.index:
             md.append(f"\n{m}: the observed total is inside the 95% band of the replications in "
-                      f"{s_tot.loc[m, 'inside_band_pct']:.0f}% of months, on average over the seeds.")
+                      f"{s_tot.loc[m, 'inside_band_pct']:.0f}% of months, on average over the seeds. The "
+                      f"replications' own spread puts the MAPE of a forecast that knew the process exactly, scored "
+                      f"against one draw of it, at about {s_tot.loc[m, 'noise_floor_mape']:.1f}%.")
     if PEER_DEFAULT in s_tot.index:
         peer = s_tot.loc[PEER_DEFAULT, "mape"]
         md += ["", f"The aim: carepath's average MAPE at most half the peer's ({peer:.1f}% with its default "

@@ -93,9 +93,12 @@ PLACEMENTS: tuple[PlacementType, ...] = (
                   _OTHER_PLACE, "any", "other", False, None, "other", "Other or awaiting a placement"),
 )
 
-# Not a placement type, but a series beside them: a child in care whose need has no free place.
+# Not a placement type, but a series beside them: a child in care whose need has no free place,
+# who waits in an emergency or unregistered placement (priced at costs.awaiting_placement_weekly)
+# until a registered one is free. Kept as one series, not a type of its own: it takes no capacity
+# and is never searched for, and a child in it is still seeking the placement their need names.
 AWAITING = "awaiting"
-AWAITING_LABEL = "Awaiting a placement"
+AWAITING_LABEL = "Emergency or unregistered (waiting)"
 AWAITING_MIX = "Other or awaiting a placement"   # the mix chart's band for it
 
 BY_NAME: dict[str, PlacementType] = {p.name: p for p in PLACEMENTS}

@@ -160,21 +160,32 @@ def foster_carer_series(capacity: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     return c["time"].to_numpy(), c["capacity"].to_numpy()
 
 
-def placements_in_year(pl: pd.DataFrame, a: float, b: float) -> tuple[pd.Series, pd.Series]:
-    """For children in care just before `b` (their last placement row before it starts a
-    placement): the number of placements each held at some time in [a, b) (one open at `a`, and
-    every one started in the year; an emergency placement counts, as in SSDA903). Returns (counts,
-    in care at the end)."""
+def placement_spells(pl: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each placement as (child code, start, end), from its `placed` row to the child's next
+    placement row (a move or the end of care; infinity if none), and the children's ids by code.
+    Rows as `placement_rows` sorts them."""
     placed = (pl["event"].astype(str) == "placed").to_numpy()
-    t, child = pl["time"].to_numpy(), pl["child"].to_numpy()
-    df = pd.DataFrame({"child": child, "placed": placed})
-    open_at_a = df[t < a].groupby("child", sort=False)["placed"].last()
-    open_at_b = df[t < b].groupby("child", sort=False)["placed"].last()
-    started = df[(t >= a) & (t < b) & placed].groupby("child", sort=False).size()
-    in_care = open_at_b[open_at_b].index
-    counts = (started.reindex(in_care, fill_value=0)
-              + open_at_a.reindex(in_care, fill_value=False).astype(int))
-    return counts, pd.Series(True, index=in_care)
+    t = pl["time"].to_numpy()
+    child, ids = pd.factorize(pl["child"].to_numpy())
+    nxt = np.append(t[1:], np.inf)
+    same = np.append(child[1:] == child[:-1], False)
+    end = np.where(same, nxt, np.inf)
+    return child[placed], t[placed], end[placed], np.asarray(ids)
+
+
+def placements_in_year(pl: pd.DataFrame, a: float, b: float, spells=None) -> tuple[np.ndarray, np.ndarray]:
+    """For children in care just before `b` (a placement open then): the number of placements each
+    held at some time in [a, b) (one open at `a`, and every one started in the year; an emergency
+    placement counts, as in SSDA903). Returns (counts, the children's ids); `spells` from
+    `placement_spells` if already computed."""
+    child, start, end, ids = spells if spells is not None else placement_spells(pl)
+    n = len(ids)
+    held = (start < b) & (end >= a)
+    held |= (start >= a) & (start < b)  # a placement started and ended at one instant still counts
+    counts = np.bincount(child[held], minlength=n)
+    at_end = np.zeros(n, dtype=bool)
+    at_end[child[(start < b) & (end >= b)]] = True
+    return counts[at_end], ids[at_end]
 
 
 def order_home_series(events: pd.DataFrame, dob: pd.Series, horizon: float) -> StepSeries:
@@ -350,7 +361,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
     for name, lo, hi in ENTRY_AGE_BANDS:
         where[name] = entry_rows[(entry_age >= lo) & (entry_age < hi)]
     del counts
-    pl = placement_rows(ev)
+    spells = placement_spells(placement_rows(ev))
     order_home = order_home_series(ev, dob, p.horizon.days)
     entrants = entrant_outcomes(ev, p.horizon.days)
     # where exits come from (validation): SGOs of children placed in kinship care at the exit, and
@@ -417,7 +428,7 @@ def summary_by_fy(result: ReplicationResult) -> pd.DataFrame:
         # with 3 or more placements in the year (DfE's indicator)
         add(label, "placement_changes_per_child_year", n["placement_changes"] / (cic_days / 365.25)
             if cic_days else np.nan)
-        held, _ = placements_in_year(pl, a, b)
+        held, _ = placements_in_year(None, a, b, spells)
         add(label, "children_3plus_placements_share", float((held >= 3).mean()) if len(held) else np.nan)
         # family homes, counting children who left care for special guardians, a child arrangements
         # order or adopters during the run (until 18 or a return to care)

@@ -125,8 +125,10 @@ def test_aalen_johansen_by_hand():
 
 def test_the_pieces_by_hand():
     ev = _log()
-    counts, _ = placements_in_year(placement_rows(ev), 0.0, 365.0)
-    assert counts.to_dict() == {2: 4}
+    counts, children = placements_in_year(placement_rows(ev), 0.0, 365.0)
+    assert dict(zip(children.tolist(), counts.tolist())) == {2: 4}
+    counts, children = placements_in_year(placement_rows(ev), 365.0, 730.0)
+    assert dict(zip(children.tolist(), counts.tolist())) == {2: 1}
     homes = order_home_series(ev, DOB, 730.0)
     assert homes.value_at([99.0, 100.0, 729.0])[0] == 0 and homes.value_at(100.0)[0] == 1
     assert homes.integral(0, 730)[0] == pytest.approx(630.0)

@@ -337,6 +337,7 @@ def test_the_drawn_scenarios_are_checked_and_bring_the_scenarios_they_are_based_
     sset = load_scenarios(repo / "experiments" / "business_case.yaml")
     section = sset.uncertainty.model_copy(update={"scenarios": ["stretch"]})
     assert drawn_scenarios(section, sset, "set.yaml") == ["all_levers", "stretch"]   # stretch is based on all_levers
-    assert drawn_scenarios(sset.uncertainty, sset, "set.yaml") == [sc.name for sc in sset.scenarios]
+    every = sset.uncertainty.model_copy(update={"scenarios": None})
+    assert drawn_scenarios(every, sset, "set.yaml") == [sc.name for sc in sset.scenarios]   # default: all
     with pytest.raises(UncertaintyError, match=r"uncertainty.scenarios: 'nope' is not a scenario of the set"):
         drawn_scenarios(section.model_copy(update={"scenarios": ["nope"]}), sset, "set.yaml")

@@ -233,14 +233,13 @@ def cumulative_incidence(days: np.ndarray, outcome: np.ndarray, at: float, event
     and outcome 0 censored; NaN if no one was followed that long."""
     if not len(days) or days.max() < at:
         return float("nan")
-    cif, surv = 0.0, 1.0
-    for x in np.unique(days[(days <= at) & (outcome > 0)]):
-        n = np.sum(days >= x)
-        d_all = np.sum((days == x) & (outcome > 0))
-        d_ev = np.sum((days == x) & (outcome == event))
-        cif += surv * d_ev / n
-        surv *= 1.0 - d_all / n
-    return float(cif)
+    ended = (outcome > 0) & (days <= at)
+    times = np.unique(days[ended])           # the event times up to `at`
+    at_risk = len(days) - np.searchsorted(np.sort(days), times, side="left")
+    d_all = np.bincount(np.searchsorted(times, days[ended]), minlength=len(times))
+    d_ev = np.bincount(np.searchsorted(times, days[ended & (outcome == event)]), minlength=len(times))
+    surv_before = np.cumprod(np.r_[1.0, 1.0 - d_all / at_risk])[:-1]  # still in care just before each
+    return float(np.sum(surv_before * d_ev / at_risk))
 
 
 def _value_at_series(times: np.ndarray, values: np.ndarray, x: float) -> float:

@@ -19,7 +19,7 @@ What it does:
    the tool's command-line default, 12 and 24 months), daily steps for two years.
 5. Observed: children in care at each month end of the two years after the cut-off, counted from
    the FULL data with carepath's loader (`calibration.report.observed_stocks`).
-6. Prints a table (MAPE over the 24 months, signed error at 12 and 24 months, run times) for the
+6. Prints a table (MAPE and bias over the 24 months, signed error at 12 and 24 months, run times) for the
    total and for four placement groups both models can tell apart, and writes the monthly
    figures to OUT/monthly.csv and the table to OUT/results.csv and OUT/results.md.
 
@@ -487,13 +487,13 @@ def main(argv=None) -> int:
     md = [f"Seed {a.seed}, scale {a.scale:g}, cut-off {a.cutoff}, forecast {months[0]} to {months[-1]}; "
           f"observed children in care at the cut-off {start_obs['total']:.0f}, at 12 months {obs['total'].iloc[11]:.0f}, "
           f"at 24 months {obs['total'].iloc[-1]:.0f}. Machine: {mach}.", "",
-          "| model | MAPE, total (%) | error at 12 months (%) | error at 24 months (%) | forecast at 24 months | "
-          "MAPE by group: fostering / residential / supported / other (%) | fit (s) | forecast (s) |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| model | MAPE, total (%) | bias, total (%) | error at 12 months (%) | error at 24 months (%) | "
+          "forecast at 24 months | MAPE by group: fostering / residential / supported / other (%) | fit (s) | forecast (s) |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for model, t in table.groupby("model", sort=False):
         tot = t[t["series"] == "total"].iloc[0]
         by = " / ".join(f"{t.loc[t['series'] == s, 'mape'].iloc[0]:.1f}" for s in GROUPS)
-        md.append(f"| {model} | {tot['mape']:.1f} | {tot['err12']:+.1f} | {tot['err24']:+.1f} | {tot['pred24']:.0f} "
+        md.append(f"| {model} | {tot['mape']:.1f} | {tot['bias']:+.1f} | {tot['err12']:+.1f} | {tot['err24']:+.1f} | {tot['pred24']:.0f} "
                   f"(observed {tot['obs24']:.0f}) | {by} | {tot['fit_s']:.1f} | {tot['forecast_s']:.1f} |")
     md.append("")
     for label, v in inside.items():

@@ -964,7 +964,7 @@ def _outcomes(doc, sset, outcomes, summary, years):
     o = outcomes[outcomes["financial_year"] == y8]
     present = [x for x in OUTCOMES if x[0] in set(o["measure"])]
     doc.p(f"In {y8}: the baseline's level in the first row, then each scenario's change against the baseline with "
-          "its 95% interval. Family-based placements are kinship, foster and placed with parents; changes in the "
+          "its 95% interval. Family-based placements are kinship and foster carers (in-house and agency); changes in the "
           "share are in percentage points.")
     headers = ["Scenario"] + [f"{h} ({u})" for _, h, u, _, _ in present]
     first = o[o["scenario"] == o["scenario"].iloc[0]].set_index("measure") if len(o) else None

@@ -60,6 +60,8 @@ EXIT_REASON_BY_REC = {
     **{c: "other" for c in ("E2", "E3", "E8", "E9", "E14", "E16")},
 }
 REC_CODES = (CONTINUES,) + tuple(EXIT_REASON_BY_REC)
+# episode columns held as categories inside the loader (see load_ssda903)
+CODED = ("rne", "legal_status", "place", "provider", "rec", "reason_place_change", "source_file")
 
 assert set(PLACEMENT_TYPE_BY_PLACE.values()) | {t for p in PLACEMENT_TYPE_BY_PROVIDER.values() for t in p} <= set(PLACEMENT_TYPES)
 assert set(EXIT_REASON_BY_REC.values()) <= set(EXIT_REASONS)
@@ -181,13 +183,15 @@ def _read_header(file: Path, label: str, collection, order: int, extract, qualit
     df = read_csv_table(file, label, HEADER_REQUIRED, quality)
     listed = set(df["CHILD"].dropna())
     df = set_aside_exact_duplicates(df, label, "CHILD", quality)
+    df = df[[c for c in df.columns if c in (ROW, *HEADER_REQUIRED, "ETHNIC")]]  # the others are not used
     df = set_aside_missing(df, ("CHILD", "DOB"), label, "CHILD", quality)
     df = set_aside_bad_dates(df, "DOB", label, "CHILD", quality, extract, out="dob")
     again = df.duplicated("CHILD", keep="first")
-    first = df.groupby("CHILD")[ROW].transform("first")
-    quality.set_aside_rows(label, df[again], "second header row for this child in the same file (row "
-                           + first[again].astype(str) + " kept)", "CHILD")
-    df = df[~again]
+    if again.any():
+        first = df.groupby("CHILD")[ROW].transform("first")
+        quality.set_aside_rows(label, df[again], "second header row for this child in the same file (row "
+                               + first[again].astype(str) + " kept)", "CHILD")
+        df = df[~again]
     sex = df["SEX"].where(df["SEX"].isin(["1", "2"]))
     if (odd := df["SEX"].notna() & sex.isna()).any():
         quality.note(label, f"{int(odd.sum())} rows with a SEX code other than 1 or 2: sex left blank")
@@ -203,6 +207,7 @@ def _read_header(file: Path, label: str, collection, order: int, extract, qualit
 def _read_episodes(file: Path, label: str, collection, order: int, extract, quality) -> pd.DataFrame:
     df = read_csv_table(file, label, EPISODES_REQUIRED, quality)
     df = set_aside_exact_duplicates(df, label, "CHILD", quality)
+    df = df[[c for c in df.columns if c in (ROW, *EPISODES_REQUIRED, "REASON_PLACE_CHANGE")]]  # the others are not used
     df = set_aside_missing(df, ("CHILD", "DECOM", "RNE", "LS", "PLACE"), label, "CHILD", quality)
     for col, codes in (("RNE", RNE_CODES), ("LS", LEGAL_STATUS_CODES), ("PLACE", PLACE_CODES)):
         df = set_aside_invalid_codes(df, col, codes, label, "CHILD", quality, allow_empty=False)
@@ -227,10 +232,11 @@ def _read_episodes(file: Path, label: str, collection, order: int, extract, qual
                             "treated as open, REC ignored")
         df.loc[rec_open, "REC"] = pd.NA
     again = df.duplicated(["CHILD", "start"], keep="first")
-    first = df.groupby(["CHILD", "start"])[ROW].transform("first")
-    quality.set_aside_rows(label, df[again], "a second episode for this child starting on the same DECOM in "
-                           "this file (row " + first[again].astype(str) + " kept)", "CHILD")
-    df = df[~again]
+    if again.any():
+        first = df.groupby(["CHILD", "start"])[ROW].transform("first")
+        quality.set_aside_rows(label, df[again], "a second episode for this child starting on the same DECOM in "
+                               "this file (row " + first[again].astype(str) + " kept)", "CHILD")
+        df = df[~again]
     return pd.DataFrame({
         "child": df["CHILD"], "start": df["start"], "end": df["end"], "rne": df["RNE"],
         "legal_status": df["LS"], "place": df["PLACE"], "provider": df["PLACE_PROVIDER"],
@@ -291,6 +297,12 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
         episodes.append(_read_episodes(e, prefix + e.name, collection, order, extract, quality))
     hdr = _set_aside_superseded(pd.concat(headers, ignore_index=True), ["child"], quality)
     eps = _set_aside_superseded(pd.concat(episodes, ignore_index=True), ["child", "start"], quality)
+    # code columns as categories while the episodes are checked and joined into periods (a byte
+    # a row instead of a pointer, in every copy those steps make); given back as text at the end
+    kinds = {c: eps[c].dtype for c in CODED}
+    eps = eps.astype({c: "category" for c in CODED})
+    if CONTINUES not in eps["rec"].cat.categories:  # _trim_overlaps may write it
+        eps["rec"] = eps["rec"].cat.add_categories([CONTINUES])
 
     orphan = ~eps["child"].isin(hdr["child"])
     reason = pd.Series("child is not in the header file", index=eps.index)
@@ -299,7 +311,7 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
     eps = eps[~orphan]
     eps = _set_aside_impossible_ages(eps, hdr, extract, quality)
     short = eps["legal_status"].isin(SHORT_BREAK_LS)
-    _set_aside_by_file(eps[short], "short break (LS " + eps.loc[short, "legal_status"]
+    _set_aside_by_file(eps[short], "short break (LS " + eps.loc[short, "legal_status"].astype(str)
                        + "): not a care episode for this purpose", quality)
     eps = eps[~short]
 
@@ -307,10 +319,13 @@ def load_ssda903(path, extract_date, header=None) -> SSDA903:
         files = [f for f in quality.files if f.lower().endswith("episodes.csv")]
         raise nothing_usable("care episodes", f"SSDA903 {_name(path, files)}", quality, files)
     eps, trimmed = _trim_overlaps(eps.drop(columns="_order"), quality)
-    eps["placement_type"] = placement_type(eps["place"], eps["provider"])
-    eps["exit_reason"] = exit_reason(eps["rec"])
+    eps["placement_type"] = placement_type(eps["place"].astype(kinds["place"]), eps["provider"].astype(kinds["provider"]))
+    eps["exit_reason"] = exit_reason(eps["rec"].astype(kinds["rec"]))
     hdr = hdr.drop(columns="_order").sort_values("child").reset_index(drop=True)
     eps, periods = ep.build_periods(eps, hdr)
+    eps = eps.astype(kinds)
+    periods["rec"] = periods["rec"].astype(kinds["rec"])
+    trimmed["source_file"] = trimmed["source_file"].astype(kinds["source_file"])
     n_dangling = int((periods["end"].notna() & periods["exit_reason"].isna()).sum())
     if n_dangling:
         quality.note("episodes", f"{n_dangling} periods end with REC X1 but no next episode follows: "

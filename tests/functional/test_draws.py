@@ -280,3 +280,22 @@ def test_each_probability_has_its_monte_carlo_error_beside_it(command_run):
     assert row["probability"] == float((g >= 500000.0).mean())
     pay = both[both["measure"] == "payback_year"]
     assert math.isclose(pay["probability"].sum(), 1.0)
+
+
+def test_the_risk_tables_arithmetic_is_roi_profiles_draw_by_draw(one_year, plan, reference):
+    """All draws at once (draw_profiles) give exactly what roi_profile gives draw by draw, running
+    costs per unit of intensity and of volume included."""
+    from experiments.risk import draw_profiles, draw_profiles_by_roi_profile
+    from sim.levers import RunningCost
+    sset = _sset(UNCERTAIN)
+    rc = {"edge_of_care": RunningCost(per_volume=11000.0),
+          "foster_carers": RunningCost(per_intensity=10000.0, per_volume=3700.0, per_year=20000.0)}
+    draws = copy.copy(reference)
+    draws.levers = {d: {n: [lv.model_copy(update={"running_cost": rc[lv.lever]}) for lv in lvs]
+                        for n, lvs in by.items()} for d, by in reference.levers.items()}
+    fast = draw_profiles(draws.summary, sset, [FY], draws)
+    slow = draw_profiles_by_roi_profile(draws.summary, sset, [FY], draws)
+    cols = ["draw", "scenario", "financial_year", "gross_saving", "investment", "running_cost", "net_saving",
+            "cumulative_net_saving"]
+    assert (fast["running_cost"] > 0).all()
+    pd.testing.assert_frame_equal(fast[cols], slow[cols].reset_index(drop=True), check_exact=True)

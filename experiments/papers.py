@@ -170,6 +170,9 @@ def risk_sentences(risk, scenario: Optional[str], label: str, year: str, summary
     """Three plain-words sentences on what drives the risk of `scenario`'s saving in `year`."""
     d = drivers_for(risk, scenario)
     n = getattr(risk, "n_draws", None) if risk is not None else None
+    drew = frame(risk, "risk") is not None or frame(risk, "draws") is not None
+    if (d is None or d.empty) and drew:
+        return _too_few_draws(risk, scenario, label, year, n)
     if d is None or d.empty:
         s = summary_table.set_index("scenario")
         words = []
@@ -195,6 +198,26 @@ def risk_sentences(risk, scenario: Optional[str], label: str, year: str, summary
     s3 = (f"The inputs together explain {100 * min(explained, 1):.0f}%; the rest is the model's own chance (which "
           "children arrive and what happens to them) and the inputs acting together.")
     return [s1, s2, s3]
+
+
+def _too_few_draws(risk, scenario: Optional[str], label: str, year: str, n) -> list[str]:
+    """Draws were run but give no drivers (too few for the regression): say so, and what they do give."""
+    raw = frame(risk, "drivers")
+    k = 0
+    if raw is not None:
+        name, _ = _driver_columns(raw)
+        r = raw[raw["scenario"] == scenario] if "scenario" in raw and scenario is not None else raw
+        k = int((~r[name].astype(str).str.startswith("not explained")).sum())
+    words = [f"With {n} draws there are too few to say which input drives the risk: that needs more draws than "
+             f"uncertain inputs plus one ({k} inputs here{'' if k else ', for this scenario'}); run more draws."]
+    rv = risk_value(risk, scenario, "year8_gross_saving") if scenario else None
+    if rv is not None:
+        words.append(f"Over the draws the {year} saving of {label} lies between {_money(rv['p05'])} and "
+                     f"{_money(rv['p95'])} (90% of draws), around a median of {_money(rv['p50'])}.")
+    row = probability(risk, scenario, "roi_4y", 3.0) if scenario else None
+    if row is not None:
+        words.append(f"The chance of a return of at least 3:1 over the first 4 years is {chance_words(row)}.")
+    return words[:3]
 
 
 def headline(summary_table: pd.DataFrame, sset, risk, label) -> list[dict]:

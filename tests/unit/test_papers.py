@@ -240,3 +240,13 @@ def test_scenarios_not_drawn_keep_their_noise_range_and_say_so(runs):
     page = summary_page(scenario_set(), "set.yaml", summary_table=t["bsum"], profile=t["profile"], summary=t["summary"],
                         flags=None, years=YEARS, all_name="all_levers", risk=part, seed=1, params_hash="x")
     assert "&dagger;" in page and "a scenario not drawn" in page
+
+
+def test_too_few_draws_for_the_drivers_is_said(runs):
+    _, t = runs[True]
+    r = t["risk"]
+    nan = r.drivers.assign(share_of_variance=np.nan)           # fewer draws than inputs plus one: no shares
+    few = types.SimpleNamespace(**{**vars(r), "drivers": nan, "n_draws": 3})
+    words = papers.risk_sentences(few, "all_levers", "all levers", YEARS[-1], t["bsum"])
+    assert len(words) == 3 and "too few to say which input drives the risk" in words[0] and "(3 inputs here)" in words[0]
+    assert "62% (± 3 points)" in words[2] and "not estimated" not in " ".join(words)

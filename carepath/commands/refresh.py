@@ -132,6 +132,16 @@ def _scenario_set(council, scenarios_file, params_rel: str, start, replications:
     return out
 
 
+def _experiment_defaults(file: str) -> argparse.Namespace:
+    """The experiment command's options at their defaults, read from its own parser, so an option it gains
+    (such as --draws) has its default here too."""
+    from . import experiment as experiment_cmd
+
+    parser = argparse.ArgumentParser(add_help=False)
+    experiment_cmd.add_parsers(parser.add_subparsers())
+    return parser.parse_args(["experiment", file])
+
+
 def _changes(previous: Path, summary: pd.DataFrame, forecast: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What moved since last year's refresh: fitted measures outside last year's interval, and the
     forecast by financial year, then and now."""
@@ -249,10 +259,11 @@ def cmd_refresh(args) -> int:
     scen_path = out / "business_case_scenarios.yaml"
     write_text("# the business case `carepath refresh` ran (its baseline: the refreshed parameters)\n"
                + yaml.safe_dump(sset, sort_keys=False), scen_path)
-    bc_args = argparse.Namespace(file=str(scen_path), replications=None, seed=None, workers=args.workers,
-                                 out=str(out / "business_case"), no_cache=False, quiet=args.quiet,
-                                 backend=args.backend, scheduler=args.scheduler, tls_ca_file=args.tls_ca_file,
-                                 tls_cert=args.tls_cert, tls_key=args.tls_key)
+    bc_args = _experiment_defaults(str(scen_path))  # every option the experiment command knows, at its default
+    for k, v in dict(workers=args.workers, out=str(out / "business_case"), quiet=args.quiet, backend=args.backend,
+                     scheduler=args.scheduler, tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert,
+                     tls_key=args.tls_key).items():
+        setattr(bc_args, k, v)
     experiment_cmd.run_experiment_command(bc_args)
 
     moved = revisions = None

@@ -9,10 +9,9 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-import yaml
 
 from sim.measures import stocks_by_month, summary_by_fy
-from sim.params import ParamsError, Team, params_from_dict
+from sim.params import ParamsError, Team, params_from_dict, read_params_mapping
 from sim.runner import run_replication
 
 
@@ -87,7 +86,7 @@ def test_a_short_team_makes_cases_wait(_baseline_dict_master, with_years):
 def test_front_door_scenario_direction(repo, with_years):
     """experiments/front_door_2022.yaml: open contacts over 500 in January 2022, falling by June and
     again after the 8 extra posts of September 2022 (council: over 1,000, 603, 196)."""
-    d = yaml.safe_load((repo / "experiments" / "front_door_2022.yaml").read_text(encoding="utf-8"))
+    d = read_params_mapping(repo / "experiments" / "front_door_2022.yaml")
     d = with_years(d, 2.0)
     d["initial_caseload"] = None
     p = params_from_dict(d)
@@ -105,9 +104,12 @@ def test_front_door_scenario_direction(repo, with_years):
 
 
 def test_front_door_scenario_is_the_baseline_but_its_front_door(repo):
-    """The scenario file repeats the baseline: only its name, description and the front door team differ."""
-    load = lambda f: yaml.safe_load((repo / "experiments" / f).read_text(encoding="utf-8"))  # noqa: E731
-    base, fd = load("baseline.yaml"), load("front_door_2022.yaml")
+    """The scenario file extends the baseline: loaded, only its name, description and front door team differ."""
+    from sim.params import load_params
+
+    base = load_params(repo / "experiments" / "baseline.yaml").model_dump(mode="json")
+    fd = load_params(repo / "experiments" / "front_door_2022.yaml").model_dump(mode="json")
+    assert base["capacity"]["teams"]["front_door"] != fd["capacity"]["teams"]["front_door"]
     for d in (base, fd):
         d.pop("name"), d.pop("description")
         d["capacity"]["teams"].pop("front_door")

@@ -757,8 +757,38 @@ def read_yaml_mapping(path: str | Path, what: str, error: type[Exception]) -> di
     return data
 
 
+def _merged(base: dict, over: dict) -> dict:
+    """`over` laid on `base`: sections merge key by key; any other value (a list included) replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def read_params_mapping(path: str | Path, _seen: tuple = ()) -> dict:
+    """A parameter file's values, with `extends: OTHER.yaml` resolved: the file gives only what differs
+    from the one it extends (relative to itself), so a variant of the baseline cannot drift from it."""
+    path = Path(path)
+    data = read_yaml_mapping(path, "parameter file", ParamsError)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent.strip():
+        raise ParamsError(f"{path}: field 'extends' must name a parameter file (got {parent!r})")
+    base_path = (path.parent / parent).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ParamsError(f"{path}: 'extends: {parent}' leads back to a file already being read")
+    base = read_params_mapping(base_path, _seen + (path.resolve(),))
+    if "initial_caseload" in base and "initial_caseload" not in data and base["initial_caseload"]:
+        # the caseload is named relative to the file that names it: keep pointing at the same file
+        import os
+
+        base["initial_caseload"] = os.path.relpath(base_path.parent / base["initial_caseload"], path.parent.resolve())
+    return _merged(base, data)
+
+
 def load_params(path: str | Path) -> Params:
-    return params_from_dict(read_yaml_mapping(path, "parameter file", ParamsError), str(path))
+    return params_from_dict(read_params_mapping(path), str(path))
 
 
 def params_yaml(params: Params) -> str:

@@ -151,3 +151,28 @@ def test_late_returns_have_their_own_referral_chance(baseline_dict):
     d3["recontact"]["nfa"].update({"late_after_days": 182, "late_referral_probability": 0.1})
     with pytest.raises(ParamsError, match="needs referral_probability"):
         params_from_dict(d3)
+
+
+def test_a_parameter_file_can_extend_another(tmp_path):
+    """`extends:` lays a file's values on the one it names: sections merge key by key, lists and other
+    values replace, the starting caseload still points at the same file, and a loop is one plain line."""
+    from sim.params import ParamsError, load_params, read_params_mapping
+
+    base = (tmp_path / "base").resolve()
+    base.mkdir()
+    (base / "b.yaml").write_text("extends: ../base/a.yaml\nname: b\ncapacity: {teams: {front_door: {workers: 3}}}\n")
+    (base / "a.yaml").write_text(
+        "name: a\ninitial_caseload: snap.csv\nlist: [1, 2]\ncapacity: {teams: {front_door: {workers: 16, caseload_limit: 6}}}\n")
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "c.yaml").write_text("extends: ../base/b.yaml\nlist: [9]\n")
+    d = read_params_mapping(other / "c.yaml")
+    assert d["name"] == "b" and d["list"] == [9]
+    assert d["capacity"]["teams"]["front_door"] == {"workers": 3, "caseload_limit": 6}
+    assert (other / d["initial_caseload"]).resolve() == base / "snap.csv"
+    (base / "a.yaml").write_text("extends: b.yaml\nname: a\n")
+    with pytest.raises(ParamsError, match="leads back"):
+        read_params_mapping(base / "b.yaml")
+    (base / "d.yaml").write_text("extends: missing.yaml\n")
+    with pytest.raises(ParamsError, match="missing.yaml: parameter file not found"):
+        load_params(base / "d.yaml")

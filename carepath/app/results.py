@@ -15,6 +15,8 @@ import plotly.graph_objects as go
 
 from experiments.intervals import mean_ci
 from experiments.report import MIX_GROUPS, OUTCOMES, lever_label
+from experiments.report import money as report_money
+from experiments.report import num as report_num
 from sim.levers import CATALOGUE
 
 BASELINE = "baseline"
@@ -48,21 +50,12 @@ FRONT_DOOR = [
 
 
 def money(x, dp: int = 2) -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    if x >= 1e6:
-        return f"{sign}£{x / 1e6:.{dp}f}m"
-    if x >= 1e3:
-        return f"{sign}£{x / 1e3:.0f}k"
-    return f"{sign}£{x:.0f}"
+    """The report's £ format (£11.24m, £640k), with a dash for a missing value."""
+    return "–" if x is None or not np.isfinite(x) else report_money(x, dp)
 
 
 def num(x, how: str = "1dp") -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    return {"int": f"{x:,.0f}", "1dp": f"{x:,.1f}", "2dp": f"{x:,.2f}", "pct": f"{100 * x:.1f}%"}.get(how, f"{x:g}")
+    return "–" if x is None or not np.isfinite(x) else report_num(x, how)
 
 
 def scenario_label(name: str) -> str:
